@@ -1,0 +1,96 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+
+/** Logging. */
+export const LogEnv = z.object({
+  /** pino level. Default `info`. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type LogEnv = z.infer<typeof LogEnv>;
+
+/** The HTTP listener; the default port differs per service. */
+export function httpEnv(defaultPort: number) {
+  return z.object({
+    /** Listening port. */
+    PORT: port.default(defaultPort),
+    /** Listening address. Default `0.0.0.0`. */
+    HOST: z.string().min(1).default('0.0.0.0'),
+  });
+}
+export type HttpEnv = z.infer<ReturnType<typeof httpEnv>>;
+
+const delayList = z
+  .string()
+  .transform((raw, ctx) => {
+    const parts = raw.split(',').map((part) => part.trim());
+    const delays = parts.map(Number);
+    if (delays.some((d) => !Number.isInteger(d) || d <= 0)) {
+      ctx.addIssue({ code: 'custom', message: 'expected comma-separated positive integers (ms)' });
+      return z.NEVER;
+    }
+    if (new Set(delays).size !== delays.length) {
+      ctx.addIssue({ code: 'custom', message: 'delays must be distinct (one retry queue each)' });
+      return z.NEVER;
+    }
+    return delays;
+  });
+
+/** RabbitMQ connection and topology, shared by both services. */
+export const AmqpEnv = z.object({
+  /** Broker URL. Default `amqp://guest:guest@127.0.0.1:5672`. */
+  AMQP_URL: z
+    .url({ protocol: /^amqps?$/, error: 'expected an amqp:// or amqps:// URL' })
+    .default('amqp://guest:guest@127.0.0.1:5672'),
+  /** Exchange the ingest API publishes to. Default `webhooks`. */
+  EXCHANGE_NAME: z.string().min(1).max(200).default('webhooks'),
+  /** Main queue; the DLQ and retry queues are named after it. Default `webhook_queue`. */
+  QUEUE_NAME: z.string().min(1).max(200).default('webhook_queue'),
+  /** `classic` or `quorum` (what a cluster uses). Default `classic`. */
+  QUEUE_TYPE: z.enum(['classic', 'quorum']).default('classic'),
+  /** Delay before each retry, in ms; one retry queue per delay. Default `1000,2000,4000`. */
+  RETRY_DELAYS_MS: delayList.default([1000, 2000, 4000]),
+});
+export type AmqpEnv = z.infer<typeof AmqpEnv>;
+
+/** The ingest API's own settings. */
+export const IngestEnv = z.object({
+  /** Longest wait for the broker's confirm before answering 503. Default 5000. */
+  PUBLISH_TIMEOUT_MS: positiveInt.default(5000),
+  /** Largest accepted body, bytes. Default 1 MiB. */
+  MAX_BODY_BYTES: positiveInt.default(1_048_576),
+  /** Publishes awaiting a confirm at once; past it the API answers 503. Default 2000. */
+  MAX_IN_FLIGHT: positiveInt.default(2000),
+  /** `Retry-After` seconds on a 503. Default 5. */
+  RETRY_AFTER_SECONDS: positiveInt.default(5),
+});
+export type IngestEnv = z.infer<typeof IngestEnv>;
+
+/** PostgreSQL. */
+export const DatabaseEnv = z.object({
+  /** Default `postgres://postgres@127.0.0.1:5432/webhooks`. */
+  DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// URL' })
+    .default('postgres://postgres@127.0.0.1:5432/webhooks'),
+  /** Pool size. Default 10. */
+  DATABASE_POOL_SIZE: positiveInt.default(10),
+  /** Statement timeout, ms; a slower insert counts as a transient failure. Default 10000. */
+  DATABASE_STATEMENT_TIMEOUT_MS: positiveInt.default(10_000),
+});
+export type DatabaseEnv = z.infer<typeof DatabaseEnv>;
+
+/** The consumer's own settings. */
+export const ConsumerEnv = z.object({
+  /** Unacknowledged messages the broker may hand this consumer. Default 1000. */
+  PREFETCH: positiveInt.max(65_535).default(1000),
+  /** Most messages stored by one INSERT. Default 500. */
+  BATCH_SIZE: positiveInt.max(10_000).default(500),
+  /** Longest a message waits for its batch to fill, ms. Default 50. */
+  BATCH_MAX_WAIT_MS: positiveInt.default(50),
+  /** How often the database is probed while the circuit is open, ms. Default 1000. */
+  DB_PROBE_INTERVAL_MS: positiveInt.default(1000),
+  /** Longest a graceful shutdown may take before it is forced, ms. Default 10000. */
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+});
+export type ConsumerEnv = z.infer<typeof ConsumerEnv>;

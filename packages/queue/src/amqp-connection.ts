@@ -1,0 +1,185 @@
+import amqp, { type ChannelModel } from 'amqplib';
+import type { Logger } from 'pino';
+
+export interface AmqpConnectionOptions {
+  url: string;
+  logger: Logger;
+  /** Shown in the broker's Management UI. */
+  connectionName: string;
+  /** First reconnect delay. Default 100 ms; doubles up to `maxReconnectDelayMs`. */
+  initialReconnectDelayMs?: number;
+  /** Default 5000 ms. */
+  maxReconnectDelayMs?: number;
+  /** Heartbeat interval negotiated with the broker, seconds. Default 10. */
+  heartbeatSeconds?: number;
+}
+
+/**
+ * Runs on every successful (re)connection, in registration order. A listener opens its channels
+ * and declares what it needs; if it throws, the connection is dropped and retried, so a
+ * half-set-up connection is never reported as connected.
+ */
+export type ConnectedListener = (connection: ChannelModel) => Promise<void>;
+
+/**
+ * One broker connection that reconnects by itself with exponential backoff and jitter, logging
+ * each attempt, and re-runs every registered setup on each new connection.
+ */
+export class AmqpConnection {
+  readonly #options: Required<AmqpConnectionOptions>;
+  readonly #listeners: ConnectedListener[] = [];
+  readonly #stateListeners = new Set<(connected: boolean) => void>();
+  #connection: ChannelModel | undefined;
+  #connected = false;
+  #closing = false;
+  #started = false;
+  #attempt = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: AmqpConnectionOptions) {
+    this.#options = {
+      initialReconnectDelayMs: 100,
+      maxReconnectDelayMs: 5000,
+      heartbeatSeconds: 10,
+      ...options,
+    };
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Registers a setup step; call before `start()`. */
+  onConnected(listener: ConnectedListener): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Called with `true` once set-up has succeeded, with `false` when the connection is lost. */
+  onStateChange(listener: (connected: boolean) => void): () => void {
+    this.#stateListeners.add(listener);
+    return () => this.#stateListeners.delete(listener);
+  }
+
+  /** Begins connecting in the background; the first failure is retried like any other. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    void this.#connect();
+  }
+
+  /** Resolves once connected, or rejects after `timeoutMs`. */
+  waitUntilConnected(timeoutMs: number): Promise<void> {
+    if (this.#connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`not connected to the broker within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.onStateChange((connected) => {
+        if (!connected) return;
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+    });
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#closing) return;
+    this.#attempt += 1;
+    const { logger, url, connectionName, heartbeatSeconds } = this.#options;
+    let connection: ChannelModel | undefined;
+    try {
+      connection = await amqp.connect(withHeartbeat(url, heartbeatSeconds), {
+        clientProperties: { connection_name: connectionName },
+        noDelay: true,
+      });
+      connection.on('error', (err: Error) => {
+        logger.warn({ err }, 'broker connection error');
+      });
+      connection.once('close', () => this.#onLost(connection));
+      connection.on('blocked', (reason: string) => logger.warn({ reason }, 'broker blocked us'));
+      connection.on('unblocked', () => logger.info('broker unblocked us'));
+      if (this.#closing) {
+        await connection.close().catch(() => {});
+        return;
+      }
+      this.#connection = connection;
+      for (const listener of this.#listeners) await listener(connection);
+      this.#attempt = 0;
+      this.#setConnected(true);
+      logger.info({ connectionName }, 'connected to the broker');
+    } catch (err) {
+      if (connection !== undefined) {
+        this.#connection = undefined;
+        await connection.close().catch(() => {});
+      }
+      if (this.#closing) return;
+      const delayMs = this.#backoffMs();
+      logger.warn(
+        { err, attempt: this.#attempt, retryInMs: delayMs },
+        'broker connection attempt failed',
+      );
+      this.#scheduleReconnect(delayMs);
+    }
+  }
+
+  #onLost(connection: ChannelModel | undefined): void {
+    if (connection !== this.#connection) return;
+    this.#connection = undefined;
+    this.#setConnected(false);
+    if (this.#closing) return;
+    const delayMs = this.#backoffMs();
+    this.#options.logger.warn({ retryInMs: delayMs }, 'broker connection lost; reconnecting');
+    this.#scheduleReconnect(delayMs);
+  }
+
+  #scheduleReconnect(delayMs: number): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => void this.#connect(), delayMs);
+  }
+
+  #backoffMs(): number {
+    const { initialReconnectDelayMs, maxReconnectDelayMs } = this.#options;
+    const exponential = initialReconnectDelayMs * 2 ** Math.min(this.#attempt, 16);
+    const capped = Math.min(maxReconnectDelayMs, exponential);
+    // ±20 % jitter, so replicas that lost the broker together do not return in lockstep.
+    return Math.round(capped * (0.8 + Math.random() * 0.4));
+  }
+
+  #setConnected(connected: boolean): void {
+    if (this.#connected === connected) return;
+    this.#connected = connected;
+    for (const listener of this.#stateListeners) listener(connected);
+  }
+
+  /** Stops reconnecting and closes the connection. Idempotent; bounded by `timeoutMs`. */
+  close(timeoutMs = 5000): Promise<void> {
+    this.#closed ??= this.#close(timeoutMs);
+    return this.#closed;
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
+    this.#closing = true;
+    clearTimeout(this.#retryTimer);
+    const connection = this.#connection;
+    this.#connection = undefined;
+    this.#setConnected(false);
+    if (connection === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([connection.close().catch(() => {}), timeout]);
+    clearTimeout(timer);
+  }
+}
+
+function withHeartbeat(url: string, heartbeatSeconds: number): string {
+  const parsed = new URL(url);
+  if (!parsed.searchParams.has('heartbeat')) {
+    parsed.searchParams.set('heartbeat', String(heartbeatSeconds));
+  }
+  return parsed.toString();
+}

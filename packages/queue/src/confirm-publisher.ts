@@ -1,0 +1,189 @@
+import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
+import type { Logger } from 'pino';
+import type { AmqpConnection } from './amqp-connection.js';
+import { QueueUnavailableError } from './errors.js';
+
+export interface ConfirmPublisherOptions {
+  connection: AmqpConnection;
+  logger: Logger;
+  /** Longest wait for the broker's ack before `publish()` rejects. */
+  timeoutMs: number;
+  /** Messages awaiting a confirm at once; past it `publish()` rejects at once (load shedding). */
+  maxInFlight: number;
+  /** Runs on the fresh channel before it is used, e.g. to declare the topology. */
+  setup?: (channel: ConfirmChannel) => Promise<void>;
+}
+
+export interface OutgoingMessage {
+  /** `""` is the default exchange, which routes by queue name. */
+  exchange: string;
+  routingKey: string;
+  body: Buffer;
+  /** Persistence and `mandatory` are always set; these are the rest. */
+  properties: Omit<Options.Publish, 'persistent' | 'deliveryMode' | 'mandatory'>;
+}
+
+interface Pending {
+  settle: (error?: QueueUnavailableError) => void;
+  messageId: string | undefined;
+}
+
+/**
+ * Publishes on a confirm channel. `publish()` resolves only once the broker has acked the
+ * message, i.e. taken responsibility for it (for persistent messages on durable queues: written
+ * to disk or replicated). It rejects with `QueueUnavailableError` on a nack, on a return
+ * (no queue bound), when the channel or connection is lost, after `timeoutMs`, and at once when
+ * not connected or already `maxInFlight` messages wait for a confirm.
+ */
+export class ConfirmPublisher {
+  readonly #options: ConfirmPublisherOptions;
+  #channel: ConfirmChannel | undefined;
+  #writable = true;
+  readonly #drainWaiters: Array<() => void> = [];
+  readonly #inFlight = new Set<Pending>();
+  readonly #returned = new Set<string>();
+  readonly #idleWaiters: Array<() => void> = [];
+  #closing = false;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: ConfirmPublisherOptions) {
+    this.#options = options;
+    options.connection.onConnected((connection) => this.#open(connection));
+  }
+
+  /** True while a confirm channel is open. */
+  get ready(): boolean {
+    return this.#channel !== undefined && !this.#closing;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  async #open(connection: ChannelModel): Promise<void> {
+    const channel = await connection.createConfirmChannel();
+    channel.on('error', (err: Error) => this.#options.logger.warn({ err }, 'publish channel error'));
+    channel.on('drain', () => this.#onDrain());
+    channel.on('return', (message: Message) => {
+      const id = message.properties.messageId;
+      if (typeof id === 'string') this.#returned.add(id);
+    });
+    channel.once('close', () => {
+      if (this.#channel !== channel) return;
+      this.#channel = undefined;
+      this.#writable = true;
+      this.#onDrain();
+      this.#failAll(new QueueUnavailableError('channel_closed', 'publish channel closed'));
+    });
+    await this.#options.setup?.(channel);
+    this.#channel = channel;
+  }
+
+  async publish(message: OutgoingMessage): Promise<void> {
+    if (this.#closing) throw new QueueUnavailableError('closing', 'publisher is closing');
+    if (this.#inFlight.size >= this.#options.maxInFlight) {
+      throw new QueueUnavailableError('overloaded', 'too many publishes awaiting a confirm');
+    }
+    if (this.#channel === undefined) {
+      throw new QueueUnavailableError('not_connected', 'not connected to the broker');
+    }
+
+    let resolve!: () => void;
+    let reject!: (error: QueueUnavailableError) => void;
+    const confirmed = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const timer = setTimeout(() => {
+      entry.settle(new QueueUnavailableError('timeout', 'no confirm from the broker in time'));
+    }, this.#options.timeoutMs);
+    const entry: Pending = {
+      messageId: message.properties.messageId,
+      settle: (error) => {
+        if (!this.#inFlight.delete(entry)) return;
+        clearTimeout(timer);
+        if (this.#inFlight.size === 0) for (const idle of this.#idleWaiters.splice(0)) idle();
+        if (error) reject(error);
+        else resolve();
+      },
+    };
+    this.#inFlight.add(entry);
+
+    // The broker's buffer is full: wait for `drain` (still bounded by the timeout above).
+    if (!this.#writable) await this.#waitForDrain();
+    const channel = this.#channel;
+    if (channel === undefined) {
+      entry.settle(new QueueUnavailableError('not_connected', 'not connected to the broker'));
+      return confirmed;
+    }
+    try {
+      const writable = channel.publish(
+        message.exchange,
+        message.routingKey,
+        message.body,
+        { ...message.properties, persistent: true, mandatory: true },
+        (err: unknown) => this.#onConfirm(entry, err),
+      );
+      if (!writable) this.#writable = false;
+    } catch (err) {
+      // amqplib throws synchronously when the channel closed between our check and the call.
+      entry.settle(new QueueUnavailableError('channel_closed', 'publish channel closed', { cause: err }));
+    }
+    return confirmed;
+  }
+
+  #onConfirm(entry: Pending, err: unknown): void {
+    const returned = entry.messageId !== undefined && this.#returned.delete(entry.messageId);
+    if (err) {
+      const channelClosed = err instanceof Error && err.message === 'channel closed';
+      entry.settle(
+        channelClosed
+          ? new QueueUnavailableError('channel_closed', 'publish channel closed', { cause: err })
+          : new QueueUnavailableError('nack', 'the broker refused the message', { cause: err }),
+      );
+    } else if (returned) {
+      // A mandatory message that reached no queue is acked too; it must not count as stored.
+      entry.settle(new QueueUnavailableError('unroutable', 'no queue is bound for the message'));
+    } else {
+      entry.settle();
+    }
+  }
+
+  #waitForDrain(): Promise<void> {
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  #onDrain(): void {
+    this.#writable = true;
+    for (const resolve of this.#drainWaiters.splice(0)) resolve();
+  }
+
+  #failAll(error: QueueUnavailableError): void {
+    for (const pending of [...this.#inFlight]) pending.settle(error);
+  }
+
+  /**
+   * Refuses new publishes, waits (up to `timeoutMs`) for confirms of those in flight, fails the
+   * rest, and closes the channel. Idempotent.
+   */
+  close(timeoutMs = 5000): Promise<void> {
+    this.#closed ??= this.#close(timeoutMs);
+    return this.#closed;
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
+    this.#closing = true;
+    if (this.#inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#idleWaiters.push(resolve);
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+    }
+    this.#failAll(new QueueUnavailableError('closing', 'publisher closed before the confirm'));
+    const channel = this.#channel;
+    this.#channel = undefined;
+    await channel?.close().catch(() => {});
+  }
+}

@@ -1,0 +1,146 @@
+import type { Channel, ChannelModel, ConsumeMessage, MessageProperties } from 'amqplib';
+import type { Logger } from 'pino';
+import type { AmqpConnection } from './amqp-connection.js';
+
+/** One message handed to the application; settle it exactly once with `ack` or `nack`. */
+export interface Delivery {
+  readonly body: Buffer;
+  readonly properties: MessageProperties;
+  readonly headers: Readonly<Record<string, unknown>>;
+  readonly redelivered: boolean;
+  /**
+   * False once the channel it came on has closed: the broker will redeliver it, and settling it
+   * is no longer possible (`ack`/`nack` then do nothing).
+   */
+  readonly settleable: boolean;
+  ack(): void;
+  nack(options: { requeue: boolean }): void;
+}
+
+export interface QueueConsumerOptions {
+  connection: AmqpConnection;
+  logger: Logger;
+  queue: string;
+  /** Unacknowledged deliveries the broker may hand us at once. */
+  prefetch: number;
+  onDelivery: (delivery: Delivery) => void;
+  /** Runs on each fresh channel before consuming, e.g. to declare the topology. */
+  setup?: (channel: Channel) => Promise<void>;
+}
+
+/**
+ * Consumes one queue with manual acks and bounded prefetch, across reconnections. `pause()`
+ * cancels the subscription (deliveries already handed out stay valid) and `resume()` renews it.
+ */
+export class QueueConsumer {
+  readonly #options: QueueConsumerOptions;
+  #channel: Channel | undefined;
+  #consumerTag: string | undefined;
+  #paused = false;
+  #stopped = false;
+
+  constructor(options: QueueConsumerOptions) {
+    this.#options = options;
+    options.connection.onConnected((connection) => this.#open(connection));
+  }
+
+  get consuming(): boolean {
+    return this.#consumerTag !== undefined;
+  }
+
+  async #open(connection: ChannelModel): Promise<void> {
+    const { logger, prefetch, setup } = this.#options;
+    const channel = await connection.createChannel();
+    channel.on('error', (err: Error) => logger.warn({ err }, 'consume channel error'));
+    channel.once('close', () => {
+      if (this.#channel !== channel) return;
+      this.#channel = undefined;
+      this.#consumerTag = undefined;
+    });
+    await setup?.(channel);
+    await channel.prefetch(prefetch);
+    this.#channel = channel;
+    if (!this.#paused && !this.#stopped) await this.#consume(channel);
+  }
+
+  async #consume(channel: Channel): Promise<void> {
+    let open = true;
+    channel.once('close', () => {
+      open = false;
+    });
+    const reply = await channel.consume(
+      this.#options.queue,
+      (message: ConsumeMessage | null) => {
+        // null: the broker cancelled us (queue deleted); the channel stays open.
+        if (message === null) {
+          this.#options.logger.error({ queue: this.#options.queue }, 'consumer cancelled by broker');
+          this.#consumerTag = undefined;
+          return;
+        }
+        this.#options.onDelivery(toDelivery(channel, message, () => open));
+      },
+      { noAck: false },
+    );
+    this.#consumerTag = reply.consumerTag;
+  }
+
+  /** Stops new deliveries; those already handed out can still be settled. */
+  async pause(): Promise<void> {
+    this.#paused = true;
+    await this.#cancel();
+  }
+
+  async resume(): Promise<void> {
+    this.#paused = false;
+    const channel = this.#channel;
+    if (channel !== undefined && this.#consumerTag === undefined && !this.#stopped) {
+      await this.#consume(channel);
+    }
+  }
+
+  /** Cancels for good; in-flight deliveries can still be settled until `close()`. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#cancel();
+  }
+
+  async #cancel(): Promise<void> {
+    const channel = this.#channel;
+    const tag = this.#consumerTag;
+    this.#consumerTag = undefined;
+    if (channel !== undefined && tag !== undefined) await channel.cancel(tag).catch(() => {});
+  }
+
+  /** Closes the channel; unsettled deliveries return to the queue. Idempotent. */
+  async close(): Promise<void> {
+    this.#stopped = true;
+    const channel = this.#channel;
+    this.#channel = undefined;
+    this.#consumerTag = undefined;
+    await channel?.close().catch(() => {});
+  }
+}
+
+function toDelivery(channel: Channel, message: ConsumeMessage, isOpen: () => boolean): Delivery {
+  let settled = false;
+  const settle = (action: () => void) => {
+    if (settled || !isOpen()) return;
+    settled = true;
+    try {
+      action();
+    } catch {
+      // The channel closed under us; the broker redelivers the message.
+    }
+  };
+  return {
+    body: message.content,
+    properties: message.properties,
+    headers: message.properties.headers ?? {},
+    redelivered: message.fields.redelivered,
+    get settleable() {
+      return !settled && isOpen();
+    },
+    ack: () => settle(() => channel.ack(message)),
+    nack: ({ requeue }) => settle(() => channel.nack(message, false, requeue)),
+  };
+}

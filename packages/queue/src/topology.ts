@@ -1,0 +1,98 @@
+import type { Channel, Options } from 'amqplib';
+
+export type QueueType = 'classic' | 'quorum';
+
+export interface TopologyOptions {
+  /** Exchange the ingest API publishes to (direct, durable). */
+  exchange: string;
+  /** Main queue; the DLQ and retry queues are named after it. */
+  queue: string;
+  /** One retry queue per delay, in order of the attempt they follow. */
+  retryDelaysMs: readonly number[];
+  queueType: QueueType;
+}
+
+export interface Topology {
+  exchange: string;
+  queue: string;
+  /** The main queue is bound to the exchange with its own name as routing key. */
+  routingKey: string;
+  deadLetterQueue: string;
+  retryQueues: ReadonlyArray<{ delayMs: number; name: string }>;
+  queueType: QueueType;
+}
+
+/** Messages left unconsumed this long move to the DLQ rather than vanish. */
+const MAIN_QUEUE_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** `1000` → `1s`, `1500` → `1500ms`: the suffix of a retry queue's name. */
+function delayLabel(delayMs: number): string {
+  return delayMs % 1000 === 0 ? `${delayMs / 1000}s` : `${delayMs}ms`;
+}
+
+export function topologyFor(options: TopologyOptions): Topology {
+  return {
+    exchange: options.exchange,
+    queue: options.queue,
+    routingKey: options.queue,
+    deadLetterQueue: `${options.queue}_dlq`,
+    retryQueues: options.retryDelaysMs.map((delayMs) => ({
+      delayMs,
+      name: `${options.queue}.retry.${delayLabel(delayMs)}`,
+    })),
+    queueType: options.queueType,
+  };
+}
+
+/**
+ * Queue arguments every queue of the topology shares. For quorum queues, dead-lettering is made
+ * at-least-once (RabbitMQ 3.10+), which requires `reject-publish` overflow: otherwise a message
+ * expiring out of a retry queue could be dropped if the broker fails mid-way.
+ */
+function typeArguments(queueType: QueueType): Record<string, unknown> {
+  // Classic is the default; leaving the argument out keeps queues declared without it compatible.
+  if (queueType === 'classic') return {};
+  return {
+    'x-queue-type': 'quorum',
+    'x-dead-letter-strategy': 'at-least-once',
+    'x-overflow': 'reject-publish',
+  };
+}
+
+/**
+ * Declares the exchange and queues. Idempotent: both services call it at every (re)connect.
+ * Dead-lettering uses the default exchange ("") so each hop names its target queue directly.
+ */
+export async function assertTopology(channel: Channel, topology: Topology): Promise<void> {
+  const base = typeArguments(topology.queueType);
+  const queue = (args: Record<string, unknown>): Options.AssertQueue => ({
+    durable: true,
+    arguments: { ...base, ...args },
+  });
+
+  await channel.assertExchange(topology.exchange, 'direct', { durable: true });
+  // Nothing expires out of the DLQ, and it dead-letters nowhere.
+  await channel.assertQueue(topology.deadLetterQueue, {
+    durable: true,
+    arguments: topology.queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {},
+  });
+  await channel.assertQueue(
+    topology.queue,
+    queue({
+      'x-message-ttl': MAIN_QUEUE_TTL_MS,
+      'x-dead-letter-exchange': '',
+      'x-dead-letter-routing-key': topology.deadLetterQueue,
+    }),
+  );
+  await channel.bindQueue(topology.queue, topology.exchange, topology.routingKey);
+  for (const retry of topology.retryQueues) {
+    await channel.assertQueue(
+      retry.name,
+      queue({
+        'x-message-ttl': retry.delayMs,
+        'x-dead-letter-exchange': '',
+        'x-dead-letter-routing-key': topology.queue,
+      }),
+    );
+  }
+}
