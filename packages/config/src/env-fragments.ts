@@ -17,25 +17,25 @@ export function httpEnv(defaultPort: number) {
     PORT: port.default(defaultPort),
     /** Listening address. Default `0.0.0.0`. */
     HOST: z.string().min(1).default('0.0.0.0'),
+    /** Longest a graceful shutdown may take before the process exits anyway, ms. Default 10000. */
+    SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   });
 }
 export type HttpEnv = z.infer<ReturnType<typeof httpEnv>>;
 
-const delayList = z
-  .string()
-  .transform((raw, ctx) => {
-    const parts = raw.split(',').map((part) => part.trim());
-    const delays = parts.map(Number);
-    if (delays.some((d) => !Number.isInteger(d) || d <= 0)) {
-      ctx.addIssue({ code: 'custom', message: 'expected comma-separated positive integers (ms)' });
-      return z.NEVER;
-    }
-    if (new Set(delays).size !== delays.length) {
-      ctx.addIssue({ code: 'custom', message: 'delays must be distinct (one retry queue each)' });
-      return z.NEVER;
-    }
-    return delays;
-  });
+const delayList = z.string().transform((raw, ctx) => {
+  const parts = raw.split(',').map((part) => part.trim());
+  const delays = parts.map(Number);
+  if (delays.some((d) => !Number.isInteger(d) || d <= 0)) {
+    ctx.addIssue({ code: 'custom', message: 'expected comma-separated positive integers (ms)' });
+    return z.NEVER;
+  }
+  if (new Set(delays).size !== delays.length) {
+    ctx.addIssue({ code: 'custom', message: 'delays must be distinct (one retry queue each)' });
+    return z.NEVER;
+  }
+  return delays;
+});
 
 /** RabbitMQ connection and topology, shared by both services. */
 export const AmqpEnv = z.object({
@@ -90,7 +90,5 @@ export const ConsumerEnv = z.object({
   BATCH_MAX_WAIT_MS: positiveInt.default(50),
   /** How often the database is probed while the circuit is open, ms. Default 1000. */
   DB_PROBE_INTERVAL_MS: positiveInt.default(1000),
-  /** Longest a graceful shutdown may take before it is forced, ms. Default 10000. */
-  SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
 });
 export type ConsumerEnv = z.infer<typeof ConsumerEnv>;

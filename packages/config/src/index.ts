@@ -7,4 +7,10 @@ export {
   IngestEnv,
   LogEnv,
 } from './env-fragments.js';
+export { createLogger, type LoggerOptions } from './logger.js';
 export { ConfigError, parseEnv } from './parse-env.js';
+export {
+  handleShutdownSignals,
+  type ShutdownSignalOptions,
+  type SignalTarget,
+} from './shutdown-signals.js';

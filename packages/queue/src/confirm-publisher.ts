@@ -62,7 +62,9 @@ export class ConfirmPublisher {
 
   async #open(connection: ChannelModel): Promise<void> {
     const channel = await connection.createConfirmChannel();
-    channel.on('error', (err: Error) => this.#options.logger.warn({ err }, 'publish channel error'));
+    channel.on('error', (err: Error) =>
+      this.#options.logger.warn({ err }, 'publish channel error'),
+    );
     channel.on('drain', () => this.#onDrain());
     channel.on('return', (message: Message) => {
       const id = message.properties.messageId;
@@ -127,7 +129,9 @@ export class ConfirmPublisher {
       if (!writable) this.#writable = false;
     } catch (err) {
       // amqplib throws synchronously when the channel closed between our check and the call.
-      entry.settle(new QueueUnavailableError('channel_closed', 'publish channel closed', { cause: err }));
+      entry.settle(
+        new QueueUnavailableError('channel_closed', 'publish channel closed', { cause: err }),
+      );
     }
     return confirmed;
   }

@@ -1,6 +1,16 @@
 export { AmqpConnection, type AmqpConnectionOptions } from './amqp-connection.js';
-export { ConfirmPublisher, type ConfirmPublisherOptions, type OutgoingMessage } from './confirm-publisher.js';
+export {
+  ConfirmPublisher,
+  type ConfirmPublisherOptions,
+  type OutgoingMessage,
+} from './confirm-publisher.js';
 export { QueueUnavailableError, type QueueUnavailableReason } from './errors.js';
 export { type InspectedMessage, QueueAdmin } from './queue-admin.js';
 export { type Delivery, QueueConsumer, type QueueConsumerOptions } from './queue-consumer.js';
-export { assertTopology, type QueueType, type Topology, type TopologyOptions, topologyFor } from './topology.js';
+export {
+  assertTopology,
+  type QueueType,
+  type Topology,
+  type TopologyOptions,
+  topologyFor,
+} from './topology.js';

@@ -67,7 +67,11 @@ export class QueueAdmin {
   async deleteTopology(topology: Topology): Promise<void> {
     const channel = await this.#connection.createChannel();
     try {
-      const queues = [topology.queue, topology.deadLetterQueue, ...topology.retryQueues.map((r) => r.name)];
+      const queues = [
+        topology.queue,
+        topology.deadLetterQueue,
+        ...topology.retryQueues.map((r) => r.name),
+      ];
       for (const queue of queues) await channel.deleteQueue(queue);
       await channel.deleteExchange(topology.exchange);
     } finally {

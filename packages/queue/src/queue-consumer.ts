@@ -73,7 +73,10 @@ export class QueueConsumer {
       (message: ConsumeMessage | null) => {
         // null: the broker cancelled us (queue deleted); the channel stays open.
         if (message === null) {
-          this.#options.logger.error({ queue: this.#options.queue }, 'consumer cancelled by broker');
+          this.#options.logger.error(
+            { queue: this.#options.queue },
+            'consumer cancelled by broker',
+          );
           this.#consumerTag = undefined;
           return;
         }

@@ -1,0 +1,21 @@
+import { type Logger, pino } from 'pino';
+
+export interface LoggerOptions {
+  name: string;
+  level: string;
+  /** Human-readable lines; only for a terminal, JSON everywhere else. */
+  pretty: boolean;
+}
+
+/** pino JSON logs; secrets that may reach a log line are redacted. */
+export function createLogger(options: LoggerOptions): Logger {
+  return pino({
+    name: options.name,
+    level: options.level,
+    redact: {
+      paths: ['req.headers.authorization', 'config.AMQP_URL', 'config.DATABASE_URL', '*.password'],
+      censor: '[redacted]',
+    },
+    ...(options.pretty ? { transport: { target: 'pino-pretty' } } : {}),
+  });
+}

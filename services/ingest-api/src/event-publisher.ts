@@ -1,0 +1,36 @@
+import { MessageHeader, type QueueMessage } from '@webhooks/contracts';
+import type { ConfirmPublisher, Topology } from '@webhooks/queue';
+
+/** What the HTTP layer needs of the broker: publish an event and know whether it can. */
+export interface EventPublisher {
+  /** False while there is no channel to the broker: requests then get 503 at once. */
+  readonly ready: boolean;
+  /** Resolves once the broker has confirmed the message; rejects with `QueueUnavailableError`. */
+  publish(event: QueueMessage, context: { requestId: string }): Promise<void>;
+}
+
+/** Publishes events to the topology's exchange as persistent JSON messages, first attempt. */
+export function queueEventPublisher(
+  publisher: ConfirmPublisher,
+  topology: Topology,
+): EventPublisher {
+  return {
+    get ready() {
+      return publisher.ready;
+    },
+    publish: (event, { requestId }) =>
+      publisher.publish({
+        exchange: topology.exchange,
+        routingKey: topology.routingKey,
+        body: Buffer.from(JSON.stringify(event)),
+        properties: {
+          messageId: event.id,
+          contentType: 'application/json',
+          // AMQP timestamps are whole seconds; the body keeps the precise `receivedAt`.
+          timestamp: Math.floor(Date.parse(event.receivedAt) / 1000),
+          appId: 'ingest-api',
+          headers: { [MessageHeader.requestId]: requestId, [MessageHeader.attempt]: 1 },
+        },
+      }),
+  };
+}

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { EventId, type QueueMessage, toValidationIssues, WebhookBody } from '@webhooks/contracts';
+import { QueueUnavailableError } from '@webhooks/queue';
+import type { FastifyInstance } from 'fastify';
+import type { EventPublisher } from '../event-publisher.js';
+
+export interface WebhookRouteOptions {
+  publisher: EventPublisher;
+  /** Seconds a client is told to wait after a 503. */
+  retryAfterSeconds: number;
+}
+
+/** Headers that carry the event id when the body has none, in order of preference. */
+const ID_HEADERS = ['idempotency-key', 'webhook-id'] as const;
+
+/**
+ * `POST /webhook`: validate, publish with the broker's confirm, and only then answer 200.
+ * The id answered is the dedup key the consumer stores the event under.
+ */
+export function webhookRoute(app: FastifyInstance, options: WebhookRouteOptions): void {
+  const { publisher, retryAfterSeconds } = options;
+
+  app.post('/webhook', async (request, reply) => {
+    if (request.headers['content-type'] === undefined) {
+      return reply.code(415).send({ error: 'unsupported_media_type' });
+    }
+    const body = WebhookBody.safeParse(request.body);
+    if (!body.success) {
+      return reply
+        .code(400)
+        .send({ error: 'validation_failed', issues: toValidationIssues(body.error) });
+    }
+    const headerId = idFromHeaders(request.headers);
+    if (headerId?.success === false) {
+      return reply.code(400).send({
+        error: 'validation_failed',
+        issues: [{ path: `header:${headerId.header}`, message: 'must be 1 to 255 characters' }],
+      });
+    }
+
+    const receivedAt = new Date().toISOString();
+    const event: QueueMessage = {
+      id: body.data.id ?? headerId?.id ?? randomUUID(),
+      source: body.data.source,
+      type: body.data.type,
+      data: body.data.data,
+      timestamp: body.data.timestamp ?? receivedAt,
+      receivedAt,
+    };
+
+    try {
+      await publisher.publish(event, { requestId: request.id });
+    } catch (err) {
+      if (!(err instanceof QueueUnavailableError)) throw err;
+      request.log.warn(
+        { err, reason: err.reason, eventId: event.id },
+        'event not accepted by the broker',
+      );
+      return reply
+        .code(503)
+        .header('retry-after', String(retryAfterSeconds))
+        .send({ error: 'queue_unavailable' });
+    }
+    return { status: 'success', id: event.id };
+  });
+}
+
+type HeaderId = { success: true; id: string } | { success: false; header: string };
+
+function idFromHeaders(headers: IncomingHttpHeaders): HeaderId | undefined {
+  for (const header of ID_HEADERS) {
+    const value = headers[header];
+    if (typeof value !== 'string') continue;
+    const id = EventId.safeParse(value);
+    return id.success ? { success: true, id: id.data } : { success: false, header };
+  }
+  return undefined;
+}
