@@ -15,7 +15,10 @@ export interface ServiceProcess {
  * Runs a service's `main.ts` as its own process, exactly as `pnpm start:*` would but from the
  * TypeScript sources, with `env` added to a minimal environment.
  */
-export function startService(service: 'ingest-api' | 'consumer', env: Record<string, string>): ServiceProcess {
+export function startService(
+  service: 'ingest-api' | 'consumer',
+  env: Record<string, string>,
+): ServiceProcess {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', '--conditions=source', `services/${service}/src/main.ts`],

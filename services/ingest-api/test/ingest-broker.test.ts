@@ -102,7 +102,10 @@ describe('ingest API against a real broker', () => {
   it('with the broker cut off: 503 + Retry-After within the timeout, /readyz 503, nothing published; then it recovers by itself', async () => {
     const before = await admin.count(topology.queue);
     proxy.cut();
-    await waitFor('readyz to report the broker down', async () => (await app.inject('/readyz')).statusCode === 503);
+    await waitFor(
+      'readyz to report the broker down',
+      async () => (await app.inject('/readyz')).statusCode === 503,
+    );
 
     const started = Date.now();
     const refused = await post('evt-during-outage');
@@ -135,6 +138,9 @@ describe('ingest API against a real broker', () => {
     expect(elapsed).toBeLessThan(PUBLISH_TIMEOUT_MS + 1000);
 
     proxy.restore();
-    await waitFor('a 200 after the broker answers again', async () => (await post('evt-after-hang')).statusCode === 200);
+    await waitFor(
+      'a 200 after the broker answers again',
+      async () => (await post('evt-after-hang')).statusCode === 200,
+    );
   });
 });

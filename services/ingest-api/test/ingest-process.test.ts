@@ -11,7 +11,9 @@ const exchange = uniqueName('test_webhooks');
 afterAll(async () => {
   const admin = await QueueAdmin.connect(inject('amqpUrl'));
   await admin
-    .deleteTopology(topologyFor({ exchange, queue, retryDelaysMs: [1000, 2000, 4000], queueType: 'classic' }))
+    .deleteTopology(
+      topologyFor({ exchange, queue, retryDelaysMs: [1000, 2000, 4000], queueType: 'classic' }),
+    )
     .catch(() => {});
   await admin.close();
 });

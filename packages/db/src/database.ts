@@ -1,0 +1,64 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { classifyDatabaseError } from './errors.js';
+
+export interface DatabaseOptions {
+  connectionString: string;
+  logger: Logger;
+  /** Pool size. */
+  maxConnections: number;
+  /** Server-side limit for one statement; a slower one fails as a transient error. */
+  statementTimeoutMs: number;
+  /** Longest wait for a connection (new or from the pool). Default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** Shown in `pg_stat_activity`. */
+  applicationName: string;
+}
+
+/**
+ * The pool and the one way to use it. Every error leaving here is a classified
+ * `DatabaseError` (unavailable, transient or permanent) with the driver's error as `cause`.
+ */
+export class Database {
+  readonly #pool: pg.Pool;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: DatabaseOptions) {
+    this.#pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      statement_timeout: options.statementTimeoutMs,
+      application_name: options.applicationName,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client losing its connection emits here; unhandled, it would crash the process.
+    this.#pool.on('error', (err) => options.logger.warn({ err }, 'idle database connection lost'));
+  }
+
+  /** Runs one statement on a pooled connection. */
+  async query<Row extends pg.QueryResultRow>(
+    text: string,
+    values: readonly unknown[] = [],
+  ): Promise<pg.QueryResult<Row>> {
+    try {
+      return await this.#pool.query<Row>(text, values as unknown[]);
+    } catch (err) {
+      throw classifyDatabaseError(err);
+    }
+  }
+
+  /**
+   * Resolves when the database answers and the events table exists; rejects with
+   * `DatabaseUnavailableError` otherwise. Used by readiness checks and the consumer's circuit.
+   */
+  async probe(): Promise<void> {
+    await this.query('SELECT 1 FROM webhook_events LIMIT 0');
+  }
+
+  /** Waits for checked-out clients, then closes the pool. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= this.#pool.end();
+    return this.#closed;
+  }
+}

@@ -1,0 +1,11 @@
+export { Database, type DatabaseOptions } from './database.js';
+export {
+  type ClassifiedDatabaseError,
+  classifyDatabaseError,
+  DatabaseError,
+  DatabaseUnavailableError,
+  PermanentDatabaseError,
+  TransientDatabaseError,
+} from './errors.js';
+export { type EventRow, EventsRepository } from './events-repository.js';
+export { MIGRATIONS_DIR, type MigrateOptions, migrateUp } from './migrate.js';
