@@ -1,0 +1,127 @@
+import { Database, EventsRepository } from '@webhooks/db';
+import {
+  AmqpConnection,
+  assertTopology,
+  ConfirmPublisher,
+  QueueConsumer,
+  type Topology,
+  topologyFor,
+} from '@webhooks/queue';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildOpsApp } from './app.js';
+import { BatchConsumer } from './batch-consumer.js';
+import type { ConsumerConfig } from './config.js';
+import { DatabaseCircuit } from './database-circuit.js';
+import { Settler } from './settle.js';
+
+/** Longest wait for the broker to confirm a retry or dead-letter copy. */
+const REPUBLISH_TIMEOUT_MS = 10_000;
+
+export interface ConsumerService {
+  readonly app: FastifyInstance;
+  readonly topology: Topology;
+  /** Connects to the broker in the background and starts consuming once connected. */
+  start(): void;
+  /** Stops consuming, stores and acks what it holds, then closes everything. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires the consumer from its settings: broker connection, topology, the batch pipeline, the
+ * database circuit and the ops HTTP app. Opens nothing until `start()`; never listens.
+ */
+export function createConsumerService(config: ConsumerConfig, logger: Logger): ConsumerService {
+  const topology = topologyFor({
+    exchange: config.EXCHANGE_NAME,
+    queue: config.QUEUE_NAME,
+    retryDelaysMs: config.RETRY_DELAYS_MS,
+    queueType: config.QUEUE_TYPE,
+  });
+  const db = new Database({
+    connectionString: config.DATABASE_URL,
+    logger,
+    maxConnections: config.DATABASE_POOL_SIZE,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    applicationName: 'webhook-consumer',
+  });
+  const events = new EventsRepository(db);
+  const connection = new AmqpConnection({
+    url: config.AMQP_URL,
+    logger,
+    connectionName: 'consumer',
+  });
+  const publisher = new ConfirmPublisher({
+    connection,
+    logger,
+    timeoutMs: REPUBLISH_TIMEOUT_MS,
+    maxInFlight: config.PREFETCH,
+    setup: (channel) => assertTopology(channel, topology),
+  });
+  const circuit: DatabaseCircuit = new DatabaseCircuit({
+    probe: () => db.probe(),
+    probeIntervalMs: config.DB_PROBE_INTERVAL_MS,
+    logger,
+    onOpen: (): Promise<void> => queue.pause(),
+    onClose: (): Promise<void> => queue.resume(),
+  });
+  const batches = new BatchConsumer({
+    insert: (rows) => events.insertBatch(rows),
+    settler: new Settler({ publisher, topology, logger }),
+    circuit,
+    logger,
+    batchSize: config.BATCH_SIZE,
+    batchMaxWaitMs: config.BATCH_MAX_WAIT_MS,
+    retryDelaysMs: config.RETRY_DELAYS_MS,
+  });
+  const queue: QueueConsumer = new QueueConsumer({
+    connection,
+    logger,
+    queue: topology.queue,
+    prefetch: config.PREFETCH,
+    onDelivery: batches.onDelivery,
+  });
+  const app = buildOpsApp({
+    logger,
+    readiness: async () => ({
+      broker: connection.connected && publisher.ready,
+      database: await db.probe().then(
+        () => true,
+        () => false,
+      ),
+    }),
+  });
+
+  let stopped: Promise<void> | undefined;
+  const stop = async () => {
+    // Each step runs even if an earlier one failed; the first failure is reported at the end.
+    const failures: unknown[] = [];
+    const step = async (name: string, run: () => Promise<void> | void) => {
+      try {
+        await run();
+      } catch (err) {
+        logger.error({ err, step: name }, 'shutdown step failed');
+        failures.push(err);
+      }
+    };
+    await step('cancel consumption', () => queue.stop());
+    await step('stop probing', () => circuit.stop());
+    await step('drain batches', () => batches.drain());
+    await step('close HTTP', () => app.close());
+    await step('close publisher', () => publisher.close());
+    await step('close consume channel', () => queue.close());
+    await step('close broker connection', () => connection.close());
+    await step('close database pool', () => db.close());
+    if (failures.length > 0) throw new AggregateError(failures, 'consumer shutdown incomplete');
+  };
+
+  return {
+    app,
+    topology,
+    start: () => connection.start(),
+    stop: () => {
+      stopped ??= stop();
+      return stopped;
+    },
+  };
+}

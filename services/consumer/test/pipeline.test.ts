@@ -1,0 +1,189 @@
+import { QueueAdmin, type Topology } from '@webhooks/queue';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type CapturedLine, captureLogs } from '../../../test/helpers/log-capture.js';
+import {
+  type IngestHarness,
+  startConsumer,
+  startIngest,
+  testTopology,
+} from '../../../test/helpers/pipeline.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
+import { waitFor } from '../../../test/helpers/wait-for.js';
+import type { ConsumerService } from '../src/consumer-service.js';
+
+let database: TestDatabase;
+let topology: Topology;
+let ingest: IngestHarness;
+let consumer: ConsumerService;
+let admin: QueueAdmin;
+const consumerLogs = captureLogs('info');
+
+beforeAll(async () => {
+  database = await createTestDatabase(inject('databaseUrl'));
+  // A trigger of this test's own database fails one event's insert with a transient SQLSTATE
+  // (serialization_failure), every time, so the retry path runs for real.
+  await database.db.query(`
+    CREATE FUNCTION fail_flaky() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.event_id LIKE 'flaky-%' THEN
+        RAISE EXCEPTION 'simulated serialization failure' USING ERRCODE = '40001';
+      END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER fail_flaky BEFORE INSERT ON webhook_events
+      FOR EACH ROW EXECUTE FUNCTION fail_flaky();`);
+  topology = testTopology();
+  const amqpUrl = inject('amqpUrl');
+  ingest = await startIngest({ amqpUrl, topology });
+  consumer = startConsumer({
+    amqpUrl,
+    databaseUrl: database.url,
+    topology,
+    logger: consumerLogs.logger,
+  });
+  admin = await QueueAdmin.connect(amqpUrl);
+});
+
+afterAll(async () => {
+  await ingest?.close();
+  await consumer?.stop();
+  await admin?.deleteTopology(topology).catch(() => {});
+  await admin?.close();
+  await database?.drop();
+});
+
+async function countRows(where = 'true', values: unknown[] = []): Promise<number> {
+  const result = await database.db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM webhook_events WHERE ${where}`,
+    values,
+  );
+  return result.rows[0]?.n ?? 0;
+}
+
+async function deadLetters(): Promise<Array<{ body: string; headers: Record<string, unknown> }>> {
+  const messages = await admin.peek(topology.deadLetterQueue, 100);
+  return messages.map((m) => ({ body: m.body.toString(), headers: m.headers }));
+}
+
+describe('ingest → RabbitMQ → consumer → PostgreSQL', () => {
+  it('stores a POSTed event with source, type, data, event_id and timestamp as sent', async () => {
+    const res = await ingest.post({
+      source: 'shop',
+      type: 'order.paid',
+      id: 'ord-1001',
+      data: { amount: 1999, currency: 'EUR', lines: [{ sku: 'A-1', qty: 2 }] },
+      timestamp: '2026-03-04T05:06:07.890+01:00',
+    });
+    expect(res.statusCode).toBe(200);
+
+    const row = await waitFor('the row', async () => {
+      const result = await database.db.query(
+        'SELECT event_id, source, type, data, "timestamp", created_at FROM webhook_events WHERE event_id = $1',
+        ['ord-1001'],
+      );
+      return result.rows[0];
+    });
+    expect(row).toMatchObject({
+      event_id: 'ord-1001',
+      source: 'shop',
+      type: 'order.paid',
+      data: { amount: 1999, currency: 'EUR', lines: [{ sku: 'A-1', qty: 2 }] },
+      timestamp: new Date('2026-03-04T04:06:07.890Z'),
+    });
+  });
+
+  it('2000 POSTs of which 200 repeat an earlier (source, id) give exactly 1800 rows', async () => {
+    const bodies = Array.from({ length: 2000 }, (_, i) => {
+      const n = i < 1800 ? i : i - 1800; // the last 200 repeat ids 0..199
+      return { source: 'dedup', type: 'bulk', id: `dup-${n}`, data: { i } };
+    });
+    const statuses = [];
+    for (let i = 0; i < bodies.length; i += 100) {
+      const chunk = bodies.slice(i, i + 100);
+      statuses.push(
+        ...(await Promise.all(chunk.map((b) => ingest.post(b)))).map((r) => r.statusCode),
+      );
+    }
+    expect(statuses.every((s) => s === 200)).toBe(true);
+
+    await waitFor('1800 rows', async () => (await countRows("source = 'dedup'")) === 1800, {
+      timeoutMs: 20_000,
+    });
+    // Redeliveries may still be in flight; the count must stay exact once the queue is empty.
+    await waitFor('the queue to drain', async () => (await admin.count(topology.queue)) === 0);
+    expect(await countRows("source = 'dedup'")).toBe(1800);
+  });
+
+  it('a non-JSON message goes to the DLQ within a second, with its reason, without retries', async () => {
+    const started = Date.now();
+    await admin.publishRaw(topology.queue, Buffer.from('this is not json'), {
+      messageId: 'garbage-1',
+      headers: { 'x-request-id': 'req-garbage' },
+    });
+    const dead = await waitFor('the dead letter', async () =>
+      (await deadLetters()).find((m) => m.body === 'this is not json'),
+    );
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(dead.headers).toMatchObject({
+      'x-death-reason': 'invalid_message',
+      'x-attempts': 1,
+      'x-request-id': 'req-garbage',
+      'x-last-error': expect.stringContaining('not JSON'),
+      'x-first-failed-at': expect.any(String),
+    });
+    for (const retry of topology.retryQueues) expect(await admin.count(retry.name)).toBe(0);
+  });
+
+  it('a message that violates the contract is dead-lettered as invalid_message', async () => {
+    await admin.publishRaw(
+      topology.queue,
+      Buffer.from(JSON.stringify({ id: 'x', type: 'no-source' })),
+    );
+    const dead = await waitFor('the dead letter', async () =>
+      (await deadLetters()).find((m) => m.body.includes('no-source')),
+    );
+    expect(dead.headers['x-death-reason']).toBe('invalid_message');
+    expect(String(dead.headers['x-last-error'])).toContain('source');
+  });
+
+  it('a transient insert failure is tried at about 0, 1, 3 and 7 s, then dead-lettered with x-attempts 4; its neighbours are stored', async () => {
+    const ids = ['calm-1', 'calm-2', 'flaky-1', 'calm-3', 'calm-4'];
+    const sentAt = Date.now();
+    const responses = await Promise.all(
+      ids.map((id) => ingest.post({ source: 'retry', type: 'test', id, data: { id } })),
+    );
+    expect(responses.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 200]);
+
+    const dead = await waitFor(
+      'the flaky event in the DLQ',
+      async () => (await deadLetters()).find((m) => m.body.includes('flaky-1')),
+      { timeoutMs: 15_000 },
+    );
+    expect(dead.headers).toMatchObject({
+      'x-death-reason': 'retries_exhausted',
+      'x-attempts': 4,
+      'x-last-error': expect.stringContaining('40001'),
+    });
+    expect(JSON.parse(dead.body)).toMatchObject({
+      id: 'flaky-1',
+      source: 'retry',
+      data: { id: 'flaky-1' },
+    });
+    expect(await countRows("source = 'retry'")).toBe(4);
+    expect(await countRows("event_id = 'flaky-1'")).toBe(0);
+
+    // Each failed try is logged with its attempt number; their times show the back-off.
+    const tries = consumerLogs.lines
+      .filter((l: CapturedLine) => l.eventId === 'flaky-1' && l.level >= 40)
+      .map((l) => ({ attempt: l.attempt, at: l.time - sentAt }));
+    expect(tries.map((t) => t.attempt)).toEqual([1, 2, 3, 4]);
+    const [t1, t2, t3, t4] = tries.map((t) => t.at) as [number, number, number, number];
+    expect(t1).toBeLessThan(800);
+    expect(t2 - t1).toBeGreaterThanOrEqual(1000);
+    expect(t2 - t1).toBeLessThan(1800);
+    expect(t3 - t2).toBeGreaterThanOrEqual(2000);
+    expect(t3 - t2).toBeLessThan(2800);
+    expect(t4 - t3).toBeGreaterThanOrEqual(4000);
+    expect(t4 - t3).toBeLessThan(4800);
+  });
+});

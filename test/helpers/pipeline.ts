@@ -1,0 +1,108 @@
+import { parseEnv } from '@webhooks/config';
+import {
+  AmqpConnection,
+  assertTopology,
+  ConfirmPublisher,
+  type Topology,
+  type TopologyOptions,
+  topologyFor,
+} from '@webhooks/queue';
+import type { Logger } from 'pino';
+import { ConsumerConfig } from '../../services/consumer/src/config.js';
+import {
+  type ConsumerService,
+  createConsumerService,
+} from '../../services/consumer/src/consumer-service.js';
+import { buildApp } from '../../services/ingest-api/src/app.js';
+import { queueEventPublisher } from '../../services/ingest-api/src/event-publisher.js';
+import { testLogger } from './test-logger.js';
+import { uniqueName } from './test-names.js';
+
+/** Topology names of one test file: nothing shared with other files or runs. */
+export function testTopology(options: Partial<TopologyOptions> = {}): Topology {
+  return topologyFor({
+    exchange: uniqueName('test_webhooks'),
+    queue: uniqueName('test_queue'),
+    retryDelaysMs: [1000, 2000, 4000],
+    queueType: 'classic',
+    ...options,
+  });
+}
+
+export interface IngestHarness {
+  app: ReturnType<typeof buildApp>;
+  /** POSTs one event with `app.inject`. */
+  post(body: Record<string, unknown>): ReturnType<ReturnType<typeof buildApp>['inject']>;
+  close(): Promise<void>;
+}
+
+/** The ingest API in this process, wired as `main.ts` wires it, ready to take requests. */
+export async function startIngest(options: {
+  amqpUrl: string;
+  topology: Topology;
+  logger?: Logger;
+  publishTimeoutMs?: number;
+}): Promise<IngestHarness> {
+  const logger = options.logger ?? testLogger();
+  const connection = new AmqpConnection({
+    url: options.amqpUrl,
+    logger,
+    connectionName: 'ingest-test',
+    initialReconnectDelayMs: 50,
+    maxReconnectDelayMs: 250,
+  });
+  const publisher = new ConfirmPublisher({
+    connection,
+    logger,
+    timeoutMs: options.publishTimeoutMs ?? 5000,
+    maxInFlight: 2000,
+    setup: (channel) => assertTopology(channel, options.topology),
+  });
+  connection.start();
+  await connection.waitUntilConnected(10_000);
+  const app = buildApp({
+    publisher: queueEventPublisher(publisher, options.topology),
+    logger,
+    maxBodyBytes: 1_048_576,
+    retryAfterSeconds: 5,
+  });
+  return {
+    app,
+    post: (body) =>
+      app.inject({
+        method: 'POST',
+        url: '/webhook',
+        headers: { 'content-type': 'application/json' },
+        payload: body,
+      }),
+    close: async () => {
+      await app.close();
+      await publisher.close();
+      await connection.close();
+    },
+  };
+}
+
+/** The consumer in this process, with test-friendly defaults overridable through `env`. */
+export function startConsumer(options: {
+  amqpUrl: string;
+  databaseUrl: string;
+  topology: Topology;
+  logger?: Logger;
+  env?: Record<string, string>;
+}): ConsumerService {
+  const { topology } = options;
+  const config = parseEnv(ConsumerConfig, {
+    AMQP_URL: options.amqpUrl,
+    DATABASE_URL: options.databaseUrl,
+    EXCHANGE_NAME: topology.exchange,
+    QUEUE_NAME: topology.queue,
+    QUEUE_TYPE: topology.queueType,
+    RETRY_DELAYS_MS: topology.retryQueues.map((q) => q.delayMs).join(','),
+    DB_PROBE_INTERVAL_MS: '200',
+    ...options.env,
+  });
+  const service = createConsumerService(config, options.logger ?? testLogger());
+  service.start();
+  return service;
+}
