@@ -63,7 +63,12 @@ describe('the consumer process', () => {
     const send = async (from: number, count: number) => {
       const responses = await Promise.all(
         Array.from({ length: count }, (_, i) =>
-          ingest.post({ source: 'crash', type: 'test', id: `c-${from + i}`, data: { i: from + i } }),
+          ingest.post({
+            source: 'crash',
+            type: 'test',
+            id: `c-${from + i}`,
+            data: { i: from + i },
+          }),
         ),
       );
       responses.forEach((r, i) => {
@@ -92,9 +97,13 @@ describe('the consumer process', () => {
     expect(atKill).toBeLessThan(sent);
 
     const second = await startConsumerProcess();
-    await waitFor('every accepted event stored', async () => (await counts())?.rows === accepted.size, {
-      timeoutMs: 30_000,
-    });
+    await waitFor(
+      'every accepted event stored',
+      async () => (await counts())?.rows === accepted.size,
+      {
+        timeoutMs: 30_000,
+      },
+    );
     await waitFor('the queue to drain', async () => (await admin.count(topology.queue)) === 0);
     expect(await counts()).toEqual({ rows: accepted.size, distinct_ids: accepted.size });
     expect(await admin.count(topology.deadLetterQueue)).toBe(0);

@@ -2,7 +2,12 @@ import { QueueAdmin, type Topology } from '@webhooks/queue';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FaultProxy } from '../../../test/helpers/fault-proxy.js';
 import { captureLogs } from '../../../test/helpers/log-capture.js';
-import { type IngestHarness, startConsumer, startIngest, testTopology } from '../../../test/helpers/pipeline.js';
+import {
+  type IngestHarness,
+  startConsumer,
+  startIngest,
+  testTopology,
+} from '../../../test/helpers/pipeline.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
 import type { ConsumerService } from '../src/consumer-service.js';
@@ -39,14 +44,20 @@ afterAll(async () => {
 });
 
 const rows = async () =>
-  (await database.db.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_events')).rows[0]?.n;
+  (await database.db.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_events')).rows[0]
+    ?.n;
 
 describe('database outage', () => {
   it('holds messages while the database is cut off for more than 10 s, dead-letters none, stores all after', async () => {
     const send = async (from: number, count: number) => {
       const responses = await Promise.all(
         Array.from({ length: count }, (_, i) =>
-          ingest.post({ source: 'outage', type: 'test', id: `ev-${from + i}`, data: { i: from + i } }),
+          ingest.post({
+            source: 'outage',
+            type: 'test',
+            id: `ev-${from + i}`,
+            data: { i: from + i },
+          }),
         ),
       );
       expect(responses.every((r) => r.statusCode === 200)).toBe(true);
@@ -60,7 +71,9 @@ describe('database outage', () => {
       const res = await consumer.app.inject('/readyz');
       return res.statusCode === 503 && res.json().database === 'unreachable';
     });
-    await waitFor('the circuit to open', () => logs.lines.some((l) => l.msg.includes('circuit open')));
+    await waitFor('the circuit to open', () =>
+      logs.lines.some((l) => l.msg.includes('circuit open')),
+    );
     // The outage itself: events keep arriving while the database stays away.
     const outageEnds = Date.now() + OUTAGE_MS;
     let next = 250;
