@@ -7,6 +7,7 @@ import {
   type TopologyOptions,
   topologyFor,
 } from '@webhooks/queue';
+import type { LightMyRequestResponse } from 'fastify';
 import type { Logger } from 'pino';
 import { ConsumerConfig } from '../../services/consumer/src/config.js';
 import {
@@ -32,7 +33,7 @@ export function testTopology(options: Partial<TopologyOptions> = {}): Topology {
 export interface IngestHarness {
   app: ReturnType<typeof buildApp>;
   /** POSTs one event with `app.inject`. */
-  post(body: Record<string, unknown>): ReturnType<ReturnType<typeof buildApp>['inject']>;
+  post(body: Record<string, unknown>): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
