@@ -16,6 +16,7 @@ import {
 } from '../../services/consumer/src/consumer-service.js';
 import { buildApp } from '../../services/ingest-api/src/app.js';
 import { queueEventPublisher } from '../../services/ingest-api/src/event-publisher.js';
+import { IngestMetrics } from '../../services/ingest-api/src/metrics.js';
 import { testLogger } from './test-logger.js';
 import { uniqueName } from './test-names.js';
 
@@ -32,6 +33,7 @@ export function testTopology(options: Partial<TopologyOptions> = {}): Topology {
 
 export interface IngestHarness {
   app: ReturnType<typeof buildApp>;
+  metrics: IngestMetrics;
   /** POSTs one event with `app.inject`. */
   post(body: Record<string, unknown>): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
@@ -61,14 +63,17 @@ export async function startIngest(options: {
   });
   connection.start();
   await connection.waitUntilConnected(10_000);
+  const metrics = new IngestMetrics({ brokerConnected: () => publisher.ready });
   const app = buildApp({
-    publisher: queueEventPublisher(publisher, options.topology),
+    publisher: queueEventPublisher(publisher, options.topology, metrics),
+    metrics,
     logger,
     maxBodyBytes: 1_048_576,
     retryAfterSeconds: 5,
   });
   return {
     app,
+    metrics,
     post: (body) =>
       app.inject({
         method: 'POST',

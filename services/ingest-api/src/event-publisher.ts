@@ -1,5 +1,6 @@
 import { MessageHeader, type QueueMessage } from '@webhooks/contracts';
 import type { ConfirmPublisher, Topology } from '@webhooks/queue';
+import type { IngestMetrics } from './metrics.js';
 
 /** What the HTTP layer needs of the broker: publish an event and know whether it can. */
 export interface EventPublisher {
@@ -9,28 +10,40 @@ export interface EventPublisher {
   publish(event: QueueMessage, context: { requestId: string }): Promise<void>;
 }
 
-/** Publishes events to the topology's exchange as persistent JSON messages, first attempt. */
+/**
+ * Publishes events to the topology's exchange as persistent JSON messages, first attempt, and
+ * records how long each confirm took.
+ */
 export function queueEventPublisher(
   publisher: ConfirmPublisher,
   topology: Topology,
+  metrics: IngestMetrics,
 ): EventPublisher {
   return {
     get ready() {
       return publisher.ready;
     },
-    publish: (event, { requestId }) =>
-      publisher.publish({
-        exchange: topology.exchange,
-        routingKey: topology.routingKey,
-        body: Buffer.from(JSON.stringify(event)),
-        properties: {
-          messageId: event.id,
-          contentType: 'application/json',
-          // AMQP timestamps are whole seconds; the body keeps the precise `receivedAt`.
-          timestamp: Math.floor(Date.parse(event.receivedAt) / 1000),
-          appId: 'ingest-api',
-          headers: { [MessageHeader.requestId]: requestId, [MessageHeader.attempt]: 1 },
-        },
-      }),
+    publish: async (event, { requestId }) => {
+      const stopTimer = metrics.publishDuration.startTimer();
+      try {
+        await publisher.publish({
+          exchange: topology.exchange,
+          routingKey: topology.routingKey,
+          body: Buffer.from(JSON.stringify(event)),
+          properties: {
+            messageId: event.id,
+            contentType: 'application/json',
+            // AMQP timestamps are whole seconds; the body keeps the precise `receivedAt`.
+            timestamp: Math.floor(Date.parse(event.receivedAt) / 1000),
+            appId: 'ingest-api',
+            headers: { [MessageHeader.requestId]: requestId, [MessageHeader.attempt]: 1 },
+          },
+        });
+        stopTimer({ outcome: 'confirmed' });
+      } catch (err) {
+        stopTimer({ outcome: 'failed' });
+        throw err;
+      }
+    },
   };
 }

@@ -4,6 +4,7 @@ import dotenv from 'dotenv';
 import { buildApp } from './app.js';
 import { IngestConfig } from './config.js';
 import { queueEventPublisher } from './event-publisher.js';
+import { IngestMetrics } from './metrics.js';
 
 dotenv.config({ quiet: true });
 
@@ -42,8 +43,10 @@ const publisher = new ConfirmPublisher({
 });
 connection.start();
 
+const metrics = new IngestMetrics({ brokerConnected: () => publisher.ready });
 const app = buildApp({
-  publisher: queueEventPublisher(publisher, topology),
+  publisher: queueEventPublisher(publisher, topology, metrics),
+  metrics,
   logger,
   maxBodyBytes: config.MAX_BODY_BYTES,
   retryAfterSeconds: config.RETRY_AFTER_SECONDS,

@@ -1,79 +1,39 @@
-import {
-  AmqpConnection,
-  assertTopology,
-  ConfirmPublisher,
-  QueueAdmin,
-  type Topology,
-  topologyFor,
-} from '@webhooks/queue';
+import { QueueAdmin, type Topology } from '@webhooks/queue';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FaultProxy } from '../../../test/helpers/fault-proxy.js';
-import { testLogger } from '../../../test/helpers/test-logger.js';
-import { uniqueName } from '../../../test/helpers/test-names.js';
+import { type IngestHarness, startIngest, testTopology } from '../../../test/helpers/pipeline.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import { buildApp } from '../src/app.js';
-import { queueEventPublisher } from '../src/event-publisher.js';
 
 const PUBLISH_TIMEOUT_MS = 1000;
-const logger = testLogger();
 let proxy: FaultProxy;
-let connection: AmqpConnection;
-let publisher: ConfirmPublisher;
+let ingest: IngestHarness;
 let admin: QueueAdmin;
 let topology: Topology;
-let app: ReturnType<typeof buildApp>;
 
 beforeAll(async () => {
   const brokerUrl = inject('amqpUrl');
   const front = await FaultProxy.inFrontOf(brokerUrl, 5672);
   proxy = front.proxy;
-  topology = topologyFor({
-    exchange: uniqueName('test_webhooks'),
-    queue: uniqueName('test_ingest'),
-    retryDelaysMs: [1000, 2000, 4000],
-    queueType: 'classic',
-  });
-  connection = new AmqpConnection({
-    url: front.url,
-    logger,
-    connectionName: 'ingest-test',
-    initialReconnectDelayMs: 50,
-    maxReconnectDelayMs: 250,
-  });
-  publisher = new ConfirmPublisher({
-    connection,
-    logger,
-    timeoutMs: PUBLISH_TIMEOUT_MS,
-    maxInFlight: 100,
-    setup: (channel) => assertTopology(channel, topology),
-  });
-  connection.start();
-  await connection.waitUntilConnected(10_000);
-  app = buildApp({
-    publisher: queueEventPublisher(publisher, topology),
-    logger,
-    maxBodyBytes: 1_048_576,
-    retryAfterSeconds: 5,
+  topology = testTopology();
+  // The API reaches the broker only through the proxy, which the tests cut and restore.
+  ingest = await startIngest({
+    amqpUrl: front.url,
+    topology,
+    publishTimeoutMs: PUBLISH_TIMEOUT_MS,
   });
   admin = await QueueAdmin.connect(brokerUrl);
 });
 
 afterAll(async () => {
-  await app?.close();
-  await publisher?.close();
-  await connection?.close();
+  await ingest?.close();
   await proxy?.close();
   await admin?.deleteTopology(topology).catch(() => {});
   await admin?.close();
 });
 
 const post = (id: string) =>
-  app.inject({
-    method: 'POST',
-    url: '/webhook',
-    headers: { 'content-type': 'application/json' },
-    payload: { source: 'acme', type: 'order.created', id, data: { total: 42, items: ['a'] } },
-  });
+  ingest.post({ source: 'acme', type: 'order.created', id, data: { total: 42, items: ['a'] } });
+const readyz = async () => (await ingest.app.inject('/readyz')).statusCode;
 
 describe('ingest API against a real broker', () => {
   it('a 200 means the event is in the queue: persistent, with its source, id and request id', async () => {
@@ -102,10 +62,7 @@ describe('ingest API against a real broker', () => {
   it('with the broker cut off: 503 + Retry-After within the timeout, /readyz 503, nothing published; then it recovers by itself', async () => {
     const before = await admin.count(topology.queue);
     proxy.cut();
-    await waitFor(
-      'readyz to report the broker down',
-      async () => (await app.inject('/readyz')).statusCode === 503,
-    );
+    await waitFor('readyz to report the broker down', async () => (await readyz()) === 503);
 
     const started = Date.now();
     const refused = await post('evt-during-outage');
@@ -120,7 +77,7 @@ describe('ingest API against a real broker', () => {
       return res.statusCode === 200 ? res : undefined;
     });
     expect(accepted.json().id).toBe('evt-after-outage');
-    expect((await app.inject('/readyz')).statusCode).toBe(200);
+    expect(await readyz()).toBe(200);
 
     const ids = (await admin.peek(topology.queue, 100)).map((m) => m.properties.messageId);
     expect(ids).toContain('evt-after-outage');

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testLogger } from '../../../test/helpers/test-logger.js';
 import { buildApp } from '../src/app.js';
 import type { EventPublisher } from '../src/event-publisher.js';
+import { IngestMetrics } from '../src/metrics.js';
 
 /** Records what would have been published; fails on demand. */
 class FakePublisher implements EventPublisher {
@@ -25,6 +26,7 @@ beforeEach(() => {
   publisher = new FakePublisher();
   app = buildApp({
     publisher,
+    metrics: new IngestMetrics({ brokerConnected: () => publisher.ready }),
     logger: testLogger(),
     maxBodyBytes: MAX_BODY_BYTES,
     retryAfterSeconds: 7,

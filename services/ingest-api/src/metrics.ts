@@ -1,0 +1,63 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Why a webhook was not accepted: the `error` code of the response, as a metric label. */
+export type RejectionReason =
+  | 'invalid_payload'
+  | 'validation_failed'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'queue_unavailable'
+  | (string & {});
+
+/** The ingest API's Prometheus metrics, on a registry of its own (default process metrics too). */
+export class IngestMetrics {
+  readonly registry = new Registry();
+
+  readonly requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by route pattern, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly requestDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from request to response, by route pattern and method',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly accepted = new Counter({
+    name: 'webhooks_accepted_total',
+    help: 'Webhooks answered 200: published and confirmed by the broker',
+    registers: [this.registry],
+  });
+
+  readonly rejected = new Counter({
+    name: 'webhooks_rejected_total',
+    help: 'Webhooks not accepted, by reason (the error code answered)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly publishDuration = new Histogram({
+    name: 'publish_confirm_duration_seconds',
+    help: 'Time from publish to the broker confirm (or failure), by outcome',
+    labelNames: ['outcome'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+
+  constructor(options: { brokerConnected: () => boolean }) {
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'broker_connected',
+      help: '1 while the ingest API has a confirm channel to the broker, else 0',
+      registers: [this.registry],
+      collect() {
+        this.set(options.brokerConnected() ? 1 : 0);
+      },
+    });
+  }
+}

@@ -1,0 +1,98 @@
+import { AcceptedResponse, ErrorResponse, WebhookBody } from '@webhooks/contracts';
+import { z } from 'zod';
+
+/** JSON Schema of what a client sends (input side: defaults make fields optional). */
+const requestSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input' });
+const responseSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'output' });
+
+const json = (schema: z.ZodType) => ({ 'application/json': { schema: responseSchema(schema) } });
+const error = (description: string) => ({ description, content: json(ErrorResponse) });
+
+/**
+ * The ingest API's OpenAPI 3.1 document, generated from the same zod schemas that validate
+ * requests, so the documentation cannot drift from behaviour.
+ */
+export function openApiDocument() {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Webhook ingest API',
+      version: '1.0.0',
+      description:
+        'Accepts webhook events and answers 200 only once RabbitMQ has confirmed them. ' +
+        'Events are stored exactly once per (source, id).',
+    },
+    paths: {
+      '/webhook': {
+        post: {
+          summary: 'Submit one event',
+          operationId: 'postWebhook',
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description: 'The event id when the body has no `id` (1..255 characters).',
+              schema: { type: 'string', minLength: 1, maxLength: 255 },
+            },
+            {
+              name: 'webhook-id',
+              in: 'header',
+              required: false,
+              description: 'The event id when neither the body nor Idempotency-Key gives one.',
+              schema: { type: 'string', minLength: 1, maxLength: 255 },
+            },
+            {
+              name: 'x-request-id',
+              in: 'header',
+              required: false,
+              description:
+                'Correlation id, echoed and carried to the consumer (1..128 printable characters).',
+              schema: { type: 'string', maxLength: 128 },
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: requestSchema(WebhookBody) } },
+          },
+          responses: {
+            '200': {
+              description: 'Published and confirmed by the broker',
+              content: json(AcceptedResponse),
+            },
+            '400': error('`invalid_payload` (not JSON) or `validation_failed` (with `issues`)'),
+            '413': error('`payload_too_large`: the body exceeds MAX_BODY_BYTES'),
+            '415': error('`unsupported_media_type`: the body is not application/json'),
+            '503': {
+              description: '`queue_unavailable`: the broker did not confirm; try again later',
+              headers: {
+                'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' },
+              },
+              content: json(ErrorResponse),
+            },
+          },
+        },
+      },
+      '/healthz': {
+        get: { summary: 'The process is alive', responses: { '200': { description: 'Alive' } } },
+      },
+      '/readyz': {
+        get: {
+          summary: 'The broker is reachable',
+          responses: {
+            '200': { description: 'Ready' },
+            '503': { description: 'Broker unreachable' },
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: {
+            '200': { description: 'Prometheus text format', content: { 'text/plain': {} } },
+          },
+        },
+      },
+    },
+  };
+}
