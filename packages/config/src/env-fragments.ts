@@ -90,5 +90,10 @@ export const ConsumerEnv = z.object({
   BATCH_MAX_WAIT_MS: positiveInt.default(50),
   /** How often the database is probed while the circuit is open, ms. Default 1000. */
   DB_PROBE_INTERVAL_MS: positiveInt.default(1000),
+  /**
+   * When set, `/events` and `/stats` require `Authorization: Bearer <OPS_TOKEN>`. Unset by
+   * default: then they are open to whoever reaches the consumer's port.
+   */
+  OPS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 export type ConsumerEnv = z.infer<typeof ConsumerEnv>;

@@ -23,6 +23,67 @@ const INSERT_EVENTS = `
     AS e(event_id, source, type, data, ts)
   ON CONFLICT (source, event_id) DO NOTHING`;
 
+/** A stored event as the events API shows it. Times are RFC 3339 UTC with microseconds. */
+export interface StoredEvent {
+  id: string;
+  eventId: string;
+  source: string;
+  type: string;
+  data: Record<string, unknown>;
+  timestamp: string;
+  createdAt: string;
+}
+
+/** Where a page ends: the last row's position in (created_at DESC, id DESC) order. */
+export interface EventPosition {
+  createdAt: string;
+  id: string;
+}
+
+export interface EventFilter {
+  source?: string | undefined;
+  type?: string | undefined;
+  /** Stored at or after (RFC 3339). */
+  from?: string | undefined;
+  /** Stored before (RFC 3339). */
+  to?: string | undefined;
+}
+
+export interface SourceTypeCount {
+  source: string;
+  type: string;
+  count: number;
+}
+
+/** Exact to the microsecond, so a cursor built from it never skips or repeats a row. */
+const UTC_MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
+const EVENT_COLUMNS = `
+  id, event_id, source, type, data,
+  to_char("timestamp" AT TIME ZONE 'UTC', ${UTC_MICROS}) AS "timestamp",
+  to_char(created_at AT TIME ZONE 'UTC', ${UTC_MICROS}) AS created_at`;
+
+interface EventDbRow {
+  id: string;
+  event_id: string;
+  source: string;
+  type: string;
+  data: Record<string, unknown>;
+  timestamp: string;
+  created_at: string;
+}
+
+function toStoredEvent(row: EventDbRow): StoredEvent {
+  return {
+    id: row.id,
+    eventId: row.event_id,
+    source: row.source,
+    type: row.type,
+    data: row.data,
+    timestamp: row.timestamp,
+    createdAt: row.created_at,
+  };
+}
+
 export class EventsRepository {
   readonly #db: Database;
 
@@ -41,5 +102,62 @@ export class EventsRepository {
       rows.map((r) => r.timestamp),
     ]);
     return { inserted: result.rowCount ?? 0 };
+  }
+
+  /**
+   * Newest first, keyset-paginated: pass the previous page's `next` as `after`. Rows stored
+   * while paging never shift later pages, so pages have no gaps and no duplicates.
+   */
+  async findEvents(
+    filter: EventFilter & { limit: number; after?: EventPosition | undefined },
+  ): Promise<{ items: StoredEvent[]; next: EventPosition | undefined }> {
+    const result = await this.#db.query<EventDbRow>(
+      `SELECT ${EVENT_COLUMNS}
+       FROM webhook_events
+       WHERE ($1::text IS NULL OR source = $1)
+         AND ($2::text IS NULL OR type = $2)
+         AND ($3::timestamptz IS NULL OR created_at >= $3)
+         AND ($4::timestamptz IS NULL OR created_at < $4)
+         AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6::uuid))
+       ORDER BY created_at DESC, id DESC
+       LIMIT $7`,
+      [
+        filter.source ?? null,
+        filter.type ?? null,
+        filter.from ?? null,
+        filter.to ?? null,
+        filter.after?.createdAt ?? null,
+        filter.after?.id ?? null,
+        filter.limit + 1,
+      ],
+    );
+    const items = result.rows.slice(0, filter.limit).map(toStoredEvent);
+    const last = items.at(-1);
+    const more = result.rows.length > filter.limit && last !== undefined;
+    return { items, next: more ? { createdAt: last.createdAt, id: last.id } : undefined };
+  }
+
+  /** The row with this uuid, or undefined. */
+  async findById(id: string): Promise<StoredEvent | undefined> {
+    const result = await this.#db.query<EventDbRow>(
+      `SELECT ${EVENT_COLUMNS} FROM webhook_events WHERE id = $1`,
+      [id],
+    );
+    const row = result.rows[0];
+    return row === undefined ? undefined : toStoredEvent(row);
+  }
+
+  /** Rows stored in [from, to), counted by source and type, largest first. */
+  async countBySourceAndType(window: { from: string; to: string }): Promise<SourceTypeCount[]> {
+    const result = await this.#db.query<SourceTypeCount>(
+      `SELECT source, type, count(*)::int AS count
+       FROM webhook_events
+       WHERE created_at >= $1 AND created_at < $2
+       GROUP BY source, type
+       ORDER BY count DESC, source, type
+       LIMIT 10000`,
+      [window.from, window.to],
+    );
+    return result.rows;
   }
 }

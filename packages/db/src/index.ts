@@ -7,5 +7,12 @@ export {
   PermanentDatabaseError,
   TransientDatabaseError,
 } from './errors.js';
-export { type EventRow, EventsRepository } from './events-repository.js';
+export {
+  type EventFilter,
+  type EventPosition,
+  type EventRow,
+  EventsRepository,
+  type SourceTypeCount,
+  type StoredEvent,
+} from './events-repository.js';
 export { MIGRATIONS_DIR, type MigrateOptions, migrateUp } from './migrate.js';

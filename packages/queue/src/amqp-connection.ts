@@ -154,6 +154,26 @@ export class AmqpConnection {
     for (const listener of this.#stateListeners) listener(connected);
   }
 
+  /**
+   * Ready-message counts of `queues`, on a short-lived channel of its own (a missing queue
+   * closes that channel, not the ones in use). Empty while disconnected.
+   */
+  async queueDepths(queues: readonly string[]): Promise<Map<string, number>> {
+    const depths = new Map<string, number>();
+    const connection = this.#connection;
+    if (connection === undefined || !this.#connected) return depths;
+    const channel = await connection.createChannel();
+    channel.on('error', () => {});
+    try {
+      for (const queue of queues) depths.set(queue, (await channel.checkQueue(queue)).messageCount);
+    } catch {
+      // Partial knowledge is still worth reporting.
+    } finally {
+      await channel.close().catch(() => {});
+    }
+    return depths;
+  }
+
   /** Stops reconnecting and closes the connection. Idempotent; bounded by `timeoutMs`. */
   close(timeoutMs = 5000): Promise<void> {
     this.#closed ??= this.#close(timeoutMs);

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { DatabaseCircuit } from './database-circuit.js';
 import { decide, type Outcome } from './decide.js';
 import { decodeMessage, type MessageContext } from './decode-message.js';
+import type { ConsumerMetrics } from './metrics.js';
 import type { Settler } from './settle.js';
 import { type InsertBatch, storeBatch } from './store-batch.js';
 
@@ -13,6 +14,7 @@ export interface BatchConsumerOptions {
   settler: Settler;
   circuit: DatabaseCircuit;
   logger: Logger;
+  metrics: ConsumerMetrics;
   /** Most messages per INSERT. */
   batchSize: number;
   /** Longest a message waits for its batch to fill. */
@@ -45,6 +47,7 @@ export class BatchConsumer {
 
   /** Hand every delivery of the queue to this. */
   readonly onDelivery = (delivery: Delivery): void => {
+    this.#options.metrics.consumed.inc();
     const decoded = decodeMessage(delivery);
     if (!decoded.ok) {
       const decision = decide(
@@ -87,7 +90,7 @@ export class BatchConsumer {
   }
 
   async #storeAndSettle(taken: Pending[]): Promise<void> {
-    const { circuit, insert, logger, retryDelaysMs, settler } = this.#options;
+    const { circuit, insert, logger, metrics, retryDelaysMs, settler } = this.#options;
     let batch = taken;
     let outcomes: Outcome[];
     for (;;) {
@@ -105,10 +108,17 @@ export class BatchConsumer {
         if (circuit.isOpen) return;
       }
     }
-    logger.debug({ size: batch.length }, 'batch stored');
+    const storedAt = Date.now();
+    const debug = logger.isLevelEnabled('debug');
     await Promise.all(
       batch.map((item, i) => {
         const outcome = outcomes[i] ?? { kind: 'stored' };
+        if (outcome.kind === 'stored') {
+          metrics.lag.observe((storedAt - Date.parse(item.event.receivedAt)) / 1000);
+          if (debug) {
+            logger.debug({ requestId: item.requestId, eventId: item.event.id }, 'event stored');
+          }
+        }
         return settler.settle(item.delivery, decide(outcome, item.attempt, retryDelaysMs), item);
       }),
     );

@@ -13,6 +13,7 @@ import { buildOpsApp } from './app.js';
 import { BatchConsumer } from './batch-consumer.js';
 import type { ConsumerConfig } from './config.js';
 import { DatabaseCircuit } from './database-circuit.js';
+import { ConsumerMetrics } from './metrics.js';
 import { Settler } from './settle.js';
 
 /** Longest wait for the broker to confirm a retry or dead-letter copy. */
@@ -20,6 +21,7 @@ const REPUBLISH_TIMEOUT_MS = 10_000;
 
 export interface ConsumerService {
   readonly app: FastifyInstance;
+  readonly metrics: ConsumerMetrics;
   readonly topology: Topology;
   /** Connects to the broker in the background and starts consuming once connected. */
   start(): void;
@@ -65,11 +67,31 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     onOpen: (): Promise<void> => queue.pause(),
     onClose: (): Promise<void> => queue.resume(),
   });
+  const metrics = new ConsumerMetrics({
+    circuitOpen: () => circuit.isOpen,
+    queueDepths: () =>
+      connection.queueDepths([
+        topology.queue,
+        topology.deadLetterQueue,
+        ...topology.retryQueues.map((q) => q.name),
+      ]),
+  });
   const batches = new BatchConsumer({
-    insert: (rows) => events.insertBatch(rows),
-    settler: new Settler({ publisher, topology, logger }),
+    insert: async (rows) => {
+      metrics.batchSize.observe(rows.length);
+      const stopTimer = metrics.insertDuration.startTimer();
+      try {
+        await events.insertBatch(rows);
+        stopTimer({ outcome: 'ok' });
+      } catch (err) {
+        stopTimer({ outcome: 'error' });
+        throw err;
+      }
+    },
+    settler: new Settler({ publisher, topology, logger, metrics }),
     circuit,
     logger,
+    metrics,
     batchSize: config.BATCH_SIZE,
     batchMaxWaitMs: config.BATCH_MAX_WAIT_MS,
     retryDelaysMs: config.RETRY_DELAYS_MS,
@@ -83,6 +105,9 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
   });
   const app = buildOpsApp({
     logger,
+    events,
+    metricsRegistry: metrics.registry,
+    opsToken: config.OPS_TOKEN,
     readiness: async () => ({
       broker: connection.connected && publisher.ready,
       database: await db.probe().then(
@@ -117,6 +142,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
 
   return {
     app,
+    metrics,
     topology,
     start: () => connection.start(),
     stop: () => {

@@ -3,6 +3,7 @@ import type { ConfirmPublisher, Delivery, OutgoingMessage, Topology } from '@web
 import type { Logger } from 'pino';
 import type { Decision } from './decide.js';
 import type { MessageContext } from './decode-message.js';
+import type { ConsumerMetrics } from './metrics.js';
 
 /** Longest `x-last-error` carried in a header; the full error stays in the log. */
 const MAX_ERROR_HEADER_CHARS = 1000;
@@ -12,6 +13,7 @@ export interface SettlerOptions {
   publisher: ConfirmPublisher;
   topology: Topology;
   logger: Logger;
+  metrics: ConsumerMetrics;
   now?: () => Date;
 }
 
@@ -30,11 +32,12 @@ export class Settler {
   }
 
   async settle(delivery: Delivery, decision: Decision, context: MessageContext): Promise<void> {
+    const { logger, metrics, publisher, topology } = this.#options;
     if (decision.action === 'ack') {
       delivery.ack();
+      metrics.acked.inc();
       return;
     }
-    const { logger, publisher, topology } = this.#options;
     const target =
       decision.action === 'retry'
         ? this.#retryQueueByDelay.get(decision.delayMs)
@@ -61,11 +64,13 @@ export class Settler {
     }
     delivery.ack();
     if (decision.action === 'retry') {
+      metrics.retried.inc();
       log.warn(
         { error: decision.error, retryInMs: decision.delayMs },
         'store failed; retrying later',
       );
     } else {
+      metrics.countDeadLetter(decision.reason);
       log.warn({ reason: decision.reason, error: decision.error }, 'message dead-lettered');
     }
   }

@@ -1,0 +1,86 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { DeathReason } from './decide.js';
+
+export interface ConsumerMetricsOptions {
+  circuitOpen: () => boolean;
+  /** Ready-message counts of the topology's queues, read at scrape time; empty when unknown. */
+  queueDepths: () => Promise<ReadonlyMap<string, number>>;
+}
+
+/** The consumer's Prometheus metrics, on a registry of its own (default process metrics too). */
+export class ConsumerMetrics {
+  readonly registry = new Registry();
+
+  readonly consumed = new Counter({
+    name: 'messages_consumed_total',
+    help: 'Messages delivered to the consumer (redeliveries included)',
+    registers: [this.registry],
+  });
+
+  readonly acked = new Counter({
+    name: 'messages_acked_total',
+    help: 'Messages acknowledged after their event was stored (or found already stored)',
+    registers: [this.registry],
+  });
+
+  readonly retried = new Counter({
+    name: 'messages_retried_total',
+    help: 'Messages moved to a retry queue after a transient failure',
+    registers: [this.registry],
+  });
+
+  readonly deadLettered = new Counter({
+    name: 'messages_dead_lettered_total',
+    help: 'Messages moved to the dead-letter queue, by x-death-reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly batchSize = new Histogram({
+    name: 'insert_batch_size',
+    help: 'Rows per INSERT statement',
+    buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
+    registers: [this.registry],
+  });
+
+  readonly insertDuration = new Histogram({
+    name: 'insert_duration_seconds',
+    help: 'Time of one INSERT statement, by outcome',
+    labelNames: ['outcome'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
+
+  readonly lag = new Histogram({
+    name: 'event_lag_seconds',
+    help: 'Time from receipt by the ingest API to stored in PostgreSQL',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  constructor(options: ConsumerMetricsOptions) {
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'circuit_open',
+      help: '1 while the database is unavailable and consumption is paused, else 0',
+      registers: [this.registry],
+      collect() {
+        this.set(options.circuitOpen() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'queue_depth',
+      help: 'Messages ready in each queue of the topology, read at scrape time',
+      labelNames: ['queue'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const [queue, depth] of await options.queueDepths()) this.set({ queue }, depth);
+      },
+    });
+  }
+
+  countDeadLetter(reason: DeathReason): void {
+    this.deadLettered.inc({ reason });
+  }
+}

@@ -1,0 +1,97 @@
+import { Rfc3339 } from '@webhooks/contracts';
+import type { EventPosition, EventsRepository } from '@webhooks/db';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+
+const name = z.string().min(1).max(255);
+
+const EventsQuery = z.strictObject({
+  source: name.optional(),
+  type: name.optional(),
+  from: Rfc3339.optional(),
+  to: Rfc3339.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(512).optional(),
+});
+
+const StatsQuery = z.strictObject({
+  from: Rfc3339.optional(),
+  to: Rfc3339.optional(),
+});
+
+const EventIdParams = z.object({ id: z.uuid() });
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The cursor is opaque to clients: the last row's position, base64url-encoded. */
+function encodeCursor(position: EventPosition): string {
+  return Buffer.from(JSON.stringify([position.createdAt, position.id])).toString('base64url');
+}
+
+const CursorPosition = z.tuple([Rfc3339, z.uuid()]);
+
+function decodeCursor(cursor: string): EventPosition | undefined {
+  try {
+    const parsed = CursorPosition.safeParse(
+      JSON.parse(Buffer.from(cursor, 'base64url').toString()),
+    );
+    return parsed.success ? { createdAt: parsed.data[0], id: parsed.data[1] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function badRequest(reply: FastifyReply, error: z.ZodError) {
+  return reply.code(400).send({
+    error: 'invalid_query',
+    issues: error.issues.map((issue) => ({
+      // Unknown parameters are reported by name, not as the query object.
+      path: issue.code === 'unrecognized_keys' ? issue.keys.join(',') : issue.path.join('.'),
+      message: issue.message,
+    })),
+  });
+}
+
+/** `GET /events`, `GET /events/:id` and `GET /stats`: what is stored, read-only. */
+export function eventsRoutes(app: FastifyInstance, events: EventsRepository): void {
+  app.get('/events', async (request, reply) => {
+    const query = EventsQuery.safeParse(request.query);
+    if (!query.success) return badRequest(reply, query.error);
+    const { cursor, ...filter } = query.data;
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    if (cursor !== undefined && after === undefined) {
+      return reply.code(400).send({
+        error: 'invalid_query',
+        issues: [{ path: 'cursor', message: 'not a cursor returned by this API' }],
+      });
+    }
+    const page = await events.findEvents({ ...filter, after });
+    return {
+      items: page.items,
+      nextCursor: page.next === undefined ? null : encodeCursor(page.next),
+    };
+  });
+
+  app.get('/events/:id', async (request, reply) => {
+    const params = EventIdParams.safeParse(request.params);
+    if (!params.success) {
+      return reply.code(400).send({
+        error: 'invalid_query',
+        issues: [{ path: 'id', message: 'must be the uuid of a stored event' }],
+      });
+    }
+    const event = await events.findById(params.data.id);
+    if (event === undefined) return reply.code(404).send({ error: 'not_found' });
+    return event;
+  });
+
+  app.get('/stats', async (request, reply) => {
+    const query = StatsQuery.safeParse(request.query);
+    if (!query.success) return badRequest(reply, query.error);
+    const to = query.data.to ?? new Date().toISOString();
+    const from = query.data.from ?? new Date(Date.parse(to) - DAY_MS).toISOString();
+    const counts = await events.countBySourceAndType({ from, to });
+    const total = counts.reduce((sum, c) => sum + c.count, 0);
+    return { from, to, total, counts };
+  });
+}
