@@ -5,7 +5,12 @@ export {
   type OutgoingMessage,
 } from './confirm-publisher.js';
 export { QueueUnavailableError, type QueueUnavailableReason } from './errors.js';
-export { type InspectedMessage, QueueAdmin } from './queue-admin.js';
+export {
+  type InspectedMessage,
+  type MoveOptions,
+  type MoveResult,
+  QueueAdmin,
+} from './queue-admin.js';
 export { type Delivery, QueueConsumer, type QueueConsumerOptions } from './queue-consumer.js';
 export {
   assertTopology,

@@ -1,10 +1,30 @@
 import amqp, { type ChannelModel, type MessageProperties, type Options } from 'amqplib';
+import type { OutgoingMessage } from './confirm-publisher.js';
 import type { Topology } from './topology.js';
 
 export interface InspectedMessage {
   body: Buffer;
   properties: MessageProperties;
   headers: Record<string, unknown>;
+}
+
+export interface MoveOptions {
+  from: string;
+  to: string;
+  /** Most messages to move. */
+  limit: number;
+  /** The properties to republish a message with, or `undefined` to leave it where it is. */
+  select: (message: InspectedMessage) => OutgoingMessage['properties'] | undefined;
+  /** Count what would move, move nothing. */
+  dryRun: boolean;
+}
+
+export interface MoveResult {
+  moved: number;
+  /** Selected (in a dry run: would have moved). */
+  matched: number;
+  /** Looked at and left in place because `select` declined them. */
+  skipped: number;
 }
 
 /**
@@ -58,6 +78,44 @@ export class QueueAdmin {
     try {
       channel.sendToQueue(queue, body, { persistent: true, ...properties });
       await channel.waitForConfirms();
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+
+  /**
+   * Moves selected messages from one queue to another. Each copy is confirmed by the broker
+   * before its original is acked, so an interrupted move loses nothing (at worst a message is
+   * in both queues). Only messages present at the start are looked at; those not moved stay
+   * unacked until the end, so each is seen once, and return to their queue when it closes.
+   */
+  async moveMessages(options: MoveOptions): Promise<MoveResult> {
+    const channel = await this.#connection.createConfirmChannel();
+    const result: MoveResult = { moved: 0, matched: 0, skipped: 0 };
+    try {
+      // Only what is there now: a message moved out and dead-lettered again while we run
+      // must not be picked up a second time (that would loop forever on a poison message).
+      const present = (await channel.checkQueue(options.from)).messageCount;
+      for (let seen = 0; seen < present && result.matched < options.limit; seen++) {
+        const message = await channel.get(options.from, { noAck: false });
+        if (message === false) break;
+        const properties = options.select({
+          body: message.content,
+          properties: message.properties,
+          headers: message.properties.headers ?? {},
+        });
+        if (properties === undefined) {
+          result.skipped += 1;
+          continue;
+        }
+        result.matched += 1;
+        if (options.dryRun) continue;
+        channel.sendToQueue(options.to, message.content, { ...properties, persistent: true });
+        await channel.waitForConfirms();
+        channel.ack(message);
+        result.moved += 1;
+      }
+      return result;
     } finally {
       await channel.close().catch(() => {});
     }

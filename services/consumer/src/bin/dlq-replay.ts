@@ -1,0 +1,60 @@
+import { parseArgs } from 'node:util';
+import { AmqpEnv, ConfigError, parseEnv } from '@webhooks/config';
+import { QueueAdmin, topologyFor } from '@webhooks/queue';
+import dotenv from 'dotenv';
+import { replayDeadLetters } from '../dlq-replay.js';
+
+const USAGE = `Usage: pnpm dlq:replay [--limit N] [--source S] [--type T] [--dry-run]
+Moves messages from QUEUE_NAME_dlq back to QUEUE_NAME with attempts reset.
+Reads AMQP_URL, QUEUE_NAME, EXCHANGE_NAME, QUEUE_TYPE, RETRY_DELAYS_MS like the services.`;
+
+// `pnpm dlq:replay`: the operator's tool to move dead letters back once their cause is fixed.
+dotenv.config({ quiet: true });
+try {
+  const { values } = parseArgs({
+    options: {
+      limit: { type: 'string' },
+      source: { type: 'string' },
+      type: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+    throw new Error('--limit must be a positive whole number');
+  }
+  const config = parseEnv(AmqpEnv, process.env);
+  const topology = topologyFor({
+    exchange: config.EXCHANGE_NAME,
+    queue: config.QUEUE_NAME,
+    retryDelaysMs: config.RETRY_DELAYS_MS,
+    queueType: config.QUEUE_TYPE,
+  });
+  const admin = await QueueAdmin.connect(config.AMQP_URL);
+  try {
+    const result = await replayDeadLetters({
+      admin,
+      topology,
+      limit,
+      source: values.source,
+      type: values.type,
+      dryRun: values['dry-run'],
+    });
+    const moved = values['dry-run'] ? `would move ${result.matched}` : `moved ${result.moved}`;
+    process.stdout.write(
+      `${topology.deadLetterQueue} → ${topology.queue}: ${moved}, skipped ${result.skipped}, left ${result.left}\n`,
+    );
+  } finally {
+    await admin.close();
+  }
+} catch (err) {
+  console.error(err instanceof ConfigError || err instanceof Error ? err.message : err);
+  console.error(USAGE);
+  process.exitCode = 1;
+}
