@@ -17,6 +17,7 @@ import {
 import { buildApp } from '../../services/ingest-api/src/app.js';
 import { queueEventPublisher } from '../../services/ingest-api/src/event-publisher.js';
 import { IngestMetrics } from '../../services/ingest-api/src/metrics.js';
+import type { ProviderSources } from '../../services/ingest-api/src/routes/provider-webhook.js';
 import { testLogger } from './test-logger.js';
 import { uniqueName } from './test-names.js';
 
@@ -45,6 +46,8 @@ export async function startIngest(options: {
   topology: Topology;
   logger?: Logger;
   publishTimeoutMs?: number;
+  /** Sources of `POST /webhook/:source`; none by default. */
+  providerSources?: ProviderSources;
 }): Promise<IngestHarness> {
   const logger = options.logger ?? testLogger();
   const connection = new AmqpConnection({
@@ -70,6 +73,7 @@ export async function startIngest(options: {
     logger,
     maxBodyBytes: 1_048_576,
     retryAfterSeconds: 5,
+    ...(options.providerSources === undefined ? {} : { providerSources: options.providerSources }),
   });
   return {
     app,

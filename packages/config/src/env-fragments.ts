@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WebhookSources } from './webhook-sources.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
@@ -64,6 +65,10 @@ export const IngestEnv = z.object({
   MAX_IN_FLIGHT: positiveInt.default(2000),
   /** `Retry-After` seconds on a 503. Default 5. */
   RETRY_AFTER_SECONDS: positiveInt.default(5),
+  /** Sources of `POST /webhook/:source` and how each is signed (JSON). Default `{}`. */
+  WEBHOOK_SOURCES: WebhookSources.default({}),
+  /** Accept `POST /webhook/:source` for sources not in `WEBHOOK_SOURCES`, unsigned. Default false. */
+  WEBHOOK_ALLOW_UNKNOWN_SOURCES: z.stringbool().default(false),
 });
 export type IngestEnv = z.infer<typeof IngestEnv>;
 
@@ -79,6 +84,16 @@ export const DatabaseEnv = z.object({
   DATABASE_STATEMENT_TIMEOUT_MS: positiveInt.default(10_000),
 });
 export type DatabaseEnv = z.infer<typeof DatabaseEnv>;
+
+/** The migration runner (`pnpm migrate`, the compose `migrate` job). */
+export const MigrationsEnv = z.object({
+  /**
+   * Folder of the migration files. Unset: the repository's `migrations/`, found from the
+   * runner's own location; an image, whose layout differs, sets it.
+   */
+  MIGRATIONS_DIR: z.string().min(1).optional(),
+});
+export type MigrationsEnv = z.infer<typeof MigrationsEnv>;
 
 /** The consumer's own settings. */
 export const ConsumerEnv = z.object({

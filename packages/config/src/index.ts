@@ -6,6 +6,7 @@ export {
   httpEnv,
   IngestEnv,
   LogEnv,
+  MigrationsEnv,
 } from './env-fragments.js';
 export { createLogger, type LoggerOptions } from './logger.js';
 export { ConfigError, parseEnv } from './parse-env.js';
@@ -14,3 +15,4 @@ export {
   type ShutdownSignalOptions,
   type SignalTarget,
 } from './shutdown-signals.js';
+export { SourceName, WebhookSource, WebhookSources } from './webhook-sources.js';

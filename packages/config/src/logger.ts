@@ -13,7 +13,15 @@ export function createLogger(options: LoggerOptions): Logger {
     name: options.name,
     level: options.level,
     redact: {
-      paths: ['req.headers.authorization', 'config.AMQP_URL', 'config.DATABASE_URL', '*.password'],
+      paths: [
+        'req.headers.authorization',
+        'config.AMQP_URL',
+        'config.DATABASE_URL',
+        'config.WEBHOOK_SOURCES',
+        '*.password',
+        '*.secret',
+        '*.secrets',
+      ],
       censor: '[redacted]',
     },
     ...(options.pretty ? { transport: { target: 'pino-pretty' } } : {}),

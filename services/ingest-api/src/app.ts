@@ -7,6 +7,7 @@ import type { IngestMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { requestIdOf } from './request-id.js';
 import { healthRoutes } from './routes/health.js';
+import { type ProviderSources, providerWebhookRoutes } from './routes/provider-webhook.js';
 import { webhookRoute } from './routes/webhook.js';
 
 export interface AppDeps {
@@ -16,6 +17,8 @@ export interface AppDeps {
   maxBodyBytes: number;
   /** `Retry-After` seconds on a 503. */
   retryAfterSeconds: number;
+  /** Sources of `POST /webhook/:source` and their signature schemes; absent, every one is 404. */
+  providerSources?: ProviderSources;
   metrics: IngestMetrics;
 }
 
@@ -85,5 +88,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   );
   healthRoutes(app, () => deps.publisher.ready);
   webhookRoute(app, { publisher: deps.publisher, retryAfterSeconds: deps.retryAfterSeconds });
+  app.register(providerWebhookRoutes, {
+    publisher: deps.publisher,
+    retryAfterSeconds: deps.retryAfterSeconds,
+    providerSources: deps.providerSources,
+  });
   return app;
 }

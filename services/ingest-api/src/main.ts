@@ -50,6 +50,10 @@ const app = buildApp({
   logger,
   maxBodyBytes: config.MAX_BODY_BYTES,
   retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+  providerSources: {
+    sources: config.WEBHOOK_SOURCES,
+    allowUnknown: config.WEBHOOK_ALLOW_UNKNOWN_SOURCES,
+  },
 });
 
 handleShutdownSignals({

@@ -73,6 +73,46 @@ export function openApiDocument() {
           },
         },
       },
+      '/webhook/{source}': {
+        post: {
+          summary: "Submit a provider's own signed webhook (GitHub, Stripe, Standard Webhooks)",
+          description:
+            'The body is stored whole as `data`; id and type follow the scheme configured for ' +
+            'the source in WEBHOOK_SOURCES. The signature is checked on the raw body first.',
+          operationId: 'postProviderWebhook',
+          parameters: [
+            {
+              name: 'source',
+              in: 'path',
+              required: true,
+              description: 'A source configured in WEBHOOK_SOURCES.',
+              schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' },
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          responses: {
+            '200': {
+              description: 'Signature valid; published and confirmed by the broker',
+              content: json(AcceptedResponse),
+            },
+            '400': error('`invalid_payload` or `validation_failed` (no usable id or type)'),
+            '401': error('`invalid_signature`: missing, wrong or stale signature'),
+            '404': error('`unknown_source`: the source is not in WEBHOOK_SOURCES'),
+            '413': error('`payload_too_large`: the body exceeds MAX_BODY_BYTES'),
+            '415': error('`unsupported_media_type`: the body is not application/json'),
+            '503': {
+              description: '`queue_unavailable`: the broker did not confirm; try again later',
+              headers: {
+                'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' },
+              },
+              content: json(ErrorResponse),
+            },
+          },
+        },
+      },
       '/healthz': {
         get: { summary: 'The process is alive', responses: { '200': { description: 'Alive' } } },
       },
