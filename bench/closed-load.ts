@@ -1,0 +1,26 @@
+import autocannon from 'autocannon';
+import { benchBody } from './payload.js';
+
+// Closed-loop load (each connection sends its next request when the last one is answered),
+// run in its own process so the generator does not share an event loop with what it measures.
+// argv: url connections durationSeconds
+const [url, connections, durationSeconds] = process.argv.slice(2);
+const result = await autocannon({
+  url: String(url),
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: benchBody,
+  connections: Number(connections),
+  duration: Number(durationSeconds),
+});
+process.stdout.write(
+  `${JSON.stringify({
+    requestsPerSecond: result.requests.average,
+    total: result.requests.total,
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    latencyP50Ms: result.latency.p50,
+    latencyP99Ms: result.latency.p99,
+  })}\n`,
+);
