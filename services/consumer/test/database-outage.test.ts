@@ -8,12 +8,13 @@ import {
   startIngest,
   testTopology,
 } from '../../../test/helpers/pipeline.js';
+import { Reconciler } from '../../../test/helpers/reconcile.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
 import type { ConsumerService } from '../src/consumer-service.js';
 
-/** How long the database stays cut off: longer than every retry delay added up (7 s). */
-const OUTAGE_MS = 11_000;
+/** How long the database stays cut off: far longer than every retry delay added up (7 s). */
+const OUTAGE_MS = 30_000;
 
 let database: TestDatabase;
 let proxy: FaultProxy;
@@ -48,47 +49,44 @@ const rows = async () =>
     ?.n;
 
 describe('database outage', () => {
-  it('holds messages while the database is cut off for more than 10 s, dead-letters none, stores all after', async () => {
-    const send = async (from: number, count: number) => {
-      const responses = await Promise.all(
-        Array.from({ length: count }, (_, i) =>
-          ingest.post({
-            source: 'outage',
-            type: 'test',
-            id: `ev-${from + i}`,
-            data: { i: from + i },
-          }),
-        ),
-      );
-      expect(responses.every((r) => r.statusCode === 200)).toBe(true);
-    };
-    await send(0, 50);
+  it('holds messages while the database is cut off for 30 s under load, dead-letters none, stores all after', async () => {
+    const reconciler = new Reconciler('outage');
+    const post = async (body: Record<string, unknown>) => (await ingest.post(body)).statusCode;
+    await reconciler.send({ prefix: 'before', count: 50, concurrency: 10, post });
     await waitFor('the first 50 rows', async () => (await rows()) === 50);
 
     proxy.cut();
-    await send(50, 200);
     await waitFor('readyz to report the database unreachable', async () => {
       const res = await consumer.app.inject('/readyz');
       return res.statusCode === 503 && res.json().database === 'unreachable';
     });
+    const outageEnds = Date.now() + OUTAGE_MS;
+    // The first insert that fails opens the circuit.
+    await reconciler.send({ prefix: 'opening', count: 25, concurrency: 5, post });
     await waitFor('the circuit to open', () =>
       logs.lines.some((l) => l.msg.includes('circuit open')),
     );
-    // The outage itself: events keep arriving while the database stays away.
-    const outageEnds = Date.now() + OUTAGE_MS;
-    let next = 250;
-    while (Date.now() < outageEnds) {
-      await send(next, 25);
-      next += 25;
+    // The outage itself: events keep arriving, 25 a second, while the database stays away.
+    for (let second = 0; Date.now() < outageEnds; second++) {
+      await reconciler.send({ prefix: `during-${second}`, count: 25, concurrency: 5, post });
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     expect(await admin.count(topology.deadLetterQueue)).toBe(0);
 
     proxy.restore();
-    await waitFor('every event stored', async () => (await rows()) === next, { timeoutMs: 20_000 });
+    const result = await reconciler.reconcile({
+      db: database.db,
+      admin,
+      topology,
+      timeoutMs: 30_000,
+    });
+    expect(result.lost).toEqual([]);
+    expect(result.duplicated).toEqual([]);
+    expect(result.deadLettered.size).toBe(0);
+    expect(result.accepted).toBe(reconciler.answers.size);
+    expect(result.stored).toBe(result.accepted);
     expect(logs.lines.some((l) => l.msg.includes('circuit closed'))).toBe(true);
-    expect(await admin.count(topology.deadLetterQueue)).toBe(0);
     for (const retry of topology.retryQueues) expect(await admin.count(retry.name)).toBe(0);
     expect((await consumer.app.inject('/readyz')).statusCode).toBe(200);
-  });
+  }, 120_000);
 });
