@@ -1,12 +1,12 @@
 import { SourceName, type WebhookSource } from '@webhooks/config';
 import { JsonObject, type QueueMessage, toValidationIssues } from '@webhooks/contracts';
-import { QueueUnavailableError } from '@webhooks/queue';
 import type { FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import type { EventPublisher } from '../event-publisher.js';
 import { type ProviderConvention, providerEventFields } from '../provider-event.js';
 import type { SignatureVerifier } from '../signatures/signature-verifier.js';
 import { unsignedVerifier, verifierForSource } from '../signatures/verifier-for-source.js';
+import { publishAndAnswer } from './publish-and-answer.js';
 
 /** The sources `POST /webhook/:source` accepts (`WEBHOOK_SOURCES` and its companion). */
 export interface ProviderSources {
@@ -132,20 +132,7 @@ export async function providerWebhookRoutes(
       timestamp: fields.fields.timestamp ?? receivedAt,
       receivedAt,
     };
-    try {
-      await publisher.publish(event, { requestId: request.id });
-    } catch (err) {
-      if (!(err instanceof QueueUnavailableError)) throw err;
-      request.log.warn(
-        { err, reason: err.reason, eventId: event.id, source },
-        'event not accepted by the broker',
-      );
-      return reply
-        .code(503)
-        .header('retry-after', String(retryAfterSeconds))
-        .send({ error: 'queue_unavailable' });
-    }
-    return { status: 'success', id: event.id };
+    return publishAndAnswer({ request, reply, publisher, event, retryAfterSeconds });
   });
 }
 

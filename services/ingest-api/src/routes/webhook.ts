@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { EventId, type QueueMessage, toValidationIssues, WebhookBody } from '@webhooks/contracts';
-import { QueueUnavailableError } from '@webhooks/queue';
 import type { FastifyInstance } from 'fastify';
 import type { EventPublisher } from '../event-publisher.js';
+import { publishAndAnswer } from './publish-and-answer.js';
 
 export interface WebhookRouteOptions {
   publisher: EventPublisher;
@@ -49,20 +49,7 @@ export function webhookRoute(app: FastifyInstance, options: WebhookRouteOptions)
       receivedAt,
     };
 
-    try {
-      await publisher.publish(event, { requestId: request.id });
-    } catch (err) {
-      if (!(err instanceof QueueUnavailableError)) throw err;
-      request.log.warn(
-        { err, reason: err.reason, eventId: event.id },
-        'event not accepted by the broker',
-      );
-      return reply
-        .code(503)
-        .header('retry-after', String(retryAfterSeconds))
-        .send({ error: 'queue_unavailable' });
-    }
-    return { status: 'success', id: event.id };
+    return publishAndAnswer({ request, reply, publisher, event, retryAfterSeconds });
   });
 }
 
