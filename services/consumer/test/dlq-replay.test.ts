@@ -1,49 +1,36 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { QueueAdmin, type Topology } from '@webhooks/queue';
+import type { QueueAdmin, Topology } from '@webhooks/queue';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { IngestHarness } from '../../../test/helpers/pipeline.js';
 import {
-  type IngestHarness,
-  startConsumer,
-  startIngest,
-  testTopology,
-} from '../../../test/helpers/pipeline.js';
-import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
+  failInserts,
+  type PipelineFixture,
+  startPipeline,
+} from '../../../test/helpers/pipeline-fixture.js';
+import type { TestDatabase } from '../../../test/helpers/test-database.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import type { ConsumerService } from '../src/consumer-service.js';
 import { replayDeadLetters } from '../src/dlq-replay.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+let fixture: PipelineFixture;
 let database: TestDatabase;
 let topology: Topology;
 let ingest: IngestHarness;
-let consumer: ConsumerService;
 let admin: QueueAdmin;
+let poisonRefused: { stop(): Promise<void> };
 
 beforeAll(async () => {
-  database = await createTestDatabase(inject('databaseUrl'));
-  // Until the "fix" below, the database refuses these events as data: straight to the DLQ.
-  await database.db.query(`
-    CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF NEW.event_id LIKE 'poison-%' THEN RAISE EXCEPTION 'refused' USING ERRCODE = '22023'; END IF;
-      RETURN NEW;
-    END $$;
-    CREATE TRIGGER refuse_poison BEFORE INSERT ON webhook_events FOR EACH ROW EXECUTE FUNCTION refuse_poison();`);
-  topology = testTopology();
-  const amqpUrl = inject('amqpUrl');
-  ingest = await startIngest({ amqpUrl, topology });
-  consumer = startConsumer({ amqpUrl, databaseUrl: database.url, topology });
-  admin = await QueueAdmin.connect(amqpUrl);
+  fixture = await startPipeline({
+    // Until the "fix" below, the database refuses these events as data: straight to the DLQ.
+    prepareDatabase: async (db) => {
+      poisonRefused = await failInserts(db, { eventIdLike: 'poison-%', sqlstate: '22023' });
+    },
+  });
+  ({ database, topology, ingest, admin } = fixture);
 });
 
-afterAll(async () => {
-  await ingest?.close();
-  await consumer?.stop();
-  await admin?.deleteTopology(topology).catch(() => {});
-  await admin?.close();
-  await database?.drop();
-});
+afterAll(() => fixture?.close());
 
 /** Runs `pnpm dlq:replay`'s script as an operator would, against this file's queues. */
 function runReplayCli(
@@ -103,7 +90,7 @@ describe('DLQ replay', () => {
     expect(await stored('fine-b2')).toBe(1);
 
     // The fix: the database accepts these rows now.
-    await database.db.query('DROP TRIGGER refuse_poison ON webhook_events');
+    await poisonRefused.stop();
 
     const dry = await replayDeadLetters({ admin, topology, source: 'b', dryRun: true });
     expect(dry).toEqual({ moved: 0, matched: 1, skipped: 4, left: 5 });

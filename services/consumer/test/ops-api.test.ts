@@ -1,14 +1,14 @@
-import { QueueAdmin, type Topology } from '@webhooks/queue';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { QueueAdmin, Topology } from '@webhooks/queue';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureLogs } from '../../../test/helpers/log-capture.js';
+import type { IngestHarness } from '../../../test/helpers/pipeline.js';
 import {
-  type IngestHarness,
-  startConsumer,
-  startIngest,
-  testTopology,
-} from '../../../test/helpers/pipeline.js';
+  failInserts,
+  type PipelineFixture,
+  startPipeline,
+} from '../../../test/helpers/pipeline-fixture.js';
 import { metricValue } from '../../../test/helpers/prometheus.js';
-import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
+import type { TestDatabase } from '../../../test/helpers/test-database.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
 import type { ConsumerService } from '../src/consumer-service.js';
 
@@ -21,35 +21,20 @@ let admin: QueueAdmin;
 const ingestLogs = captureLogs('debug');
 const consumerLogs = captureLogs('debug');
 
+let fixture: PipelineFixture;
+
 beforeAll(async () => {
-  database = await createTestDatabase(inject('databaseUrl'));
-  await database.db.query(`
-    CREATE FUNCTION fail_flaky() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF NEW.event_id LIKE 'flaky-%' THEN RAISE EXCEPTION 'simulated' USING ERRCODE = '40001'; END IF;
-      RETURN NEW;
-    END $$;
-    CREATE TRIGGER fail_flaky BEFORE INSERT ON webhook_events FOR EACH ROW EXECUTE FUNCTION fail_flaky();`);
-  topology = testTopology({ retryDelaysMs: [100, 200] });
-  const amqpUrl = inject('amqpUrl');
-  ingest = await startIngest({ amqpUrl, topology, logger: ingestLogs.logger });
-  consumer = startConsumer({
-    amqpUrl,
-    databaseUrl: database.url,
-    topology,
-    logger: consumerLogs.logger,
-    env: { OPS_TOKEN: TOKEN },
+  fixture = await startPipeline({
+    topology: { retryDelaysMs: [100, 200] },
+    ingestLogger: ingestLogs.logger,
+    consumerLogger: consumerLogs.logger,
+    consumerEnv: { OPS_TOKEN: TOKEN },
+    prepareDatabase: (db) => failInserts(db, { eventIdLike: 'flaky-%', sqlstate: '40001' }),
   });
-  admin = await QueueAdmin.connect(amqpUrl);
+  ({ database, topology, ingest, consumer, admin } = fixture);
 });
 
-afterAll(async () => {
-  await ingest?.close();
-  await consumer?.stop();
-  await admin?.deleteTopology(topology).catch(() => {});
-  await admin?.close();
-  await database?.drop();
-});
+afterAll(() => fixture?.close());
 
 /** `null` sends no Authorization header at all. */
 const get = (url: string, token: string | null = TOKEN) =>

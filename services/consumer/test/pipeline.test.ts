@@ -1,13 +1,13 @@
-import { QueueAdmin, type Topology } from '@webhooks/queue';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { QueueAdmin, Topology } from '@webhooks/queue';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CapturedLine, captureLogs } from '../../../test/helpers/log-capture.js';
+import type { IngestHarness } from '../../../test/helpers/pipeline.js';
 import {
-  type IngestHarness,
-  startConsumer,
-  startIngest,
-  testTopology,
-} from '../../../test/helpers/pipeline.js';
-import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
+  failInserts,
+  type PipelineFixture,
+  startPipeline,
+} from '../../../test/helpers/pipeline-fixture.js';
+import type { TestDatabase } from '../../../test/helpers/test-database.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
 import type { ConsumerService } from '../src/consumer-service.js';
 
@@ -18,39 +18,19 @@ let consumer: ConsumerService;
 let admin: QueueAdmin;
 const consumerLogs = captureLogs('info');
 
+let fixture: PipelineFixture;
+
 beforeAll(async () => {
-  database = await createTestDatabase(inject('databaseUrl'));
-  // A trigger of this test's own database fails one event's insert with a transient SQLSTATE
-  // (serialization_failure), every time, so the retry path runs for real.
-  await database.db.query(`
-    CREATE FUNCTION fail_flaky() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF NEW.event_id LIKE 'flaky-%' THEN
-        RAISE EXCEPTION 'simulated serialization failure' USING ERRCODE = '40001';
-      END IF;
-      RETURN NEW;
-    END $$;
-    CREATE TRIGGER fail_flaky BEFORE INSERT ON webhook_events
-      FOR EACH ROW EXECUTE FUNCTION fail_flaky();`);
-  topology = testTopology();
-  const amqpUrl = inject('amqpUrl');
-  ingest = await startIngest({ amqpUrl, topology });
-  consumer = startConsumer({
-    amqpUrl,
-    databaseUrl: database.url,
-    topology,
-    logger: consumerLogs.logger,
+  fixture = await startPipeline({
+    consumerLogger: consumerLogs.logger,
+    // Every insert of a `flaky-` event fails with serialization_failure, so the retry path
+    // runs for real.
+    prepareDatabase: (db) => failInserts(db, { eventIdLike: 'flaky-%', sqlstate: '40001' }),
   });
-  admin = await QueueAdmin.connect(amqpUrl);
+  ({ database, topology, ingest, consumer, admin } = fixture);
 });
 
-afterAll(async () => {
-  await ingest?.close();
-  await consumer?.stop();
-  await admin?.deleteTopology(topology).catch(() => {});
-  await admin?.close();
-  await database?.drop();
-});
+afterAll(() => fixture?.close());
 
 async function countRows(where = 'true', values: unknown[] = []): Promise<number> {
   const result = await database.db.query<{ n: number }>(

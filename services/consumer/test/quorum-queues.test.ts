@@ -1,12 +1,12 @@
-import { QueueAdmin, type Topology } from '@webhooks/queue';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { QueueAdmin, Topology } from '@webhooks/queue';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IngestHarness } from '../../../test/helpers/pipeline.js';
 import {
-  type IngestHarness,
-  startConsumer,
-  startIngest,
-  testTopology,
-} from '../../../test/helpers/pipeline.js';
-import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
+  failInserts,
+  type PipelineFixture,
+  startPipeline,
+} from '../../../test/helpers/pipeline-fixture.js';
+import type { TestDatabase } from '../../../test/helpers/test-database.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
 import type { ConsumerService } from '../src/consumer-service.js';
 
@@ -18,32 +18,17 @@ let ingest: IngestHarness;
 let consumer: ConsumerService;
 let admin: QueueAdmin;
 
+let fixture: PipelineFixture;
+
 beforeAll(async () => {
-  database = await createTestDatabase(inject('databaseUrl'));
-  await database.db.query(`
-    CREATE FUNCTION fail_flaky() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF NEW.event_id LIKE 'flaky-%' THEN
-        RAISE EXCEPTION 'simulated deadlock' USING ERRCODE = '40P01';
-      END IF;
-      RETURN NEW;
-    END $$;
-    CREATE TRIGGER fail_flaky BEFORE INSERT ON webhook_events
-      FOR EACH ROW EXECUTE FUNCTION fail_flaky();`);
-  topology = testTopology({ queueType: 'quorum', retryDelaysMs: [200, 400] });
-  const amqpUrl = inject('amqpUrl');
-  ingest = await startIngest({ amqpUrl, topology });
-  consumer = startConsumer({ amqpUrl, databaseUrl: database.url, topology });
-  admin = await QueueAdmin.connect(amqpUrl);
+  fixture = await startPipeline({
+    topology: { queueType: 'quorum', retryDelaysMs: [200, 400] },
+    prepareDatabase: (db) => failInserts(db, { eventIdLike: 'flaky-%', sqlstate: '40P01' }),
+  });
+  ({ database, topology, ingest, consumer, admin } = fixture);
 });
 
-afterAll(async () => {
-  await ingest?.close();
-  await consumer?.stop();
-  await admin?.deleteTopology(topology).catch(() => {});
-  await admin?.close();
-  await database?.drop();
-});
+afterAll(() => fixture?.close());
 
 describe('with quorum queues', () => {
   it('stores good events and retries a transient failure through the quorum retry queues into the DLQ', async () => {
