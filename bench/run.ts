@@ -18,7 +18,14 @@ import type { BenchResult, ClosedLoad, FixedRateLoad } from './types.js';
 
 // `pnpm bench [--quick]`: measures the pipeline on this machine, every phase in one run, and
 // writes bench/results/<timestamp>.json. See docs/performance.md for what each phase means.
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    // Writes a V8 CPU profile per service process to bench/profiles/ (see bench/top-functions.ts).
+    profile: { type: 'boolean', default: false },
+  },
+});
+const profileArgs = values.profile ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [];
 const quick = values.quick;
 const plan = quick
   ? {
@@ -71,7 +78,7 @@ function serviceEnv(topology: Topology): Record<string, string> {
 }
 
 async function startIngest(topology: Topology): Promise<Running> {
-  const ingest = startNode(['services/ingest-api/dist/main.js'], {
+  const ingest = startNode([...profileArgs, 'services/ingest-api/dist/main.js'], {
     ...serviceEnv(topology),
     PORT: String(INGEST_PORT),
   });
@@ -80,7 +87,7 @@ async function startIngest(topology: Topology): Promise<Running> {
 }
 
 async function startConsumer(topology: Topology): Promise<Running> {
-  const consumer = startNode(['services/consumer/dist/main.js'], {
+  const consumer = startNode([...profileArgs, 'services/consumer/dist/main.js'], {
     ...serviceEnv(topology),
     PORT: String(CONSUMER_PORT),
   });
