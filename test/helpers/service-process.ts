@@ -19,15 +19,24 @@ export function startService(
   service: 'ingest-api' | 'consumer',
   env: Record<string, string>,
 ): ServiceProcess {
-  const child = spawn(
+  return startProcess(
     process.execPath,
     ['--import', 'tsx', '--conditions=source', `services/${service}/src/main.ts`],
-    {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { cwd: ROOT, env: { LOG_LEVEL: 'info', ...env } },
   );
+}
+
+/** Runs a long-lived command with `env` added to a minimal environment (just `PATH`). */
+export function startProcess(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env: Record<string, string> },
+): ServiceProcess {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();

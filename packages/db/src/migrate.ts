@@ -3,7 +3,11 @@ import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import type { Logger } from 'pino';
 
-/** The repository's `migrations/` folder. */
+/**
+ * The repository's `migrations/` folder, as seen from this file in the repository. Installed
+ * elsewhere (an image built with `pnpm deploy`), the package cannot find it: the migrate CLI
+ * then takes the folder from `MIGRATIONS_DIR`.
+ */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations', import.meta.url));
 
 export interface MigrateOptions {
