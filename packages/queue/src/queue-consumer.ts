@@ -1,5 +1,6 @@
 import type { Channel, ChannelModel, ConsumeMessage, MessageProperties } from 'amqplib';
 import type { Logger } from 'pino';
+import { AckBatcher } from './ack-batcher.js';
 import type { AmqpConnection } from './amqp-connection.js';
 
 /** One message handed to the application; settle it exactly once with `ack` or `nack`. */
@@ -35,6 +36,7 @@ export interface QueueConsumerOptions {
 export class QueueConsumer {
   readonly #options: QueueConsumerOptions;
   #channel: Channel | undefined;
+  #acks: AckBatcher | undefined;
   #consumerTag: string | undefined;
   #paused = false;
   #stopped = false;
@@ -55,15 +57,20 @@ export class QueueConsumer {
     channel.once('close', () => {
       if (this.#channel !== channel) return;
       this.#channel = undefined;
+      this.#acks = undefined;
       this.#consumerTag = undefined;
     });
     await setup?.(channel);
     await channel.prefetch(prefetch);
+    const acks = new AckBatcher(channel);
     this.#channel = channel;
-    if (!this.#paused && !this.#stopped) await this.#consume(channel);
+    this.#acks = acks;
+    if (!this.#paused && !this.#stopped) await this.#consume(channel, acks);
   }
 
-  async #consume(channel: Channel): Promise<void> {
+  // One AckBatcher per channel, shared by every subscription on it: a multiple-ack must see
+  // every delivery of the channel, including those held across a pause and resume.
+  async #consume(channel: Channel, acks: AckBatcher): Promise<void> {
     let open = true;
     channel.once('close', () => {
       open = false;
@@ -80,7 +87,8 @@ export class QueueConsumer {
           this.#consumerTag = undefined;
           return;
         }
-        this.#options.onDelivery(toDelivery(channel, message, () => open));
+        acks.track(message);
+        this.#options.onDelivery(toDelivery(acks, message, () => open));
       },
       { noAck: false },
     );
@@ -96,8 +104,14 @@ export class QueueConsumer {
   async resume(): Promise<void> {
     this.#paused = false;
     const channel = this.#channel;
-    if (channel !== undefined && this.#consumerTag === undefined && !this.#stopped) {
-      await this.#consume(channel);
+    const acks = this.#acks;
+    if (
+      channel !== undefined &&
+      acks !== undefined &&
+      this.#consumerTag === undefined &&
+      !this.#stopped
+    ) {
+      await this.#consume(channel, acks);
     }
   }
 
@@ -124,7 +138,7 @@ export class QueueConsumer {
   }
 }
 
-function toDelivery(channel: Channel, message: ConsumeMessage, isOpen: () => boolean): Delivery {
+function toDelivery(acks: AckBatcher, message: ConsumeMessage, isOpen: () => boolean): Delivery {
   let settled = false;
   const settle = (action: () => void) => {
     if (settled || !isOpen()) return;
@@ -143,7 +157,7 @@ function toDelivery(channel: Channel, message: ConsumeMessage, isOpen: () => boo
     get settleable() {
       return !settled && isOpen();
     },
-    ack: () => settle(() => channel.ack(message)),
-    nack: ({ requeue }) => settle(() => channel.nack(message, false, requeue)),
+    ack: () => settle(() => acks.ack(message)),
+    nack: ({ requeue }) => settle(() => acks.nack(message, requeue)),
   };
 }
