@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_JSON_DEPTH, JSON_DEPTH_CEILING } from '@webhooks/contracts';
 import { z } from 'zod';
 import { WebhookSources } from './webhook-sources.js';
 
@@ -69,6 +70,17 @@ export const IngestEnv = z.object({
   WEBHOOK_SOURCES: WebhookSources.default({}),
   /** Accept `POST /webhook/:source` for sources not in `WEBHOOK_SOURCES`, unsigned. Default false. */
   WEBHOOK_ALLOW_UNKNOWN_SOURCES: z.stringbool().default(false),
+  /**
+   * Deepest nesting of objects and arrays in an event's `data` (`data` is level 1); deeper gets
+   * 400. At most the contract's ceiling, which the consumer enforces too. Default 64.
+   */
+  MAX_JSON_DEPTH: positiveInt.max(JSON_DEPTH_CEILING).default(DEFAULT_MAX_JSON_DEPTH),
+  /** Longest a client may take to send a whole request (headers and body), ms. Default 30000. */
+  REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  /** Longest a client may take to send its headers, ms; capped at the above. Default 10000. */
+  HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+  /** How long an idle keep-alive connection stays open, ms. Default 5000. */
+  KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5000),
 });
 export type IngestEnv = z.infer<typeof IngestEnv>;
 
@@ -112,3 +124,14 @@ export const ConsumerEnv = z.object({
   OPS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 export type ConsumerEnv = z.infer<typeof ConsumerEnv>;
+
+/** Removal of old events: by the consumer, periodically, and by `pnpm retention`. */
+export const RetentionEnv = z.object({
+  /** Events stored longer ago than this many days are removed; 0 keeps them all. Default 30. */
+  RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
+  /** How often the consumer removes them, ms; the first run is soon after start. Default 1 h. */
+  RETENTION_INTERVAL_MS: positiveInt.default(3_600_000),
+  /** Rows removed per DELETE, each its own short transaction. Default 1000. */
+  RETENTION_BATCH_SIZE: positiveInt.max(100_000).default(1000),
+});
+export type RetentionEnv = z.infer<typeof RetentionEnv>;

@@ -7,6 +7,7 @@ export {
   IngestEnv,
   LogEnv,
   MigrationsEnv,
+  RetentionEnv,
 } from './env-fragments.js';
 export { createLogger, type LoggerOptions } from './logger.js';
 export { ConfigError, parseEnv } from './parse-env.js';

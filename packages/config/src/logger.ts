@@ -15,9 +15,13 @@ export function createLogger(options: LoggerOptions): Logger {
     redact: {
       paths: [
         'req.headers.authorization',
+        // Request headers logged by hand, at the top of a line or one level down.
+        'headers.authorization',
+        '*.headers.authorization',
         'config.AMQP_URL',
         'config.DATABASE_URL',
         'config.WEBHOOK_SOURCES',
+        'config.OPS_TOKEN',
         '*.password',
         '*.secret',
         '*.secrets',

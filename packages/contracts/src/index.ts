@@ -1,4 +1,19 @@
 export { AcceptedResponse, ErrorResponse } from './http-responses.js';
 export { MessageHeader, QueueMessage } from './queue-message.js';
+export {
+  DEFAULT_MAX_JSON_DEPTH,
+  JSON_DEPTH_CEILING,
+  type JsonIssue,
+  unstorableJsonIssues,
+  unstorableTextReason,
+} from './storable-json.js';
 export { toValidationIssues, type ValidationIssue } from './validation-issues.js';
-export { EventId, JsonObject, Rfc3339, WebhookBody } from './webhook-body.js';
+export {
+  EventId,
+  JsonObject,
+  Rfc3339,
+  StorableJsonObject,
+  storableJsonObject,
+  WebhookBody,
+  webhookBodySchema,
+} from './webhook-body.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EventId, JsonObject, Rfc3339, WebhookBody } from './webhook-body.js';
+import { EventId, Rfc3339, StorableJsonObject, WebhookBody } from './webhook-body.js';
 
 /**
  * The body of a message on the queue: the validated event, including `source`, with the id it
@@ -9,7 +9,8 @@ export const QueueMessage = z.object({
   id: EventId,
   source: WebhookBody.shape.source,
   type: WebhookBody.shape.type,
-  data: JsonObject,
+  /** Storable by PostgreSQL: the ingest API refuses what is not, so the consumer does too. */
+  data: StorableJsonObject,
   /** When the event happened: the client's `timestamp`, or the time of receipt. */
   timestamp: Rfc3339,
   /** When the ingest API accepted the request. */

@@ -1,10 +1,22 @@
 import { z } from 'zod';
+import {
+  DEFAULT_MAX_JSON_DEPTH,
+  JSON_DEPTH_CEILING,
+  unstorableJsonIssues,
+  unstorableTextReason,
+} from './storable-json.js';
+
+/** Refuses text PostgreSQL cannot store (NUL, unpaired surrogates); see `storable-json.ts`. */
+function refuseUnstorableText(text: string, ctx: z.RefinementCtx): void {
+  const reason = unstorableTextReason(text);
+  if (reason !== undefined) ctx.addIssue({ code: 'custom', message: reason });
+}
 
 /** A name such as `source` or `type`: surrounding white space is not part of it. */
-const trimmedName = z.string().trim().min(1).max(255);
+const trimmedName = z.string().trim().min(1).max(255).superRefine(refuseUnstorableText);
 
 /** The provider's event id: kept exactly as sent, because it is half of the dedup key. */
-export const EventId = z.string().min(1).max(255);
+export const EventId = z.string().min(1).max(255).superRefine(refuseUnstorableText);
 export type EventId = z.infer<typeof EventId>;
 
 /** RFC 3339: a date, a time and a zone (`Z` or an offset). */
@@ -15,14 +27,39 @@ export const JsonObject = z.record(z.string(), z.unknown());
 export type JsonObject = z.infer<typeof JsonObject>;
 
 /**
+ * A JSON object PostgreSQL can store as it is, nested at most `maxDepth` levels (the object
+ * itself is level 1). Checked on the value as received, before it is copied: copying would
+ * already drop a `__proto__` key.
+ */
+export function storableJsonObject(options: { maxDepth: number }) {
+  return z.preprocess((value, ctx) => {
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      for (const issue of unstorableJsonIssues(value, options)) {
+        ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: value });
+      }
+    }
+    return value;
+  }, JsonObject);
+}
+
+/**
  * The body of `POST /webhook`: the Go original's shape. Unknown top-level keys are refused
  * rather than silently dropped, so a client never believes a field was stored when it was not.
+ * `maxJsonDepth` bounds the nesting of `data` (`MAX_JSON_DEPTH`).
  */
-export const WebhookBody = z.strictObject({
-  source: trimmedName,
-  type: trimmedName,
-  data: JsonObject.default({}),
-  id: EventId.optional(),
-  timestamp: Rfc3339.optional(),
-});
+export function webhookBodySchema(options: { maxJsonDepth: number }) {
+  return z.strictObject({
+    source: trimmedName,
+    type: trimmedName,
+    data: storableJsonObject({ maxDepth: options.maxJsonDepth }).default({}),
+    id: EventId.optional(),
+    timestamp: Rfc3339.optional(),
+  });
+}
+
+/** The body of `POST /webhook` with the default nesting limit. */
+export const WebhookBody = webhookBodySchema({ maxJsonDepth: DEFAULT_MAX_JSON_DEPTH });
 export type WebhookBody = z.infer<typeof WebhookBody>;
+
+/** Any `data` the ingest API can accept, whatever its `MAX_JSON_DEPTH`: what the consumer takes. */
+export const StorableJsonObject = storableJsonObject({ maxDepth: JSON_DEPTH_CEILING });

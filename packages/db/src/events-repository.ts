@@ -23,6 +23,21 @@ const INSERT_EVENTS = `
     AS e(event_id, source, type, data, ts)
   ON CONFLICT (source, event_id) DO NOTHING`;
 
+/**
+ * One batch of retention: the oldest rows stored before $1, at most $2 of them, found through
+ * the created_at index and removed by primary key in one short statement (its own
+ * transaction, so no lock is held between batches). SKIP LOCKED: rows another retention run
+ * (another consumer) is removing are left to it rather than waited for.
+ */
+const DELETE_CREATED_BEFORE = `
+  DELETE FROM webhook_events
+  WHERE id = ANY (ARRAY(
+    SELECT id FROM webhook_events
+    WHERE created_at < $1
+    ORDER BY created_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED))`;
+
 /** A stored event as the events API shows it. Times are RFC 3339 UTC with microseconds. */
 export interface StoredEvent {
   id: string;
@@ -102,6 +117,16 @@ export class EventsRepository {
       rows.map((r) => r.timestamp),
     ]);
     return { inserted: result.rowCount ?? 0 };
+  }
+
+  /**
+   * Removes up to `limit` of the oldest events stored before `createdBefore` and returns how
+   * many it removed; fewer than `limit` means none are left (unless another run holds some).
+   * Throws a classified `DatabaseError`.
+   */
+  async deleteCreatedBefore(createdBefore: Date, limit: number): Promise<number> {
+    const result = await this.#db.query(DELETE_CREATED_BEFORE, [createdBefore, limit]);
+    return result.rowCount ?? 0;
   }
 
   /**

@@ -36,6 +36,9 @@ export function buildOpsApp(deps: OpsAppDeps): FastifyInstance {
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('cache-control', 'no-store');
+    // JSON and metrics only: nothing here is a document to render or frame.
+    reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    reply.header('referrer-policy', 'no-referrer');
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not_found' }));
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -1,8 +1,9 @@
-import { AmqpEnv, ConsumerEnv, DatabaseEnv, httpEnv, LogEnv } from '@webhooks/config';
+import { AmqpEnv, ConsumerEnv, DatabaseEnv, httpEnv, LogEnv, RetentionEnv } from '@webhooks/config';
 
 /** Every setting of the consumer (see `.env.example`). */
 export const ConsumerConfig = LogEnv.and(httpEnv(8082))
   .and(AmqpEnv)
   .and(DatabaseEnv)
-  .and(ConsumerEnv);
+  .and(ConsumerEnv)
+  .and(RetentionEnv);
 export type ConsumerConfig = ReturnType<typeof ConsumerConfig.parse>;

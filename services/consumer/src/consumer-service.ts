@@ -14,10 +14,14 @@ import { BatchConsumer } from './batch-consumer.js';
 import type { ConsumerConfig } from './config.js';
 import { DatabaseCircuit } from './database-circuit.js';
 import { ConsumerMetrics } from './metrics.js';
+import { removeExpiredEvents } from './remove-expired-events.js';
+import { RetentionScheduler } from './retention-scheduler.js';
 import { Settler } from './settle.js';
 
 /** Longest wait for the broker to confirm a retry or dead-letter copy. */
 const REPUBLISH_TIMEOUT_MS = 10_000;
+/** Retention's first run, after start: soon, once the broker and database had time to answer. */
+const RETENTION_FIRST_RUN_DELAY_MS = 10_000;
 
 export interface ConsumerService {
   readonly app: FastifyInstance;
@@ -117,6 +121,19 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     }),
   });
 
+  const retention = new RetentionScheduler({
+    run: (signal) =>
+      removeExpiredEvents({
+        events,
+        retentionDays: config.RETENTION_DAYS,
+        batchSize: config.RETENTION_BATCH_SIZE,
+        signal,
+      }),
+    intervalMs: config.RETENTION_INTERVAL_MS,
+    firstRunDelayMs: Math.min(RETENTION_FIRST_RUN_DELAY_MS, config.RETENTION_INTERVAL_MS),
+    logger,
+  });
+
   let stopped: Promise<void> | undefined;
   const stop = async () => {
     // Each step runs even if an earlier one failed; the first failure is reported at the end.
@@ -131,6 +148,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     };
     await step('cancel consumption', () => queue.stop());
     await step('stop probing', () => circuit.stop());
+    await step('stop retention', () => retention.stop());
     await step('drain batches', () => batches.drain());
     await step('close HTTP', () => app.close());
     await step('close publisher', () => publisher.close());
@@ -144,7 +162,11 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     app,
     metrics,
     topology,
-    start: () => connection.start(),
+    start: () => {
+      connection.start();
+      if (config.RETENTION_DAYS > 0) retention.start();
+      else logger.info('retention disabled (RETENTION_DAYS=0): events are kept');
+    },
     stop: () => {
       stopped ??= stop();
       return stopped;

@@ -1,8 +1,10 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { DEFAULT_MAX_JSON_DEPTH } from '@webhooks/contracts';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { handleError } from './error-handler.js';
 import type { EventPublisher } from './event-publisher.js';
+import { InvalidPayloadError, parseJsonBody } from './json-body.js';
 import type { IngestMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { requestIdOf } from './request-id.js';
@@ -20,7 +22,46 @@ export interface AppDeps {
   /** Sources of `POST /webhook/:source` and their signature schemes; absent, every one is 404. */
   providerSources?: ProviderSources;
   metrics: IngestMetrics;
+  /** Deepest nesting of an event's `data` (`MAX_JSON_DEPTH`). Default 64. */
+  maxJsonDepth?: number;
+  /** How long slow clients may hold a socket. Default 30000, 10000 and 5000 ms, as the settings. */
+  timeouts?: HttpTimeouts;
 }
+
+/** `REQUEST_TIMEOUT_MS`, `HEADERS_TIMEOUT_MS` and `KEEP_ALIVE_TIMEOUT_MS`. */
+export interface HttpTimeouts {
+  /** Whole request, headers and body: past it, 408 and the connection is closed. */
+  requestMs: number;
+  /** Headers alone (the slowloris defence); capped at `requestMs`. */
+  headersMs: number;
+  /** Idle keep-alive connection. */
+  keepAliveMs: number;
+}
+
+const DEFAULT_TIMEOUTS: HttpTimeouts = { requestMs: 30_000, headersMs: 10_000, keepAliveMs: 5_000 };
+
+/**
+ * How often Node looks for requests past their headers or request timeout. Its default, 30 s,
+ * would let a slow client hold a socket up to 30 s past either timeout.
+ */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
+
+/**
+ * Security headers of every response. JSON is never a document to render or frame. The docs UI
+ * (under /docs) replaces the policy with its own, which lets its scripts and styles load.
+ */
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+};
+
+/**
+ * The docs UI's own policy, minus `upgrade-insecure-requests`: served over plain HTTP (no TLS
+ * proxy in front, e.g. on localhost), it would send the UI's own scripts to an https:// URL.
+ */
+const docsCsp = (policy: string) => policy.replace(/\s*upgrade-insecure-requests;?/, '');
 
 /** `"error":"some_code"` at the start of an error body: the rejection reason of a webhook. */
 const ERROR_CODE = /^\{"error":"([a-z_]{1,64})"/;
@@ -30,6 +71,7 @@ const ERROR_CODE = /^\{"error":"([a-z_]{1,64})"/;
  * does those, and tests drive it with `app.inject`.
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
+  const timeouts = deps.timeouts ?? DEFAULT_TIMEOUTS;
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.maxBodyBytes,
@@ -40,20 +82,39 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       requestIdLogLabel: 'requestId',
     }),
     return503OnClosing: true,
-    // Slow clients cannot hold a socket forever.
-    requestTimeout: 30_000,
-    connectionTimeout: 30_000,
-    keepAliveTimeout: 5_000,
+    // URLs Fastify refuses before routing get the API's error bodies and headers too (no
+    // hook runs for them).
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id).headers(SECURITY_HEADERS);
+      return handleError(error, request, reply);
+    },
+    // Slow clients cannot hold a socket forever: a slowloris sending its headers byte by byte
+    // is cut off by the headers timeout, one stalling mid-body by the request timeout, a
+    // silent one by the socket's idle timeout (`connectionTimeout`).
+    requestTimeout: timeouts.requestMs,
+    connectionTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    http: {
+      // Node refuses a headers timeout longer than the request timeout.
+      headersTimeout: Math.min(timeouts.headersMs, timeouts.requestMs),
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
   });
 
   // Only JSON is accepted; without this, Fastify would parse text/plain into a string.
   app.removeContentTypeParser('text/plain');
+  // JSON is read as bytes, so that invalid UTF-8 is refused rather than decoded into U+FFFD.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    const parsed = parseJsonBody(body as Buffer);
+    if (parsed.success) done(null, parsed.value);
+    else done(new InvalidPayloadError(parsed.message), undefined);
+  });
 
   const { metrics } = deps;
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('cache-control', 'no-store');
+    reply.headers(SECURITY_HEADERS);
     // Every webhook route's outcome, including refusals raised before the handler ran.
     if (request.routeOptions.url?.startsWith('/webhook') === true) {
       if (reply.statusCode === 200) metrics.accepted.inc();
@@ -82,16 +143,22 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     mode: 'static',
     specification: { document: openApiDocument() as never },
   });
-  app.register(swaggerUi, { routePrefix: '/docs' });
+  app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: docsCsp });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
   healthRoutes(app, () => deps.publisher.ready);
-  webhookRoute(app, { publisher: deps.publisher, retryAfterSeconds: deps.retryAfterSeconds });
+  const maxJsonDepth = deps.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  webhookRoute(app, {
+    publisher: deps.publisher,
+    retryAfterSeconds: deps.retryAfterSeconds,
+    maxJsonDepth,
+  });
   app.register(providerWebhookRoutes, {
     publisher: deps.publisher,
     retryAfterSeconds: deps.retryAfterSeconds,
     providerSources: deps.providerSources,
+    maxJsonDepth,
   });
   return app;
 }

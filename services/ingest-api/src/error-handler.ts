@@ -7,6 +7,12 @@ const CLIENT_ERRORS: Record<string, { status: number; error: string }> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, error: 'invalid_payload' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, error: 'invalid_payload' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, error: 'invalid_payload' },
+  // Our JSON parser's refusals (json-body.ts): empty, not UTF-8, not JSON, prototype keys.
+  INVALID_PAYLOAD: { status: 400, error: 'invalid_payload' },
+  // Raised before routing (see `frameworkErrors` in app.ts): bad percent-encoding, and a path
+  // parameter such as /webhook/<source> longer than Fastify's 100 characters.
+  FST_ERR_BAD_URL: { status: 400, error: 'invalid_url' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, error: 'uri_too_long' },
 };
 
 /**

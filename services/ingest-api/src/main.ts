@@ -49,6 +49,12 @@ const app = buildApp({
   metrics,
   logger,
   maxBodyBytes: config.MAX_BODY_BYTES,
+  maxJsonDepth: config.MAX_JSON_DEPTH,
+  timeouts: {
+    requestMs: config.REQUEST_TIMEOUT_MS,
+    headersMs: config.HEADERS_TIMEOUT_MS,
+    keepAliveMs: config.KEEP_ALIVE_TIMEOUT_MS,
+  },
   retryAfterSeconds: config.RETRY_AFTER_SECONDS,
   providerSources: {
     sources: config.WEBHOOK_SOURCES,

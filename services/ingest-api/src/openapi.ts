@@ -60,7 +60,11 @@ export function openApiDocument() {
               description: 'Published and confirmed by the broker',
               content: json(AcceptedResponse),
             },
-            '400': error('`invalid_payload` (not JSON) or `validation_failed` (with `issues`)'),
+            '400': error(
+              '`invalid_payload` (not JSON, not UTF-8, prototype keys) or `validation_failed` ' +
+                '(with `issues`; also NUL characters, unpaired surrogates, out-of-range numbers ' +
+                'and nesting deeper than MAX_JSON_DEPTH, which cannot be stored)',
+            ),
             '413': error('`payload_too_large`: the body exceeds MAX_BODY_BYTES'),
             '415': error('`unsupported_media_type`: the body is not application/json'),
             '503': {
@@ -98,7 +102,10 @@ export function openApiDocument() {
               description: 'Signature valid; published and confirmed by the broker',
               content: json(AcceptedResponse),
             },
-            '400': error('`invalid_payload` or `validation_failed` (no usable id or type)'),
+            '400': error(
+              '`invalid_payload` or `validation_failed` (no usable id or type, or content ' +
+                'that cannot be stored, as for POST /webhook)',
+            ),
             '401': error('`invalid_signature`: missing, wrong or stale signature'),
             '404': error('`unknown_source`: the source is not in WEBHOOK_SOURCES'),
             '413': error('`payload_too_large`: the body exceeds MAX_BODY_BYTES'),

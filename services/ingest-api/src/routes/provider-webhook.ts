@@ -1,8 +1,8 @@
 import { SourceName, type WebhookSource } from '@webhooks/config';
-import { JsonObject, type QueueMessage, toValidationIssues } from '@webhooks/contracts';
+import { type QueueMessage, storableJsonObject, toValidationIssues } from '@webhooks/contracts';
 import type { FastifyInstance } from 'fastify';
-import secureJson from 'secure-json-parse';
 import type { EventPublisher } from '../event-publisher.js';
+import { parseJsonBody } from '../json-body.js';
 import { type ProviderConvention, providerEventFields } from '../provider-event.js';
 import type { SignatureVerifier } from '../signatures/signature-verifier.js';
 import { unsignedVerifier, verifierForSource } from '../signatures/verifier-for-source.js';
@@ -22,6 +22,8 @@ export interface ProviderWebhookRouteOptions {
   retryAfterSeconds: number;
   /** Absent: no source is configured, so every `/webhook/:source` is 404. */
   providerSources: ProviderSources | undefined;
+  /** Deepest nesting of the body, stored as `data` (`MAX_JSON_DEPTH`). */
+  maxJsonDepth: number;
 }
 
 interface SourceHandling {
@@ -56,6 +58,8 @@ export async function providerWebhookRoutes(
   options: ProviderWebhookRouteOptions,
 ): Promise<void> {
   const { publisher, retryAfterSeconds } = options;
+  // A JSON object PostgreSQL can store: no NUL, no unpaired surrogate, not nested too deep.
+  const EventData = storableJsonObject({ maxDepth: options.maxJsonDepth });
   const allowUnknown = options.providerSources?.allowUnknown ?? false;
   // A Map, so that a path such as `/webhook/constructor` never finds an Object.prototype member.
   const sources = new Map<string, SourceHandling>(
@@ -105,11 +109,11 @@ export async function providerWebhookRoutes(
       return reply.code(401).send({ error: 'invalid_signature' });
     }
 
-    const json = parseJson(rawBody);
+    const json = parseJsonBody(rawBody);
     if (!json.success) {
       return reply.code(400).send({ error: 'invalid_payload', message: json.message });
     }
-    const data = JsonObject.safeParse(json.value);
+    const data = EventData.safeParse(json.value);
     if (!data.success) {
       return reply
         .code(400)
@@ -134,22 +138,4 @@ export async function providerWebhookRoutes(
     };
     return publishAndAnswer({ request, reply, publisher, event, retryAfterSeconds });
   });
-}
-
-type ParsedJson = { success: true; value: unknown } | { success: false; message: string };
-
-/** JSON as `POST /webhook` parses it: prototype-poisoning keys refused, same messages. */
-function parseJson(rawBody: Buffer): ParsedJson {
-  if (rawBody.length === 0) return { success: false, message: 'body is empty' };
-  try {
-    return {
-      success: true,
-      value: secureJson.parse(rawBody.toString('utf8'), {
-        protoAction: 'error',
-        constructorAction: 'error',
-      }),
-    };
-  } catch (err) {
-    return { success: false, message: `body is not valid JSON: ${(err as Error).message}` };
-  }
 }

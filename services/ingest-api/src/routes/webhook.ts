@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { EventId, type QueueMessage, toValidationIssues, WebhookBody } from '@webhooks/contracts';
+import {
+  EventId,
+  type QueueMessage,
+  toValidationIssues,
+  webhookBodySchema,
+} from '@webhooks/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { EventPublisher } from '../event-publisher.js';
 import { publishAndAnswer } from './publish-and-answer.js';
@@ -9,6 +14,8 @@ export interface WebhookRouteOptions {
   publisher: EventPublisher;
   /** Seconds a client is told to wait after a 503. */
   retryAfterSeconds: number;
+  /** Deepest nesting of `data` (`MAX_JSON_DEPTH`). */
+  maxJsonDepth: number;
 }
 
 /** Headers that carry the event id when the body has none, in order of preference. */
@@ -20,6 +27,9 @@ const ID_HEADERS = ['idempotency-key', 'webhook-id'] as const;
  */
 export function webhookRoute(app: FastifyInstance, options: WebhookRouteOptions): void {
   const { publisher, retryAfterSeconds } = options;
+  // Besides the shape, it refuses what PostgreSQL could not store (NUL, unpaired surrogates,
+  // nesting past the limit), naming the path, so an accepted event is never lost afterwards.
+  const WebhookBody = webhookBodySchema({ maxJsonDepth: options.maxJsonDepth });
 
   app.post('/webhook', async (request, reply) => {
     if (request.headers['content-type'] === undefined) {

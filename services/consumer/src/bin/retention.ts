@@ -1,0 +1,68 @@
+import { parseArgs } from 'node:util';
+import {
+  ConfigError,
+  createLogger,
+  DatabaseEnv,
+  LogEnv,
+  parseEnv,
+  RetentionEnv,
+} from '@webhooks/config';
+import { Database, EventsRepository } from '@webhooks/db';
+import dotenv from 'dotenv';
+import { removeExpiredEvents } from '../remove-expired-events.js';
+
+const USAGE = `Usage: pnpm retention
+Removes events stored more than RETENTION_DAYS days ago (0: none), RETENTION_BATCH_SIZE rows
+per statement, once. Reads DATABASE_URL and the RETENTION_* settings like the consumer.`;
+
+// `pnpm retention`: the consumer's periodic retention, run once by hand (or by cron). Ctrl-C
+// stops it after the batch in hand; every batch removed by then stays removed.
+dotenv.config({ quiet: true });
+try {
+  const { values } = parseArgs({
+    options: { help: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const config = parseEnv(DatabaseEnv.and(RetentionEnv).and(LogEnv), process.env);
+  if (config.RETENTION_DAYS === 0) {
+    process.stdout.write('RETENTION_DAYS=0: retention is disabled, nothing removed\n');
+  } else {
+    const logger = createLogger({
+      name: 'retention',
+      level: config.LOG_LEVEL,
+      pretty: process.stdout.isTTY === true,
+    });
+    const db = new Database({
+      connectionString: config.DATABASE_URL,
+      logger,
+      maxConnections: 1,
+      statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+      applicationName: 'webhook-retention',
+    });
+    const interrupt = new AbortController();
+    process.once('SIGINT', () => interrupt.abort());
+    process.once('SIGTERM', () => interrupt.abort());
+    try {
+      const result = await removeExpiredEvents({
+        events: new EventsRepository(db),
+        retentionDays: config.RETENTION_DAYS,
+        batchSize: config.RETENTION_BATCH_SIZE,
+        signal: interrupt.signal,
+      });
+      const stoppedEarly = result.interrupted ? ' (interrupted)' : '';
+      process.stdout.write(
+        `removed ${result.deleted} event(s) stored before ${result.createdBefore?.toISOString()} in ${result.batches} batch(es)${stoppedEarly}\n`,
+      );
+    } finally {
+      await db.close();
+    }
+  }
+} catch (err) {
+  console.error(err instanceof ConfigError || err instanceof Error ? err.message : err);
+  console.error(USAGE);
+  process.exitCode = 1;
+}

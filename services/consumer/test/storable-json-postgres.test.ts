@@ -1,0 +1,93 @@
+import { QueueMessage, StorableJsonObject } from '@webhooks/contracts';
+import { EventsRepository } from '@webhooks/db';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  hasProtoKey,
+  hostileString,
+  jsonObject,
+  ordinaryString,
+} from '../../../test/helpers/hostile-json.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
+
+// The contract the consumer parses messages with refuses exactly the data PostgreSQL would
+// refuse, so an event the ingest API accepted (it applies the same contract) is never
+// dead-lettered as `rejected_by_database` for its content.
+
+let database: TestDatabase;
+let events: EventsRepository;
+
+beforeAll(async () => {
+  database = await createTestDatabase(inject('databaseUrl'));
+  events = new EventsRepository(database.db);
+  // Caught inside the server: a refused value costs no error round trip (and no server log).
+  await database.db.query(`
+    CREATE FUNCTION jsonb_accepts(text) RETURNS boolean LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM $1::jsonb;
+      RETURN true;
+    EXCEPTION WHEN data_exception THEN
+      RETURN false;
+    END $$`);
+});
+afterAll(() => database?.drop());
+
+/** Whether PostgreSQL's jsonb takes `data` as the consumer sends it (SQLSTATE class 22 if not). */
+async function jsonbAccepts(data: unknown): Promise<boolean> {
+  const result = await database.db.query<{ accepted: boolean }>(
+    'SELECT jsonb_accepts($1) AS accepted',
+    [JSON.stringify(data)],
+  );
+  return result.rows[0]?.accepted === true;
+}
+
+describe('the queue contract and PostgreSQL agree', () => {
+  it('data passes the contract exactly when jsonb can hold it (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(jsonObject({ maxDepth: 4, string: hostileString() }), async (data) => {
+        // jsonb would store a __proto__ key; the contract refuses it because a JavaScript
+        // object cannot carry it faithfully (and the ingest API refuses it first).
+        fc.pre(!hasProtoKey(data));
+        const contract = StorableJsonObject.safeParse(data).success;
+        expect(contract).toBe(await jsonbAccepts(data));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a message the contract accepts is stored as sent (property)', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          source: hostileString({ minLength: 1 }),
+          type: hostileString({ minLength: 1 }),
+          id: ordinaryString({ minLength: 1 }),
+          data: jsonObject({ maxDepth: 4, string: hostileString() }),
+        }),
+        async (fields) => {
+          run += 1;
+          const parsed = QueueMessage.safeParse({
+            ...fields,
+            id: `${run}:${fields.id}`,
+            timestamp: '2026-01-02T03:04:05.678Z',
+            receivedAt: '2026-01-02T03:04:05.678Z',
+          });
+          if (!parsed.success) return;
+          const event = parsed.data;
+          await events.insertBatch([{ ...event, eventId: event.id }]);
+          const stored = await database.db.query(
+            'SELECT source, type, event_id, data FROM webhook_events WHERE source = $1 AND event_id = $2',
+            [event.source, event.id],
+          );
+          // As JSON carries it: -0 is sent as 0.
+          const data = JSON.parse(JSON.stringify(event.data));
+          expect(stored.rows).toEqual([
+            { source: event.source, type: event.type, event_id: event.id, data },
+          ]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,38 @@
+import { isUtf8 } from 'node:buffer';
+import secureJson from 'secure-json-parse';
+
+/** A request body that is not JSON the API can read: answered 400 `invalid_payload`. */
+export class InvalidPayloadError extends Error {
+  readonly code = 'INVALID_PAYLOAD';
+  readonly statusCode = 400;
+  override name = 'InvalidPayloadError';
+}
+
+export type ParsedJsonBody =
+  | { success: true; value: unknown }
+  | { success: false; message: string };
+
+/**
+ * Parses a JSON request body from its bytes, the one way both webhook routes do:
+ * - empty: refused;
+ * - not valid UTF-8 (RFC 8259 requires it): refused, rather than decoded with U+FFFD in place
+ *   of the bad bytes, which would store something the sender never sent;
+ * - `__proto__` keys, and `constructor` keys holding a `prototype`, anywhere: refused (they
+ *   are how prototype pollution travels);
+ * - a leading byte order mark is ignored.
+ */
+export function parseJsonBody(rawBody: Buffer): ParsedJsonBody {
+  if (rawBody.length === 0) return { success: false, message: 'body is empty' };
+  if (!isUtf8(rawBody)) return { success: false, message: 'body is not valid UTF-8' };
+  try {
+    return {
+      success: true,
+      value: secureJson.parse(rawBody.toString('utf8'), {
+        protoAction: 'error',
+        constructorAction: 'error',
+      }),
+    };
+  } catch (err) {
+    return { success: false, message: `body is not valid JSON: ${(err as Error).message}` };
+  }
+}
