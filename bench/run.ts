@@ -23,8 +23,11 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     // Writes a V8 CPU profile per service process to bench/profiles/ (see bench/top-functions.ts).
     profile: { type: 'boolean', default: false },
+    // The queue type every phase uses: `classic` (the default setting) or `quorum`.
+    'queue-type': { type: 'string', default: 'classic' },
   },
 });
+const queueType = values['queue-type'] === 'quorum' ? 'quorum' : 'classic';
 const profileArgs = values.profile ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [];
 const quick = values.quick;
 const plan = quick
@@ -60,7 +63,7 @@ function freshTopology(phase: string): Topology {
     exchange: `bench_${runId}_${phase}`,
     queue: `bench_${runId}_${phase}`,
     retryDelaysMs: [1000, 2000, 4000],
-    queueType: 'classic',
+    queueType,
   });
   topologies.push(topology);
   return topology;
@@ -72,6 +75,7 @@ function serviceEnv(topology: Topology): Record<string, string> {
     DATABASE_URL,
     EXCHANGE_NAME: topology.exchange,
     QUEUE_NAME: topology.queue,
+    QUEUE_TYPE: topology.queueType,
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
   };
@@ -294,6 +298,7 @@ async function main(): Promise<void> {
     const result: BenchResult = {
       startedAt: startedAt.toISOString(),
       mode: quick ? 'quick' : 'full',
+      queueType,
       machine: {
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model ?? 'unknown',

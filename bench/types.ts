@@ -21,6 +21,7 @@ export interface FixedRateLoad {
 export interface BenchResult {
   startedAt: string;
   mode: 'quick' | 'full';
+  queueType: 'classic' | 'quorum';
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string };
   plan: Record<string, number>;
   ceiling: ClosedLoad;
