@@ -149,10 +149,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   );
   healthRoutes(app, () => deps.publisher.ready);
   const maxJsonDepth = deps.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  const signedSources = new Set(
+    Object.entries(deps.providerSources?.sources ?? {})
+      .filter(([, source]) => source.scheme !== 'none')
+      .map(([name]) => name),
+  );
   webhookRoute(app, {
     publisher: deps.publisher,
     retryAfterSeconds: deps.retryAfterSeconds,
     maxJsonDepth,
+    signedSources,
   });
   app.register(providerWebhookRoutes, {
     publisher: deps.publisher,

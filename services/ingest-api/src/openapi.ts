@@ -65,6 +65,9 @@ export function openApiDocument() {
                 '(with `issues`; also NUL characters, unpaired surrogates, out-of-range numbers ' +
                 'and nesting deeper than MAX_JSON_DEPTH, which cannot be stored)',
             ),
+            '403': error(
+              '`signed_source`: the source is configured with a signature; send it to /webhook/{source}',
+            ),
             '413': error('`payload_too_large`: the body exceeds MAX_BODY_BYTES'),
             '415': error('`unsupported_media_type`: the body is not application/json'),
             '503': {

@@ -84,7 +84,7 @@ describe('OpenAPI document', () => {
     expect(body.required).toEqual(['source', 'type']);
     expect(Object.keys(body.properties)).toEqual(['source', 'type', 'data', 'id', 'timestamp']);
     expect(body.additionalProperties).toBe(false);
-    expect(Object.keys(post.responses)).toEqual(['200', '400', '413', '415', '503']);
+    expect(Object.keys(post.responses)).toEqual(['200', '400', '403', '413', '415', '503']);
   });
 
   it('serves a documentation UI at /docs', async () => {

@@ -554,12 +554,32 @@ describe('POST /webhook/:source, broker trouble and logs', () => {
   it('leaves POST /webhook (the envelope) as it was', async () => {
     const res = await post(
       '/webhook',
-      JSON.stringify({ source: 'github', type: 'push', id: 'env-1', data: { a: 1 } }),
+      JSON.stringify({ source: 'shop', type: 'push', id: 'env-1', data: { a: 1 } }),
     );
     expect(res.statusCode).toBe(200);
-    expect(publisher.published[0]).toMatchObject({ id: 'env-1', source: 'github', data: { a: 1 } });
+    expect(publisher.published[0]).toMatchObject({ id: 'env-1', source: 'shop', data: { a: 1 } });
     const notJson = await post('/webhook', '{oops');
     expect(notJson.statusCode).toBe(400);
     expect(notJson.json().error).toBe('invalid_payload');
+  });
+});
+
+describe('POST /webhook and signed sources', () => {
+  it('refuses an unsigned envelope for a source configured with a signature (403), publishing nothing', async () => {
+    for (const source of ['github', 'stripe', 'acme']) {
+      const res = await post(
+        '/webhook',
+        JSON.stringify({ source, type: 'push', id: `spoof-${source}` }),
+      );
+      expect(res.statusCode).toBe(403);
+      expect(res.json()).toMatchObject({ error: 'signed_source' });
+    }
+    expect(publisher.published).toEqual([]);
+  });
+
+  it('still accepts envelopes for unsigned ("none") and unconfigured sources', async () => {
+    const plain = await post('/webhook', JSON.stringify({ source: 'plain', type: 't', id: 'p-1' }));
+    const other = await post('/webhook', JSON.stringify({ source: 'shop', type: 't', id: 's-1' }));
+    expect([plain.statusCode, other.statusCode]).toEqual([200, 200]);
   });
 });

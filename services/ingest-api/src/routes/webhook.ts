@@ -16,6 +16,11 @@ export interface WebhookRouteOptions {
   retryAfterSeconds: number;
   /** Deepest nesting of `data` (`MAX_JSON_DEPTH`). */
   maxJsonDepth: number;
+  /**
+   * Sources whose events must arrive signed at `POST /webhook/<source>`. The unsigned envelope
+   * refuses them, or anyone could store an event as, say, `github` past the signature check.
+   */
+  signedSources: ReadonlySet<string>;
 }
 
 /** Headers that carry the event id when the body has none, in order of preference. */
@@ -40,6 +45,12 @@ export function webhookRoute(app: FastifyInstance, options: WebhookRouteOptions)
       return reply
         .code(400)
         .send({ error: 'validation_failed', issues: toValidationIssues(body.error) });
+    }
+    if (options.signedSources.has(body.data.source)) {
+      return reply.code(403).send({
+        error: 'signed_source',
+        message: `events of source '${body.data.source}' are accepted only signed, at POST /webhook/${body.data.source}`,
+      });
     }
     const headerId = idFromHeaders(request.headers);
     if (headerId?.success === false) {
