@@ -69,8 +69,12 @@ function freshTopology(phase: string): Topology {
   return topology;
 }
 
+/** Extra settings for both services, as JSON (`BENCH_SERVICE_ENV='{"BATCH_SIZE":"1000"}'`). */
+const extraServiceEnv = JSON.parse(process.env.BENCH_SERVICE_ENV ?? '{}') as Record<string, string>;
+
 function serviceEnv(topology: Topology): Record<string, string> {
   return {
+    ...extraServiceEnv,
     AMQP_URL,
     DATABASE_URL,
     EXCHANGE_NAME: topology.exchange,
@@ -299,6 +303,7 @@ async function main(): Promise<void> {
       startedAt: startedAt.toISOString(),
       mode: quick ? 'quick' : 'full',
       queueType,
+      serviceEnv: extraServiceEnv,
       machine: {
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model ?? 'unknown',
