@@ -71,12 +71,14 @@ export class BatchConsumer {
   #flushSoon(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#flushing ??= this.#flushLoop().finally(() => {
-      this.#flushing = undefined;
-      // Messages that arrived during the last store and did not fill a batch still need a timer.
-      if (this.#pending.length > 0)
-        this.#timer ??= setTimeout(() => this.#flushSoon(), this.#options.batchMaxWaitMs);
-    });
+    this.#flushing ??= this.#flushLoop()
+      .catch((err: unknown) => this.#options.logger.error({ err }, 'storing a batch failed'))
+      .finally(() => {
+        this.#flushing = undefined;
+        // Messages that arrived during the last store and did not fill a batch still need a timer.
+        if (this.#pending.length > 0)
+          this.#timer ??= setTimeout(() => this.#flushSoon(), this.#options.batchMaxWaitMs);
+      });
   }
 
   async #flushLoop(): Promise<void> {
@@ -105,7 +107,8 @@ export class BatchConsumer {
         circuit.open(err);
         await circuit.whenClosed();
         // Shutting down with the database still away: leave the batch unacked for redelivery.
-        if (circuit.isOpen) return;
+        // (A stopped circuit no longer opens, so it must not be retried in a loop either.)
+        if (circuit.isOpen || circuit.isStopped) return;
       }
     }
     const storedAt = Date.now();

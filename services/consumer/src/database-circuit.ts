@@ -31,6 +31,11 @@ export class DatabaseCircuit {
     return this.#open;
   }
 
+  /** True once `stop()` was called: nothing waits for the database any more. */
+  get isStopped(): boolean {
+    return this.#stopped;
+  }
+
   open(cause: Error): void {
     if (this.#open || this.#stopped) return;
     this.#open = true;
