@@ -43,6 +43,10 @@ const TRANSIENT_CODES = new Set([
 ]);
 const PERMANENT_CLASSES = ['22', '23']; // data_exception, integrity_constraint_violation
 
+/** Socket error codes and node-postgres messages of a connection that failed or was lost. */
+const CONNECTION_FAILURE =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|Connection terminated|timeout exceeded when trying to connect|not queryable|connection error/i;
+
 export type ClassifiedDatabaseError =
   | DatabaseUnavailableError
   | TransientDatabaseError
@@ -62,8 +66,12 @@ export function classifyDatabaseError(err: unknown): ClassifiedDatabaseError {
   const options = { cause: err, code };
 
   if (code === undefined || !/^[0-9A-Z]{5}$/.test(code)) {
-    // No SQLSTATE: the socket, the pool or the protocol failed (refused, reset, timeout).
-    return new DatabaseUnavailableError(message, options);
+    // No SQLSTATE: a lost or refused connection means the database is away; anything else
+    // (a bug, a value the driver cannot encode) is this batch's problem, retried and then
+    // dead-lettered, never a reason to hold every message forever.
+    return CONNECTION_FAILURE.test(`${code ?? ''} ${message}`)
+      ? new DatabaseUnavailableError(message, options)
+      : new TransientDatabaseError(message, options);
   }
   if (TRANSIENT_CODES.has(code)) return new TransientDatabaseError(message, options);
   const sqlClass = code.slice(0, 2);

@@ -155,6 +155,17 @@ export class AmqpConnection {
   }
 
   /**
+   * Drops the current connection so that it is set up afresh (with backoff), e.g. when the
+   * broker closed one of its channels and nothing else would ever reopen it.
+   */
+  reconnect(reason: string): void {
+    const connection = this.#connection;
+    if (connection === undefined || this.#closing) return;
+    this.#options.logger.warn({ reason }, 'reopening the broker connection');
+    void connection.close().catch(() => {});
+  }
+
+  /**
    * Ready-message counts of `queues`, on a short-lived channel of its own (a missing queue
    * closes that channel, not the ones in use). Empty while disconnected.
    */

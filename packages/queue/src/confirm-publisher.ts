@@ -76,6 +76,9 @@ export class ConfirmPublisher {
       this.#writable = true;
       this.#onDrain();
       this.#failAll(new QueueUnavailableError('channel_closed', 'publish channel closed'));
+      // The broker may close a channel and keep the connection (e.g. a deleted exchange):
+      // start over, or every publish would be refused until a restart.
+      if (!this.#closing) this.#options.connection.reconnect('publish channel closed');
     });
     await this.#options.setup?.(channel);
     this.#channel = channel;
@@ -111,12 +114,23 @@ export class ConfirmPublisher {
     };
     this.#inFlight.add(entry);
 
-    // The broker's buffer is full: wait for `drain` (still bounded by the timeout above).
+    // Sent detached, so the caller holds `confirmed` from the start: a timeout while waiting
+    // for `drain` rejects a promise someone awaits (never an unhandled rejection), and the
+    // caller's wait stays bounded by `timeoutMs`.
+    void this.#send(entry, message);
+    return confirmed;
+  }
+
+  async #send(entry: Pending, message: OutgoingMessage): Promise<void> {
+    // The broker's buffer is full: wait for `drain`.
     if (!this.#writable) await this.#waitForDrain();
+    // Timed out (and answered) meanwhile: sending it now would store an event the client
+    // was told was not accepted.
+    if (!this.#inFlight.has(entry)) return;
     const channel = this.#channel;
     if (channel === undefined) {
       entry.settle(new QueueUnavailableError('not_connected', 'not connected to the broker'));
-      return confirmed;
+      return;
     }
     try {
       const writable = channel.publish(
@@ -133,7 +147,6 @@ export class ConfirmPublisher {
         new QueueUnavailableError('channel_closed', 'publish channel closed', { cause: err }),
       );
     }
-    return confirmed;
   }
 
   #onConfirm(entry: Pending, err: unknown): void {

@@ -37,6 +37,8 @@ export class QueueConsumer {
   readonly #options: QueueConsumerOptions;
   #channel: Channel | undefined;
   #acks: AckBatcher | undefined;
+  /** Whether the current channel is still open (one close listener per channel). */
+  #isOpen: () => boolean = () => false;
   #consumerTag: string | undefined;
   #paused = false;
   #stopped = false;
@@ -50,6 +52,11 @@ export class QueueConsumer {
     return this.#consumerTag !== undefined;
   }
 
+  /** True while a channel is open (consuming or deliberately paused). */
+  get ready(): boolean {
+    return this.#channel !== undefined;
+  }
+
   async #open(connection: ChannelModel): Promise<void> {
     const { logger, prefetch, setup } = this.#options;
     const channel = await connection.createChannel();
@@ -59,10 +66,18 @@ export class QueueConsumer {
       this.#channel = undefined;
       this.#acks = undefined;
       this.#consumerTag = undefined;
+      // A channel the broker closed on its own (e.g. consumer_timeout) is never reopened by
+      // anything else: start the connection over.
+      if (!this.#stopped) this.#options.connection.reconnect('consume channel closed');
     });
     await setup?.(channel);
     await channel.prefetch(prefetch);
     const acks = new AckBatcher(channel);
+    let open = true;
+    channel.once('close', () => {
+      open = false;
+    });
+    this.#isOpen = () => open;
     this.#channel = channel;
     this.#acks = acks;
     if (!this.#paused && !this.#stopped) await this.#consume(channel, acks);
@@ -71,10 +86,7 @@ export class QueueConsumer {
   // One AckBatcher per channel, shared by every subscription on it: a multiple-ack must see
   // every delivery of the channel, including those held across a pause and resume.
   async #consume(channel: Channel, acks: AckBatcher): Promise<void> {
-    let open = true;
-    channel.once('close', () => {
-      open = false;
-    });
+    const isOpen = this.#isOpen;
     const reply = await channel.consume(
       this.#options.queue,
       (message: ConsumeMessage | null) => {
@@ -88,7 +100,7 @@ export class QueueConsumer {
           return;
         }
         acks.track(message);
-        this.#options.onDelivery(toDelivery(acks, message, () => open));
+        this.#options.onDelivery(toDelivery(acks, message, isOpen));
       },
       { noAck: false },
     );

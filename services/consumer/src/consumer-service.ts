@@ -113,7 +113,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     metricsRegistry: metrics.registry,
     opsToken: config.OPS_TOKEN,
     readiness: async () => ({
-      broker: connection.connected && publisher.ready,
+      broker: connection.connected && publisher.ready && queue.ready,
       database: await db.probe().then(
         () => true,
         () => false,
@@ -148,8 +148,9 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     };
     await step('cancel consumption', () => queue.stop());
     await step('stop probing', () => circuit.stop());
-    await step('stop retention', () => retention.stop());
+    // The batch in hand first: a slow retention DELETE must not eat the shutdown budget.
     await step('drain batches', () => batches.drain());
+    await step('stop retention', () => retention.stop());
     await step('close HTTP', () => app.close());
     await step('close publisher', () => publisher.close());
     await step('close consume channel', () => queue.close());

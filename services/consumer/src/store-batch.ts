@@ -1,21 +1,33 @@
-import { classifyDatabaseError, DatabaseUnavailableError, type EventRow } from '@webhooks/db';
+import {
+  classifyDatabaseError,
+  DatabaseUnavailableError,
+  type EventRow,
+  PermanentDatabaseError,
+} from '@webhooks/db';
 import type { Outcome } from './decide.js';
 
 /** Inserts rows in one statement, throwing a classified `DatabaseError`. */
 export type InsertBatch = (rows: readonly EventRow[]) => Promise<unknown>;
 
 /**
+ * SQLSTATEs that may be caused by one row (a trigger or constraint of the operator's raising
+ * them for that row) and fail fast: worth splitting on. Statement timeouts and lock waits are
+ * about the database, not the row, and would cost a full wait per statement if split.
+ */
+const ROW_SPECIFIC_TRANSIENT = new Set(['40001', '40P01']);
+
+/**
  * Stores `rows` and returns one outcome per row, in order. When the statement fails because of
- * the data, the batch is split in halves and each retried, so one bad row costs its neighbours
- * only a few extra statements (about 2·log2(n)) and never their success.
+ * a row (refused as data, or a serialization failure or deadlock that a row may cause), the
+ * batch is split in halves and each retried, so one bad row costs its neighbours only a few
+ * extra statements (about 2·log2(n)) and never their success. Other transient failures (a
+ * timeout, a lock wait) fail the whole batch at once: it is retried later through the retry
+ * queues, without one slow statement per row.
  * A `DatabaseUnavailableError` is thrown as is: no row is at fault, and the caller holds the
  * whole batch until the database is back. Rows already stored by then are harmless to store
  * again (the insert skips duplicates).
  */
-export async function storeBatch(
-  rows: readonly EventRow[],
-  insert: InsertBatch,
-): Promise<Outcome[]> {
+export async function storeBatch(rows: readonly EventRow[], insert: InsertBatch): Promise<Outcome[]> {
   if (rows.length === 0) return [];
   try {
     await insert(rows);
@@ -23,9 +35,9 @@ export async function storeBatch(
   } catch (err) {
     const error = classifyDatabaseError(err);
     if (error instanceof DatabaseUnavailableError) throw error;
-    if (rows.length === 1) {
-      return [{ kind: 'failed', error }];
-    }
+    const splittable =
+      error instanceof PermanentDatabaseError || ROW_SPECIFIC_TRANSIENT.has(error.code ?? '');
+    if (rows.length === 1 || !splittable) return rows.map(() => ({ kind: 'failed', error }));
     const middle = Math.ceil(rows.length / 2);
     const first = await storeBatch(rows.slice(0, middle), insert);
     const second = await storeBatch(rows.slice(middle), insert);

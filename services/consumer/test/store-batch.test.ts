@@ -74,3 +74,20 @@ describe('storeBatch on a real PostgreSQL', () => {
     expect(stored.rows[0]?.n).toBe('15');
   });
 });
+
+describe('storeBatch on failures that are not about one row', () => {
+  it('a statement timeout fails the whole batch at once, without one slow statement per row', async () => {
+    let calls = 0;
+    const timingOut: Parameters<typeof storeBatch>[1] = async () => {
+      calls += 1;
+      throw Object.assign(new Error('canceling statement due to statement timeout'), {
+        code: '57014',
+      });
+    };
+    const rows = Array.from({ length: 64 }, (_, i) => row(`timeout-${i}`));
+    const outcomes = await storeBatch(rows, timingOut);
+    expect(calls).toBe(1);
+    expect(outcomes).toHaveLength(64);
+    expect(outcomes.every((o) => o.kind === 'failed' && o.error.kind === 'transient')).toBe(true);
+  });
+});
