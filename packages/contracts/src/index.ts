@@ -13,6 +13,7 @@ export {
   JsonObject,
   Rfc3339,
   StorableJsonObject,
+  storableInstant,
   storableJsonObject,
   WebhookBody,
   webhookBodySchema,

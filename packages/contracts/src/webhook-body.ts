@@ -20,7 +20,22 @@ export const EventId = z.string().min(1).max(255).superRefine(refuseUnstorableTe
 export type EventId = z.infer<typeof EventId>;
 
 /** RFC 3339: a date, a time and a zone (`Z` or an offset). */
-export const Rfc3339 = z.iso.datetime({ offset: true });
+export const Rfc3339 = z.iso.datetime({ offset: true }).refine(storableInstant, {
+  message: 'must be a time PostgreSQL can store: a year from 0001 to 9999, an offset within ±15:59',
+});
+
+const UTC_OFFSET = /([+-])(\d{2}):?(\d{2})$/;
+
+/**
+ * RFC 3339 allows offsets and years PostgreSQL's `timestamptz` refuses (22008, 22009); an
+ * event accepted with one would be dead-lettered later, so it is refused up front.
+ */
+export function storableInstant(value: string): boolean {
+  const offsetHours = UTC_OFFSET.exec(value)?.[2];
+  if (offsetHours !== undefined && Number(offsetHours) > 15) return false;
+  const year = new Date(value).getUTCFullYear();
+  return year >= 1 && year <= 9999;
+}
 
 /** A JSON object (never an array or a scalar). */
 export const JsonObject = z.record(z.string(), z.unknown());

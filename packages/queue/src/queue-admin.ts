@@ -96,6 +96,9 @@ export class QueueAdmin {
       // Only what is there now: a message moved out and dead-lettered again while we run
       // must not be picked up a second time (that would loop forever on a poison message).
       const present = (await channel.checkQueue(options.from)).messageCount;
+      // A message sent to a missing queue is dropped and still confirmed; never ack the
+      // original on that. (checkQueue throws, closing the channel, when it does not exist.)
+      await channel.checkQueue(options.to);
       for (let seen = 0; seen < present && result.matched < options.limit; seen++) {
         const message = await channel.get(options.from, { noAck: false });
         if (message === false) break;

@@ -91,3 +91,31 @@ describe('the queue contract and PostgreSQL agree', () => {
     );
   });
 });
+
+describe('timestamps: the contract and timestamptz agree', () => {
+  it.each([
+    ['2026-03-04T05:06:07Z', true],
+    ['2026-03-04T05:06:07.123456+15:59', true],
+    ['0001-01-01T00:00:00Z', true],
+    ['9999-12-31T23:59:59Z', true],
+    ['2024-01-01T00:00:00+16:00', false],
+    ['0000-01-01T00:00:00Z', false],
+  ])('%s: accepted by both, or refused by both (%s)', async (timestamp, storable) => {
+    const message = {
+      id: `ts-${timestamp}`,
+      source: 'timestamps',
+      type: 't',
+      data: {},
+      timestamp,
+      receivedAt: '2026-01-01T00:00:00Z',
+    };
+    expect(QueueMessage.safeParse(message).success).toBe(storable);
+    const stored = await events
+      .insertBatch([{ eventId: message.id, source: 'timestamps', type: 't', data: {}, timestamp }])
+      .then(
+        () => true,
+        () => false,
+      );
+    expect(stored).toBe(storable);
+  });
+});

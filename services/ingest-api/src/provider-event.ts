@@ -4,6 +4,7 @@ import {
   EventId,
   type JsonObject,
   Rfc3339,
+  storableInstant,
   type ValidationIssue,
   WebhookBody,
 } from '@webhooks/contracts';
@@ -137,5 +138,8 @@ function rfc3339(value: unknown): string | undefined {
 function fromUnixSeconds(value: unknown): string | undefined {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) return undefined;
   const date = new Date(value * 1000);
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+  if (Number.isNaN(date.getTime())) return undefined;
+  // Past year 9999 the ISO form is `+010000-…`, which neither the contract nor PostgreSQL take.
+  const iso = date.toISOString();
+  return storableInstant(iso) ? iso : undefined;
 }
