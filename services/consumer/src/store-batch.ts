@@ -27,7 +27,10 @@ const ROW_SPECIFIC_TRANSIENT = new Set(['40001', '40P01']);
  * whole batch until the database is back. Rows already stored by then are harmless to store
  * again (the insert skips duplicates).
  */
-export async function storeBatch(rows: readonly EventRow[], insert: InsertBatch): Promise<Outcome[]> {
+export async function storeBatch(
+  rows: readonly EventRow[],
+  insert: InsertBatch,
+): Promise<Outcome[]> {
   if (rows.length === 0) return [];
   try {
     await insert(rows);

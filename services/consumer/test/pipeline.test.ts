@@ -9,12 +9,10 @@ import {
 } from '../../../test/helpers/pipeline-fixture.js';
 import type { TestDatabase } from '../../../test/helpers/test-database.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import type { ConsumerService } from '../src/consumer-service.js';
 
 let database: TestDatabase;
 let topology: Topology;
 let ingest: IngestHarness;
-let consumer: ConsumerService;
 let admin: QueueAdmin;
 const consumerLogs = captureLogs('info');
 
@@ -27,7 +25,7 @@ beforeAll(async () => {
     // runs for real.
     prepareDatabase: (db) => failInserts(db, { eventIdLike: 'flaky-%', sqlstate: '40001' }),
   });
-  ({ database, topology, ingest, consumer, admin } = fixture);
+  ({ database, topology, ingest, admin } = fixture);
 });
 
 afterAll(() => fixture?.close());

@@ -8,14 +8,12 @@ import {
 } from '../../../test/helpers/pipeline-fixture.js';
 import type { TestDatabase } from '../../../test/helpers/test-database.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import type { ConsumerService } from '../src/consumer-service.js';
 
 // The same pipeline with QUEUE_TYPE=quorum (what a cluster runs): retries go through quorum
 // retry queues whose dead-lettering is at-least-once, and end in a quorum DLQ.
 let database: TestDatabase;
 let topology: Topology;
 let ingest: IngestHarness;
-let consumer: ConsumerService;
 let admin: QueueAdmin;
 
 let fixture: PipelineFixture;
@@ -25,7 +23,7 @@ beforeAll(async () => {
     topology: { queueType: 'quorum', retryDelaysMs: [200, 400] },
     prepareDatabase: (db) => failInserts(db, { eventIdLike: 'flaky-%', sqlstate: '40P01' }),
   });
-  ({ database, topology, ingest, consumer, admin } = fixture);
+  ({ database, topology, ingest, admin } = fixture);
 });
 
 afterAll(() => fixture?.close());
