@@ -39,6 +39,7 @@ export class QueueConsumer {
   #acks: AckBatcher | undefined;
   /** Whether the current channel is still open (one close listener per channel). */
   #isOpen: () => boolean = () => false;
+  #subscribing: Promise<void> | undefined;
   #consumerTag: string | undefined;
   #paused = false;
   #stopped = false;
@@ -61,7 +62,9 @@ export class QueueConsumer {
     const { logger, prefetch, setup } = this.#options;
     const channel = await connection.createChannel();
     channel.on('error', (err: Error) => logger.warn({ err }, 'consume channel error'));
+    let open = true;
     channel.once('close', () => {
+      open = false;
       if (this.#channel !== channel) return;
       this.#channel = undefined;
       this.#acks = undefined;
@@ -73,10 +76,6 @@ export class QueueConsumer {
     await setup?.(channel);
     await channel.prefetch(prefetch);
     const acks = new AckBatcher(channel);
-    let open = true;
-    channel.once('close', () => {
-      open = false;
-    });
     this.#isOpen = () => open;
     this.#channel = channel;
     this.#acks = acks;
@@ -86,6 +85,18 @@ export class QueueConsumer {
   // One AckBatcher per channel, shared by every subscription on it: a multiple-ack must see
   // every delivery of the channel, including those held across a pause and resume.
   async #consume(channel: Channel, acks: AckBatcher): Promise<void> {
+    // pause() during a basic.consume in flight must wait for its tag, or it would find none to
+    // cancel and the consumer would keep receiving while "paused".
+    const subscribing = this.#subscribe(channel, acks);
+    this.#subscribing = subscribing;
+    try {
+      await subscribing;
+    } finally {
+      if (this.#subscribing === subscribing) this.#subscribing = undefined;
+    }
+  }
+
+  async #subscribe(channel: Channel, acks: AckBatcher): Promise<void> {
     const isOpen = this.#isOpen;
     const reply = await channel.consume(
       this.#options.queue,
@@ -121,6 +132,7 @@ export class QueueConsumer {
       channel !== undefined &&
       acks !== undefined &&
       this.#consumerTag === undefined &&
+      this.#subscribing === undefined &&
       !this.#stopped
     ) {
       await this.#consume(channel, acks);
@@ -134,6 +146,7 @@ export class QueueConsumer {
   }
 
   async #cancel(): Promise<void> {
+    await this.#subscribing?.catch(() => {});
     const channel = this.#channel;
     const tag = this.#consumerTag;
     this.#consumerTag = undefined;
