@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
 import type { Logger } from 'pino';
 import type { AmqpConnection } from './amqp-connection.js';
@@ -84,7 +85,14 @@ export class ConfirmPublisher {
     this.#channel = channel;
   }
 
-  async publish(message: OutgoingMessage): Promise<void> {
+  async publish(original: OutgoingMessage): Promise<void> {
+    // A returned (unroutable) message is recognised by its message id; one without an id
+    // (published by hand, then retried or dead-lettered) gets one, or its return would be
+    // mistaken for success.
+    const message =
+      original.properties.messageId === undefined
+        ? { ...original, properties: { ...original.properties, messageId: randomUUID() } }
+        : original;
     if (this.#closing) throw new QueueUnavailableError('closing', 'publisher is closing');
     if (this.#inFlight.size >= this.#options.maxInFlight) {
       throw new QueueUnavailableError('overloaded', 'too many publishes awaiting a confirm');

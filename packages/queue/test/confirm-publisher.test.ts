@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { ChannelModel } from 'amqplib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { testLogger } from '../../../test/helpers/test-logger.js';
-import type { AmqpConnection } from '../src/amqp-connection.js';
+import { AmqpConnection } from '../src/amqp-connection.js';
 import { ConfirmPublisher } from '../src/confirm-publisher.js';
 import { QueueUnavailableError } from '../src/errors.js';
 
@@ -61,5 +61,41 @@ describe('ConfirmPublisher when the broker stops reading', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(channel.published).toEqual(['first']);
     await publisher.close(10);
+  });
+});
+
+describe('ConfirmPublisher against a real broker', () => {
+  it('a message no queue takes is refused as unroutable, with or without a message id', async () => {
+    const connection = new AmqpConnection({
+      url: inject('amqpUrl'),
+      logger: testLogger(),
+      connectionName: 'unroutable-test',
+    });
+    const publisher = new ConfirmPublisher({
+      connection,
+      logger: testLogger(),
+      timeoutMs: 5000,
+      maxInFlight: 10,
+    });
+    connection.start();
+    await connection.waitUntilConnected(10_000);
+    try {
+      const nowhere = {
+        exchange: '',
+        routingKey: `no_such_queue_${Date.now()}`,
+        body: Buffer.from('x'),
+      };
+      await expect(
+        publisher.publish({ ...nowhere, properties: { messageId: 'has-id' } }),
+      ).rejects.toMatchObject({
+        reason: 'unroutable',
+      });
+      await expect(publisher.publish({ ...nowhere, properties: {} })).rejects.toMatchObject({
+        reason: 'unroutable',
+      });
+    } finally {
+      await publisher.close();
+      await connection.close();
+    }
   });
 });
