@@ -1,0 +1,65 @@
+import { EventEmitter } from 'node:events';
+import type { ChannelModel } from 'amqplib';
+import { describe, expect, it } from 'vitest';
+import { testLogger } from '../../../test/helpers/test-logger.js';
+import type { AmqpConnection } from '../src/amqp-connection.js';
+import { ConfirmPublisher } from '../src/confirm-publisher.js';
+import { QueueUnavailableError } from '../src/errors.js';
+
+/** A confirm channel whose buffer is full: `publish` says "wait for drain", and never confirms. */
+class FullChannel extends EventEmitter {
+  readonly published: string[] = [];
+  publish(_exchange: string, _key: string, body: Buffer): boolean {
+    this.published.push(body.toString());
+    return false;
+  }
+  async close(): Promise<void> {}
+}
+
+async function publisherOnFullChannel(timeoutMs: number) {
+  const channel = new FullChannel();
+  let onConnected: ((connection: ChannelModel) => Promise<void>) | undefined;
+  const connection = {
+    onConnected: (listener: (connection: ChannelModel) => Promise<void>) => {
+      onConnected = listener;
+    },
+    reconnect: () => {},
+  } as unknown as AmqpConnection;
+  const publisher = new ConfirmPublisher({
+    connection,
+    logger: testLogger(),
+    timeoutMs,
+    maxInFlight: 10,
+  });
+  await onConnected?.({ createConfirmChannel: async () => channel } as unknown as ChannelModel);
+  return { publisher, channel };
+}
+
+const message = (body: string) => ({
+  exchange: 'x',
+  routingKey: 'q',
+  body: Buffer.from(body),
+  properties: { messageId: body },
+});
+
+describe('ConfirmPublisher when the broker stops reading', () => {
+  it('a publish waiting for drain fails after timeoutMs, is never sent afterwards, and raises no unhandled rejection', async () => {
+    const { publisher, channel } = await publisherOnFullChannel(100);
+    const first = publisher.publish(message('first'));
+    const second = publisher.publish(message('second'));
+
+    const started = Date.now();
+    await Promise.all([
+      expect(first).rejects.toMatchObject({ reason: 'timeout' }),
+      expect(second).rejects.toBeInstanceOf(QueueUnavailableError),
+    ]);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(channel.published).toEqual(['first']);
+
+    // The broker reads again: the timed-out message must not go out after its 503.
+    channel.emit('drain');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(channel.published).toEqual(['first']);
+    await publisher.close(10);
+  });
+});
