@@ -31,7 +31,11 @@ beforeAll(async () => {
   const consumerFront = await FaultProxy.inFrontOf(amqpUrl, 5672);
   ingestProxy = ingestFront.proxy;
   consumerProxy = consumerFront.proxy;
-  ingest = await startIngest({ amqpUrl: ingestFront.url, topology, publishTimeoutMs: 2000 });
+  ingest = await startIngest({
+    amqpUrl: ingestFront.url,
+    topology,
+    env: { PUBLISH_TIMEOUT_MS: '2000' },
+  });
   consumer = startConsumer({
     amqpUrl: consumerFront.url,
     databaseUrl: database.url,

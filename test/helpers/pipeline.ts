@@ -1,8 +1,6 @@
 import { parseEnv } from '@webhooks/config';
 import {
-  AmqpConnection,
-  assertTopology,
-  ConfirmPublisher,
+  settingsOfTopology,
   type Topology,
   type TopologyOptions,
   topologyFor,
@@ -14,12 +12,14 @@ import {
   type ConsumerService,
   createConsumerService,
 } from '../../services/consumer/src/consumer-service.js';
-import { buildApp } from '../../services/ingest-api/src/app.js';
-import { queueEventPublisher } from '../../services/ingest-api/src/event-publisher.js';
-import { IngestMetrics } from '../../services/ingest-api/src/metrics.js';
-import type { ProviderSources } from '../../services/ingest-api/src/routes/provider-webhook.js';
+import { IngestConfig } from '../../services/ingest-api/src/config.js';
+import {
+  createIngestService,
+  type IngestService,
+} from '../../services/ingest-api/src/ingest-service.js';
 import { testLogger } from './test-logger.js';
 import { uniqueName } from './test-names.js';
+import { waitFor } from './wait-for.js';
 
 /** Topology names of one test file: nothing shared with other files or runs. */
 export function testTopology(options: Partial<TopologyOptions> = {}): Topology {
@@ -33,63 +33,50 @@ export function testTopology(options: Partial<TopologyOptions> = {}): Topology {
 }
 
 export interface IngestHarness {
-  app: ReturnType<typeof buildApp>;
-  metrics: IngestMetrics;
+  app: IngestService['app'];
+  metrics: IngestService['metrics'];
   /** POSTs one event with `app.inject`. */
   post(body: Record<string, unknown>): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
-/** The ingest API in this process, wired as `main.ts` wires it, ready to take requests. */
+/**
+ * The ingest API in this process, built by the service's own factory from settings, and
+ * connected to the broker: ready to take requests. `env` overrides settings.
+ */
 export async function startIngest(options: {
   amqpUrl: string;
   topology: Topology;
   logger?: Logger;
-  publishTimeoutMs?: number;
-  /** Sources of `POST /webhook/:source`; none by default. */
-  providerSources?: ProviderSources;
+  env?: Record<string, string>;
 }): Promise<IngestHarness> {
-  const logger = options.logger ?? testLogger();
-  const connection = new AmqpConnection({
-    url: options.amqpUrl,
-    logger,
-    connectionName: 'ingest-test',
+  const config = parseEnv(IngestConfig, {
+    AMQP_URL: options.amqpUrl,
+    ...settingsOfTopology(options.topology),
+    ...options.env,
+  });
+  // Tests that cut the broker expect it back within a fraction of a second.
+  const service = createIngestService(config, options.logger ?? testLogger(), {
     initialReconnectDelayMs: 50,
     maxReconnectDelayMs: 250,
   });
-  const publisher = new ConfirmPublisher({
-    connection,
-    logger,
-    timeoutMs: options.publishTimeoutMs ?? 5000,
-    maxInFlight: 2000,
-    setup: (channel) => assertTopology(channel, options.topology),
-  });
-  connection.start();
-  await connection.waitUntilConnected(10_000);
-  const metrics = new IngestMetrics({ brokerConnected: () => publisher.ready });
-  const app = buildApp({
-    publisher: queueEventPublisher(publisher, options.topology, metrics),
-    metrics,
-    logger,
-    maxBodyBytes: 1_048_576,
-    retryAfterSeconds: 5,
-    ...(options.providerSources === undefined ? {} : { providerSources: options.providerSources }),
-  });
+  service.start();
+  await waitFor(
+    'the ingest API to reach the broker',
+    async () => (await service.app.inject('/readyz')).statusCode === 200,
+    { timeoutMs: 10_000 },
+  );
   return {
-    app,
-    metrics,
+    app: service.app,
+    metrics: service.metrics,
     post: (body) =>
-      app.inject({
+      service.app.inject({
         method: 'POST',
         url: '/webhook',
         headers: { 'content-type': 'application/json' },
         payload: body,
       }),
-    close: async () => {
-      await app.close();
-      await publisher.close();
-      await connection.close();
-    },
+    close: () => service.stop(),
   };
 }
 
@@ -101,14 +88,10 @@ export function startConsumer(options: {
   logger?: Logger;
   env?: Record<string, string>;
 }): ConsumerService {
-  const { topology } = options;
   const config = parseEnv(ConsumerConfig, {
     AMQP_URL: options.amqpUrl,
     DATABASE_URL: options.databaseUrl,
-    EXCHANGE_NAME: topology.exchange,
-    QUEUE_NAME: topology.queue,
-    QUEUE_TYPE: topology.queueType,
-    RETRY_DELAYS_MS: topology.retryQueues.map((q) => q.delayMs).join(','),
+    ...settingsOfTopology(options.topology),
     DB_PROBE_INTERVAL_MS: '200',
     ...options.env,
   });

@@ -113,6 +113,12 @@ export const ConsumerEnv = z.object({
   PREFETCH: positiveInt.max(65_535).default(1000),
   /** Most messages stored by one INSERT. Default 500. */
   BATCH_SIZE: positiveInt.max(10_000).default(500),
+  /**
+   * Most message bytes stored by one INSERT: a batch ends at `BATCH_SIZE` messages or this many
+   * bytes, whichever comes first (a larger message is stored alone). Bounds the statement's
+   * size and the memory it takes. Default 16 MiB.
+   */
+  BATCH_MAX_BYTES: positiveInt.default(16_777_216),
   /** Longest a message waits for its batch to fill, ms. Default 50. */
   BATCH_MAX_WAIT_MS: positiveInt.default(50),
   /** How often the database is probed while the circuit is open, ms. Default 1000. */

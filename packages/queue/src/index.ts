@@ -6,16 +6,28 @@ export {
 } from './confirm-publisher.js';
 export { QueueUnavailableError, type QueueUnavailableReason } from './errors.js';
 export {
+  type MessageProperties,
+  type PublishProperties,
+  republishProperties,
+} from './message-properties.js';
+export {
   type InspectedMessage,
   type MoveOptions,
   type MoveResult,
   QueueAdmin,
 } from './queue-admin.js';
-export { type Delivery, QueueConsumer, type QueueConsumerOptions } from './queue-consumer.js';
 export {
-  assertTopology,
+  type Delivery,
+  type DeliveryHandler,
+  QueueConsumer,
+  type QueueConsumerOptions,
+} from './queue-consumer.js';
+export {
   type QueueType,
+  settingsOfTopology,
   type Topology,
   type TopologyOptions,
+  type TopologySettings,
   topologyFor,
+  topologyFromSettings,
 } from './topology.js';

@@ -1,6 +1,11 @@
-import amqp, { type ChannelModel, type MessageProperties, type Options } from 'amqplib';
-import type { OutgoingMessage } from './confirm-publisher.js';
-import type { Topology } from './topology.js';
+import amqp, { type ChannelModel, type GetMessage } from 'amqplib';
+import {
+  fromAmqpProperties,
+  type MessageProperties,
+  type PublishProperties,
+  toAmqpProperties,
+} from './message-properties.js';
+import { assertTopology, type Topology } from './topology.js';
 
 export interface InspectedMessage {
   body: Buffer;
@@ -14,7 +19,7 @@ export interface MoveOptions {
   /** Most messages to move. */
   limit: number;
   /** The properties to republish a message with, or `undefined` to leave it where it is. */
-  select: (message: InspectedMessage) => OutgoingMessage['properties'] | undefined;
+  select: (message: InspectedMessage) => PublishProperties | undefined;
   /** Count what would move, move nothing. */
   dryRun: boolean;
 }
@@ -50,11 +55,7 @@ export class QueueAdmin {
       while (messages.length < limit) {
         const message = await channel.get(queue, { noAck: false });
         if (message === false) break;
-        messages.push({
-          body: message.content,
-          properties: message.properties,
-          headers: message.properties.headers ?? {},
-        });
+        messages.push(inspected(message));
       }
       return messages;
     } finally {
@@ -73,10 +74,10 @@ export class QueueAdmin {
   }
 
   /** Publishes bytes as they are, waiting for the broker's confirm. */
-  async publishRaw(queue: string, body: Buffer, properties: Options.Publish = {}): Promise<void> {
+  async publishRaw(queue: string, body: Buffer, properties: PublishProperties = {}): Promise<void> {
     const channel = await this.#connection.createConfirmChannel();
     try {
-      channel.sendToQueue(queue, body, { persistent: true, ...properties });
+      channel.sendToQueue(queue, body, { persistent: true, ...toAmqpProperties(properties) });
       await channel.waitForConfirms();
     } finally {
       await channel.close().catch(() => {});
@@ -102,23 +103,32 @@ export class QueueAdmin {
       for (let seen = 0; seen < present && result.matched < options.limit; seen++) {
         const message = await channel.get(options.from, { noAck: false });
         if (message === false) break;
-        const properties = options.select({
-          body: message.content,
-          properties: message.properties,
-          headers: message.properties.headers ?? {},
-        });
+        const properties = options.select(inspected(message));
         if (properties === undefined) {
           result.skipped += 1;
           continue;
         }
         result.matched += 1;
         if (options.dryRun) continue;
-        channel.sendToQueue(options.to, message.content, { ...properties, persistent: true });
+        channel.sendToQueue(options.to, message.content, {
+          ...toAmqpProperties(properties),
+          persistent: true,
+        });
         await channel.waitForConfirms();
         channel.ack(message);
         result.moved += 1;
       }
       return result;
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+
+  /** Declares the exchange and every queue of `topology`, as the services do when they connect. */
+  async declareTopology(topology: Topology): Promise<void> {
+    const channel = await this.#connection.createChannel();
+    try {
+      await assertTopology(channel, topology);
     } finally {
       await channel.close().catch(() => {});
     }
@@ -143,4 +153,9 @@ export class QueueAdmin {
   async close(): Promise<void> {
     await this.#connection.close().catch(() => {});
   }
+}
+
+function inspected(message: GetMessage): InspectedMessage {
+  const properties = fromAmqpProperties(message.properties);
+  return { body: message.content, properties, headers: properties.headers ?? {} };
 }
