@@ -15,10 +15,12 @@ export interface MessageProperties {
   type?: string | undefined;
   appId?: string | undefined;
   headers?: Record<string, unknown> | undefined;
+  /** 2 for a persistent message; every message this project publishes is. */
+  deliveryMode?: number | undefined;
 }
 
 /** What a message is published with; persistence and `mandatory` are always added. */
-export type PublishProperties = MessageProperties;
+export type PublishProperties = Omit<MessageProperties, 'deliveryMode'>;
 
 /** The properties a message keeps when it moves to another queue; headers are the caller's. */
 const CARRIED = [
@@ -65,6 +67,7 @@ export function fromAmqpProperties(p: {
   type?: unknown;
   appId?: unknown;
   headers?: unknown;
+  deliveryMode?: unknown;
 }): MessageProperties {
   return {
     contentType: stringOrUndefined(p.contentType),
@@ -75,6 +78,7 @@ export function fromAmqpProperties(p: {
     type: stringOrUndefined(p.type),
     appId: stringOrUndefined(p.appId),
     headers: isRecord(p.headers) ? p.headers : {},
+    deliveryMode: typeof p.deliveryMode === 'number' ? p.deliveryMode : undefined,
   };
 }
 
