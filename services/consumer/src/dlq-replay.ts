@@ -1,10 +1,11 @@
 import { MessageHeader } from '@webhooks/contracts';
-import type {
-  InspectedMessage,
-  MoveResult,
-  OutgoingMessage,
-  QueueAdmin,
-  Topology,
+import {
+  type InspectedMessage,
+  type MoveResult,
+  type PublishProperties,
+  type QueueAdmin,
+  republishProperties,
+  type Topology,
 } from '@webhooks/queue';
 
 export interface ReplayOptions {
@@ -76,7 +77,7 @@ function matches(
   );
 }
 
-function replayProperties(message: InspectedMessage, at: Date): OutgoingMessage['properties'] {
+function replayProperties(message: InspectedMessage, at: Date): PublishProperties {
   const headers: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(message.headers)) {
     if (!FAILURE_HEADERS.has(key)) headers[key] = value;
@@ -85,11 +86,5 @@ function replayProperties(message: InspectedMessage, at: Date): OutgoingMessage[
   headers[MessageHeader.attempt] = 1;
   headers['x-replayed-at'] = at.toISOString();
   headers['x-replay-count'] = Number.isInteger(previous) ? previous + 1 : 1;
-  const p = message.properties;
-  const properties: OutgoingMessage['properties'] = { headers };
-  if (p.contentType !== undefined) properties.contentType = p.contentType;
-  if (p.messageId !== undefined) properties.messageId = p.messageId;
-  if (p.timestamp !== undefined) properties.timestamp = p.timestamp;
-  if (p.appId !== undefined) properties.appId = p.appId;
-  return properties;
+  return republishProperties(message.properties, headers);
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { AmqpEnv, ConfigError, parseEnv } from '@webhooks/config';
-import { QueueAdmin, topologyFor } from '@webhooks/queue';
+import { QueueAdmin, topologyFromSettings } from '@webhooks/queue';
 import dotenv from 'dotenv';
 import { replayDeadLetters } from '../dlq-replay.js';
 
@@ -30,12 +30,7 @@ try {
     throw new Error('--limit must be a positive whole number');
   }
   const config = parseEnv(AmqpEnv, process.env);
-  const topology = topologyFor({
-    exchange: config.EXCHANGE_NAME,
-    queue: config.QUEUE_NAME,
-    retryDelaysMs: config.RETRY_DELAYS_MS,
-    queueType: config.QUEUE_TYPE,
-  });
+  const topology = topologyFromSettings(config);
   const admin = await QueueAdmin.connect(config.AMQP_URL);
   try {
     const result = await replayDeadLetters({
