@@ -16,7 +16,7 @@ const MAX_ERROR_HEADER_CHARS = 1000;
 
 export interface SettlerOptions {
   /** Confirm publisher on the default exchange, for retry and dead-letter copies. */
-  publisher: ConfirmPublisher;
+  publisher: Pick<ConfirmPublisher, 'publish'>;
   topology: Topology;
   logger: Logger;
   metrics: ConsumerMetrics;
