@@ -1,6 +1,5 @@
 import { DEFAULT_MAX_JSON_DEPTH, JSON_DEPTH_CEILING } from '@webhooks/contracts';
 import { z } from 'zod';
-import { WebhookSources } from './webhook-sources.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
@@ -66,10 +65,6 @@ export const IngestEnv = z.object({
   MAX_IN_FLIGHT: positiveInt.default(2000),
   /** `Retry-After` seconds on a 503. Default 5. */
   RETRY_AFTER_SECONDS: positiveInt.default(5),
-  /** Sources of `POST /webhook/:source` and how each is signed (JSON). Default `{}`. */
-  WEBHOOK_SOURCES: WebhookSources.default({}),
-  /** Accept `POST /webhook/:source` for sources not in `WEBHOOK_SOURCES`, unsigned. Default false. */
-  WEBHOOK_ALLOW_UNKNOWN_SOURCES: z.stringbool().default(false),
   /**
    * Deepest nesting of objects and arrays in an event's `data` (`data` is level 1); deeper gets
    * 400. At most the contract's ceiling, which the consumer enforces too. Default 64.

@@ -9,6 +9,7 @@ export {
   MigrationsEnv,
   RetentionEnv,
 } from './env-fragments.js';
+export { jsonSetting } from './json-setting.js';
 export { createLogger, type LoggerOptions } from './logger.js';
 export { ConfigError, parseEnv } from './parse-env.js';
 export {
@@ -16,4 +17,3 @@ export {
   type ShutdownSignalOptions,
   type SignalTarget,
 } from './shutdown-signals.js';
-export { SourceName, WebhookSource, WebhookSources } from './webhook-sources.js';

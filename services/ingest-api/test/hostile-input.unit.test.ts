@@ -1,4 +1,3 @@
-import { WebhookSources } from '@webhooks/config';
 import { DEFAULT_MAX_JSON_DEPTH, QueueMessage } from '@webhooks/contracts';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +16,7 @@ import {
 import { testLogger } from '../../../test/helpers/test-logger.js';
 import { buildApp } from '../src/app.js';
 import { IngestMetrics } from '../src/metrics.js';
+import { WebhookSources } from '../src/signatures/webhook-sources.js';
 
 // Whatever a client sends, the answer is a 4xx naming the problem, or a 200 for an event the
 // consumer's contract accepts (so PostgreSQL stores it: see storable-json-postgres.test.ts and
@@ -36,7 +36,7 @@ beforeAll(() => {
     maxBodyBytes: MAX_BODY_BYTES,
     retryAfterSeconds: 5,
     providerSources: {
-      sources: WebhookSources.parse('{"plain":{"scheme":"none"}}'),
+      sources: WebhookSources.parse({ plain: { scheme: 'none' } }),
       allowUnknown: false,
     },
   });
@@ -384,7 +384,7 @@ describe('a configured MAX_JSON_DEPTH', () => {
       maxJsonDepth: 3,
       retryAfterSeconds: 5,
       providerSources: {
-        sources: WebhookSources.parse('{"plain":{"scheme":"none"}}'),
+        sources: WebhookSources.parse({ plain: { scheme: 'none' } }),
         allowUnknown: false,
       },
     });

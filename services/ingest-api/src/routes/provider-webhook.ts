@@ -1,4 +1,3 @@
-import { SourceName, type WebhookSource } from '@webhooks/config';
 import { type QueueMessage, storableJsonObject, toValidationIssues } from '@webhooks/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { EventPublisher } from '../event-publisher.js';
@@ -6,6 +5,7 @@ import { parseJsonBody } from '../json-body.js';
 import { type ProviderConvention, providerEventFields } from '../provider-event.js';
 import type { SignatureVerifier } from '../signatures/signature-verifier.js';
 import { unsignedVerifier, verifierForSource } from '../signatures/verifier-for-source.js';
+import { SourceName, type WebhookSource } from '../signatures/webhook-sources.js';
 import { publishAndAnswer } from './publish-and-answer.js';
 
 /** The sources `POST /webhook/:source` accepts (`WEBHOOK_SOURCES` and its companion). */
