@@ -117,5 +117,6 @@ describe('ingest API under stress', () => {
       admin,
       topology,
     });
-  });
+    // 12,000 requests and their drain: bounded, but not by the default 30 s on a busy machine.
+  }, 120_000);
 });
