@@ -112,10 +112,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // A refusal's reason is the `error` code of the body its handler (or the error handler) sent,
   // taken from that object before it is serialised.
   const rejectionReasons = new WeakMap<object, string>();
-  app.addHook('preSerialization', async (_request, reply, payload) => {
+  app.addHook('preSerialization', (_request, reply, payload, done) => {
     const reason = errorCodeOf(payload);
     if (reason !== undefined) rejectionReasons.set(reply, reason);
-    return payload;
+    done(null, payload);
   });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
