@@ -140,6 +140,16 @@ export class QueueAdmin {
     }
   }
 
+  /** Deletes one queue (and its messages); a missing queue is no error. */
+  async deleteQueue(queue: string): Promise<void> {
+    const channel = await this.#connection.createChannel();
+    try {
+      await channel.deleteQueue(queue);
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+
   async close(): Promise<void> {
     await this.#connection.close().catch(() => {});
   }
