@@ -1,4 +1,4 @@
-import type { EventsRepository } from '@webhooks/db';
+import type { EventsRepository, RejectedRequestsRepository } from '@webhooks/db';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -8,6 +8,7 @@ import Fastify, {
 import type { Registry } from 'prom-client';
 import { eventsRoutes } from './routes/events.js';
 import { requireBearerToken } from './routes/ops-token.js';
+import { rejectedRoutes } from './routes/rejected.js';
 
 export interface Readiness {
   broker: boolean;
@@ -19,6 +20,8 @@ export interface OpsAppDeps {
   /** Checks the broker connection and the database. */
   readiness: () => Promise<Readiness>;
   events: EventsRepository;
+  /** The quarantine's table, served at `GET /rejected`; absent, that route is not served. */
+  rejected?: RejectedRequestsRepository;
   metricsRegistry: Registry;
   /** When set, `/events` and `/stats` require it as a bearer token. */
   opsToken?: string | undefined;
@@ -67,6 +70,7 @@ export function buildOpsApp(deps: OpsAppDeps): FastifyInstance {
   app.register(async (scope) => {
     if (deps.opsToken !== undefined) requireBearerToken(scope, deps.opsToken);
     eventsRoutes(scope, deps.events);
+    if (deps.rejected !== undefined) rejectedRoutes(scope, deps.rejected);
   });
   return app;
 }

@@ -1,4 +1,4 @@
-import { Database, EventsRepository } from '@webhooks/db';
+import { Database, EventsRepository, RejectedRequestsRepository } from '@webhooks/db';
 import {
   AmqpConnection,
   assertTopology,
@@ -14,6 +14,7 @@ import { BatchConsumer } from './batch-consumer.js';
 import type { ConsumerConfig } from './config.js';
 import { DatabaseCircuit } from './database-circuit.js';
 import { ConsumerMetrics } from './metrics.js';
+import { createRejectedQuarantine } from './rejected-quarantine.js';
 import { removeExpiredEvents } from './remove-expired-events.js';
 import { RetentionScheduler } from './retention-scheduler.js';
 import { Settler } from './settle.js';
@@ -107,9 +108,18 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     prefetch: config.PREFETCH,
     onDelivery: batches.onDelivery,
   });
+  const rejected = new RejectedRequestsRepository(db);
+  const quarantine = createRejectedQuarantine({
+    config,
+    repository: rejected,
+    logger,
+    registry: metrics.registry,
+    retentionFirstRunDelayMs: Math.min(RETENTION_FIRST_RUN_DELAY_MS, config.RETENTION_INTERVAL_MS),
+  });
   const app = buildOpsApp({
     logger,
     events,
+    rejected,
     metricsRegistry: metrics.registry,
     opsToken: config.OPS_TOKEN,
     readiness: async () => ({
@@ -151,6 +161,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     // The batch in hand first: a slow retention DELETE must not eat the shutdown budget.
     await step('drain batches', () => batches.drain());
     await step('stop retention', () => retention.stop());
+    await step('stop quarantine', () => quarantine.stop());
     await step('close HTTP', () => app.close());
     await step('close publisher', () => publisher.close());
     await step('close consume channel', () => queue.close());
@@ -165,6 +176,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     topology,
     start: () => {
       connection.start();
+      quarantine.start();
       if (config.RETENTION_DAYS > 0) retention.start();
       else logger.info('retention disabled (RETENTION_DAYS=0): events are kept');
     },
