@@ -84,7 +84,9 @@ export class BacklogAdmission implements Admission {
   #state: AdmissionState = 'unknown';
   #backlog: number | undefined;
   #sampledAtMs: number | undefined;
-  #acceptedSinceRead = 0;
+  /** Events this process published, in all; read before each depth read. */
+  #acceptedTotal = 0;
+  #acceptedAtLastRead = 0;
   #drainPerSecond: number | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -102,8 +104,9 @@ export class BacklogAdmission implements Admission {
     return this.#backlog;
   }
 
+  /** Measured drain rate, messages per second (moving average, never negative). */
   get drainPerSecond(): number | undefined {
-    return this.#drainPerSecond;
+    return this.#drainPerSecond === undefined ? undefined : Math.max(0, this.#drainPerSecond);
   }
 
   verdict(): AdmissionVerdict {
@@ -115,13 +118,13 @@ export class BacklogAdmission implements Admission {
       retryAfterSeconds: retryAfterSeconds({
         backlog: this.#backlog,
         resumeBelow: this.#resumeBelow,
-        drainPerSecond: this.#drainPerSecond,
+        drainPerSecond: this.drainPerSecond,
       }),
     };
   }
 
   noteAccepted(): void {
-    this.#acceptedSinceRead += 1;
+    this.#acceptedTotal += 1;
   }
 
   /** Reads periodically until `stop()`; the timer never keeps the process alive. */
@@ -145,6 +148,9 @@ export class BacklogAdmission implements Admission {
   /** One read of the depth and the state change it implies. */
   async read(): Promise<void> {
     const { metrics, maxBacklog, intervalMs } = this.#options;
+    // Counted before asking: each event counted here is already in the depth read (its confirm
+    // came after it was queued). One confirmed during the read counts in the next interval.
+    const acceptedTotal = this.#acceptedTotal;
     const depth = await withTimeout(this.#options.readDepth(), 3 * intervalMs).catch(
       () => undefined,
     );
@@ -160,15 +166,16 @@ export class BacklogAdmission implements Admission {
     const previous = this.#backlog;
     const elapsedSeconds = this.#sampledAtMs === undefined ? 0 : (nowMs - this.#sampledAtMs) / 1000;
     if (previous !== undefined && elapsedSeconds > 0) {
-      const drained = Math.max(0, previous + this.#acceptedSinceRead - depth);
-      const rate = drained / elapsedSeconds;
+      // Not clamped per interval: an event confirmed during a read makes one interval's figure
+      // too high and the next one's too low by the same amount, which the average cancels.
+      const rate = (previous + (acceptedTotal - this.#acceptedAtLastRead) - depth) / elapsedSeconds;
       this.#drainPerSecond =
         this.#drainPerSecond === undefined
           ? rate
           : DRAIN_RATE_WEIGHT * rate + (1 - DRAIN_RATE_WEIGHT) * this.#drainPerSecond;
-      metrics.backlogDrainRate.set(this.#drainPerSecond);
+      metrics.backlogDrainRate.set(Math.max(0, this.#drainPerSecond));
     }
-    this.#acceptedSinceRead = 0;
+    this.#acceptedAtLastRead = acceptedTotal;
     this.#backlog = depth;
     this.#sampledAtMs = nowMs;
     metrics.backlogMessages.set(depth);
@@ -188,7 +195,7 @@ export class BacklogAdmission implements Admission {
       backlog: this.#backlog,
       maxBacklog,
       resumeBelow: this.#resumeBelow,
-      drainPerSecond: this.#drainPerSecond,
+      drainPerSecond: this.drainPerSecond,
     };
     if (next === 'shedding') {
       logger.warn(context, 'backlog at MAX_BACKLOG: new webhooks are refused with 503');
