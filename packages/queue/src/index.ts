@@ -18,6 +18,7 @@ export {
   type RejectedQueue,
   type RejectedQueueOptions,
   rejectedQueueFor,
+  rejectedQueueName,
 } from './rejected-queue.js';
 export {
   assertTopology,

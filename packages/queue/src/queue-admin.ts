@@ -1,5 +1,6 @@
 import amqp, { type ChannelModel, type MessageProperties, type Options } from 'amqplib';
 import type { OutgoingMessage } from './confirm-publisher.js';
+import { rejectedQueueName } from './rejected-queue.js';
 import type { Topology } from './topology.js';
 
 export interface InspectedMessage {
@@ -124,7 +125,10 @@ export class QueueAdmin {
     }
   }
 
-  /** Deletes the exchange and every queue of `topology` (tests clean up with it). */
+  /**
+   * Deletes the exchange and every queue of `topology`, and its rejected queue if there is one
+   * (tests clean up with it).
+   */
   async deleteTopology(topology: Topology): Promise<void> {
     const channel = await this.#connection.createChannel();
     try {
@@ -132,6 +136,7 @@ export class QueueAdmin {
         topology.queue,
         topology.deadLetterQueue,
         ...topology.retryQueues.map((r) => r.name),
+        rejectedQueueName(topology.queue),
       ];
       for (const queue of queues) await channel.deleteQueue(queue);
       await channel.deleteExchange(topology.exchange);

@@ -18,9 +18,14 @@ export interface RejectedQueue {
   queueType: QueueType;
 }
 
+/** `${queue}_rejected`: the quarantine queue that goes with the main queue `queue`. */
+export function rejectedQueueName(queue: string): string {
+  return `${queue}_rejected`;
+}
+
 export function rejectedQueueFor(options: RejectedQueueOptions): RejectedQueue {
   return {
-    name: `${options.queue}_rejected`,
+    name: rejectedQueueName(options.queue),
     maxLength: options.maxLength,
     maxBytes: options.maxBytes,
     queueType: options.queueType,

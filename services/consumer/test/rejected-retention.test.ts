@@ -23,7 +23,6 @@ afterAll(async () => {
   await consumer?.stop();
   const admin = await QueueAdmin.connect(inject('amqpUrl'));
   await admin.deleteTopology(topology).catch(() => {});
-  await admin.deleteQueue(`${topology.queue}_rejected`).catch(() => {});
   await admin.close();
   await database?.drop();
 });

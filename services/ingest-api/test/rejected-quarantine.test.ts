@@ -95,7 +95,6 @@ describe('the quarantine of refused provider requests', () => {
     await consumer?.stop();
     const broker = await admin();
     await broker.deleteTopology(topology).catch(() => {});
-    await broker.deleteQueue(rejectedQueue.name).catch(() => {});
     await broker.close();
   });
 
@@ -263,7 +262,6 @@ describe('the rejected queue under a flood of forged requests', () => {
     await ingest?.close();
     const broker = await admin();
     await broker.deleteTopology(topology).catch(() => {});
-    await broker.deleteQueue(rejectedQueue.name).catch(() => {});
     await broker.close();
   });
 
