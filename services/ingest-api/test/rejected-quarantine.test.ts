@@ -186,6 +186,15 @@ describe('the quarantine of refused provider requests', () => {
     const second = await listRejected(`?limit=2&cursor=${first.nextCursor}`);
     expect(second.nextCursor).toBeNull();
     expect(new Set([...first.items, ...second.items].map((i) => i.id)).size).toBe(3);
+    for (const bad of ['?reason=bad_mood', '?cursor=nonsense', '?colour=red', '?from=yesterday']) {
+      const refused = await consumer.app.inject({
+        method: 'GET',
+        url: `/rejected${bad}`,
+        headers: { authorization: `Bearer ${OPS_TOKEN}` },
+      });
+      expect(refused.statusCode, bad).toBe(400);
+      expect(refused.json()).toMatchObject({ error: 'invalid_query' });
+    }
     // Behind OPS_TOKEN.
     const anonymous = await consumer.app.inject({ method: 'GET', url: '/rejected' });
     expect(anonymous.statusCode).toBe(401);
