@@ -51,6 +51,7 @@ function runReplayCli(
         env: {
           PATH: process.env.PATH ?? '',
           AMQP_URL: inject('amqpUrl'),
+          DATABASE_URL: database.url,
           QUEUE_NAME: topology.queue,
           EXCHANGE_NAME: topology.exchange,
         },
