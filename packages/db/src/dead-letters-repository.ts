@@ -243,7 +243,8 @@ export class DeadLettersRepository {
     const result = await this.#db.query<{ message_key: string }>(
       `SELECT d.message_key
        FROM dead_letters d
-       WHERE ${byIds ? 'd.id = ANY ($7::uuid[])' : FILTER_CONDITIONS}
+       WHERE ${FILTER_CONDITIONS}
+         AND ($7::uuid[] IS NULL OR d.id = ANY ($7::uuid[]))
          AND ${STATUS} = 'dead'
        ORDER BY d.dead_lettered_at, d.id
        LIMIT $8`,

@@ -62,6 +62,8 @@ export interface EventFilter {
   from?: string | undefined;
   /** Stored before (RFC 3339). */
   to?: string | undefined;
+  /** The provider's event id. */
+  eventId?: string | undefined;
   /** JSON text of an object that `data` must contain (jsonb `@>`), passed to PostgreSQL as is. */
   contains?: string | undefined;
 }
@@ -147,6 +149,7 @@ export class EventsRepository {
          AND ($4::timestamptz IS NULL OR created_at < $4)
          AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6::uuid))
          AND ($8::jsonb IS NULL OR data @> $8::jsonb)
+         AND ($9::text IS NULL OR event_id = $9)
        ORDER BY created_at DESC, id DESC
        LIMIT $7`,
       [
@@ -158,6 +161,7 @@ export class EventsRepository {
         filter.after?.id ?? null,
         filter.limit + 1,
         filter.contains ?? null,
+        filter.eventId ?? null,
       ],
     );
     const items = result.rows.slice(0, filter.limit).map(toStoredEvent);

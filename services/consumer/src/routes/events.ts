@@ -32,6 +32,7 @@ export const EventsQuery = z.strictObject({
   type: name.optional(),
   from: Rfc3339.optional(),
   to: Rfc3339.optional(),
+  eventId: name.optional(),
   contains: ContainsFilter.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(512).optional(),
