@@ -68,8 +68,13 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+let sayTimer;
+
+/** Announces `message` (screen readers) and shows it for a few seconds. */
 function say(message) {
   statusLine.textContent = message;
+  clearTimeout(sayTimer);
+  if (message) sayTimer = setTimeout(() => (statusLine.textContent = ''), 5000);
 }
 
 function time(iso) {
@@ -164,6 +169,7 @@ function localInputValue(iso) {
 }
 
 function filterForm(section, params, controls) {
+  const active = controls.filter((c) => params.get(c.name)).length;
   const form = h(
     'form',
     { class: 'filters', role: 'search', 'aria-label': 'Filters' },
@@ -230,7 +236,14 @@ function filterForm(section, params, controls) {
     }
     location.hash = `#/${section}?${next}`;
   });
-  return form;
+  // On a phone the filters fold away unless one is in use.
+  const open = active > 0 || window.matchMedia('(min-width: 40rem)').matches;
+  return h(
+    'details',
+    { class: 'filter-panel', open },
+    h('summary', {}, active > 0 ? `Filters (${active} in use)` : 'Filters'),
+    form,
+  );
 }
 
 function apiQuery(params, names) {
@@ -396,10 +409,10 @@ async function eventsScreen(id, params) {
     h(
       'tr',
       {},
-      h('td', {}, time(e.createdAt)),
+      h('td', { class: 'mono' }, h('a', { href: `#/events/${e.id}` }, e.eventId)),
       h('td', {}, e.source),
       h('td', {}, e.type),
-      h('td', { class: 'mono' }, h('a', { href: `#/events/${e.id}` }, e.eventId)),
+      h('td', {}, time(e.createdAt)),
       h('td', { class: 'hide-narrow' }, time(e.timestamp)),
     ),
   );
@@ -408,7 +421,7 @@ async function eventsScreen(id, params) {
     filterForm('events', params, EVENT_FILTERS),
     table(
       'Stored events, newest first',
-      ['Stored at', 'Source', 'Type', 'Event id', { label: 'Event time', class: 'hide-narrow' }],
+      ['Event id', 'Source', 'Type', 'Stored at', { label: 'Event time', class: 'hide-narrow' }],
       rows,
       'No stored event matches.',
     ),
@@ -458,7 +471,11 @@ async function eventScreen(id, rowId) {
   ).catch(() => ({ items: [] }));
   const letter = letters.items[0];
   const curl = curlCommand(event, dataText);
-  const curlBlock = h('pre', { id: 'curl', tabindex: '0', 'aria-label': 'curl command' }, curl);
+  const curlBlock = h(
+    'pre',
+    { id: 'curl', class: 'wrap', tabindex: '0', 'aria-label': 'curl command' },
+    curl,
+  );
   show(id, `Event ${event.eventId}`, [
     h('p', {}, h('a', { href: '#/events' }, '← Events')),
     h('h1', {}, 'Event ', h('span', { class: 'mono' }, event.eventId)),
@@ -629,16 +646,16 @@ async function deadLettersScreen(id, params) {
       'tr',
       {},
       h('td', {}, box),
-      h('td', {}, time(d.deadLetteredAt)),
-      h('td', {}, badge(d.status)),
-      h('td', {}, d.reason),
-      h('td', {}, d.source ?? '—'),
-      h('td', {}, d.type ?? '—'),
       h(
         'td',
         { class: 'mono' },
         h('a', { href: `#/dead-letters/${d.id}` }, d.eventId ?? '(no event id)'),
       ),
+      h('td', {}, badge(d.status)),
+      h('td', {}, d.reason),
+      h('td', {}, time(d.deadLetteredAt)),
+      h('td', {}, d.source ?? '—'),
+      h('td', {}, d.type ?? '—'),
       h('td', { class: 'num' }, String(d.attempts)),
       h(
         'td',
@@ -687,12 +704,12 @@ async function deadLettersScreen(id, params) {
       'Dead letters, newest first',
       [
         { label: selectAll },
-        'Dead-lettered at',
+        'Event id',
         'Status',
         'Reason',
+        'Dead-lettered at',
         'Source',
         'Type',
-        'Event id',
         { label: 'Attempts', class: 'num' },
         { label: 'Last error', class: 'hide-narrow' },
       ],
