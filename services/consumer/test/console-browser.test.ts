@@ -84,14 +84,10 @@ async function newPage(viewport = { width: 1280, height: 860 }): Promise<Page> {
   const page = await browser.newPage({ viewport });
   page.on('request', (request) => requested.push(request.url()));
   page.on('console', (message) => {
-    if (message.type() === 'error') consumerErrorsPush(message.text());
+    if (message.type() === 'error') consoleErrors.push(message.text());
   });
-  page.on('pageerror', (error) => consumerErrorsPush(error.message));
+  page.on('pageerror', (error) => consoleErrors.push(error.message));
   return page;
-}
-
-function consumerErrorsPush(text: string) {
-  consoleErrors.push(text);
 }
 
 async function screenshot(page: Page, name: string) {
@@ -160,9 +156,9 @@ describe('the console in a real browser', () => {
 
     // Replaying everything matching the filter shows the count first; cancel it.
     await page.getByRole('button', { name: 'Replay all matching the filter…' }).click();
-    await expect.poll(() => page.locator('.confirm').first().textContent()).toContain(
-      '2 dead letters',
-    );
+    await expect
+      .poll(() => page.locator('.confirm').first().textContent())
+      .toContain('2 dead letters');
     await screenshot(page, 'replay-confirm');
     await page.getByRole('button', { name: 'Cancel' }).click();
 
