@@ -208,8 +208,9 @@ describe('the console in a real browser', () => {
     await page.getByRole('heading', { name: 'Dead letters' }).waitFor();
     await expect.poll(() => page.locator('tbody tr').count()).toBe(3);
     // The page itself never scrolls sideways; a wide table scrolls inside its own box.
-    const overflow = await page.evaluate(
-      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    // A string: this file is type-checked without the DOM's types; it runs in the page.
+    const overflow = await page.evaluate<number>(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
     );
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(page, 'dead-letters-phone');
