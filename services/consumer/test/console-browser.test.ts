@@ -143,6 +143,15 @@ describe('the console in a real browser', () => {
     expect(curl).toContain('/webhook');
     expect(curl).toContain('"id":"github-1007"');
     expect(curl).toContain('"data":{"order": {"id": 4207, "total": "21.50"}, "customer": "c-7"}');
+    // The body it sends is one the ingest API accepts, for the same event.
+    const resent = await fixture.ingest.app.inject({
+      method: 'POST',
+      url: '/webhook',
+      headers: { 'content-type': 'application/json' },
+      payload: curl?.split('\n')[3] ?? '',
+    });
+    expect(resent.statusCode).toBe(200);
+    expect(resent.json().id).toBe('github-1007');
     await screenshot(page, 'event-detail');
 
     // Dead letters: filter by reason, find the refused order with its reason and error.
