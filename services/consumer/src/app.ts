@@ -26,7 +26,10 @@ export interface OpsAppDeps {
   readiness: () => Promise<Readiness>;
   events: EventsRepository;
   metricsRegistry: Registry;
-  /** When set, `/events` and `/stats` require it as a bearer token. */
+  /**
+   * When set, every route but `/healthz`, `/readyz`, `/metrics`, `/docs/json` and the console's
+   * static files requires it as a bearer token.
+   */
   opsToken?: string | undefined;
   /** The dead-letter API, the overview and the console (served when all three are given). */
   operations?: {

@@ -76,13 +76,15 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     onOpen: (): Promise<void> => queue.pause(),
     onClose: (): Promise<void> => queue.resume(),
   });
-  const queueDepths = () =>
-    connection.queueDepths([
-      topology.queue,
-      topology.deadLetterQueue,
-      ...topology.retryQueues.map((q) => q.name),
-    ]);
-  const metrics = new ConsumerMetrics({ circuitOpen: () => circuit.isOpen, queueDepths });
+  const metrics = new ConsumerMetrics({
+    circuitOpen: () => circuit.isOpen,
+    queueDepths: () =>
+      connection.queueDepths([
+        topology.queue,
+        topology.deadLetterQueue,
+        ...topology.retryQueues.map((q) => q.name),
+      ]),
+  });
   const batches = new BatchConsumer({
     insert: async (rows) => {
       metrics.batchSize.observe(rows.length);
@@ -138,7 +140,12 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
         events,
         deadLetters,
         topology,
-        queueDepths,
+        queueDepths: () =>
+          connection.queueDepths([
+            topology.queue,
+            topology.deadLetterQueue,
+            ...topology.retryQueues.map((q) => q.name),
+          ]),
         circuitOpen: () => circuit.isOpen,
         lag: metrics.lag,
       }),
