@@ -7,7 +7,8 @@ import type {
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 
-const RejectedQuery = z.strictObject({
+/** `GET /rejected`'s query (also the source of its OpenAPI parameters). */
+export const RejectedQuery = z.strictObject({
   source: z.string().min(1).max(255).optional(),
   reason: RejectionReason.optional(),
   from: Rfc3339.optional(),
