@@ -26,3 +26,10 @@ export {
   type StoredEvent,
 } from './events-repository.js';
 export { MIGRATIONS_DIR, type MigrateOptions, migrateUp } from './migrate.js';
+export {
+  type RejectedFilter,
+  type RejectedPosition,
+  type RejectedRequestRow,
+  RejectedRequestsRepository,
+  type StoredRejectedRequest,
+} from './rejected-requests-repository.js';

@@ -1,5 +1,6 @@
 import amqp, { type ChannelModel, type MessageProperties, type Options } from 'amqplib';
 import type { OutgoingMessage } from './confirm-publisher.js';
+import { rejectedQueueName } from './rejected-queue.js';
 import type { Topology } from './topology.js';
 
 export interface InspectedMessage {
@@ -128,7 +129,10 @@ export class QueueAdmin {
     }
   }
 
-  /** Deletes the exchange and every queue of `topology` (tests clean up with it). */
+  /**
+   * Deletes the exchange and every queue of `topology`, and its rejected queue if there is one
+   * (tests clean up with it).
+   */
   async deleteTopology(topology: Topology): Promise<void> {
     const channel = await this.#connection.createChannel();
     try {
@@ -136,9 +140,20 @@ export class QueueAdmin {
         topology.queue,
         topology.deadLetterQueue,
         ...topology.retryQueues.map((r) => r.name),
+        rejectedQueueName(topology.queue),
       ];
       for (const queue of queues) await channel.deleteQueue(queue);
       await channel.deleteExchange(topology.exchange);
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+
+  /** Deletes one queue (and its messages); a missing queue is no error. */
+  async deleteQueue(queue: string): Promise<void> {
+    const channel = await this.#connection.createChannel();
+    try {
+      await channel.deleteQueue(queue);
     } finally {
       await channel.close().catch(() => {});
     }

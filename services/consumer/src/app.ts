@@ -1,4 +1,8 @@
-import type { DeadLettersRepository, EventsRepository } from '@webhooks/db';
+import type {
+  DeadLettersRepository,
+  EventsRepository,
+  RejectedRequestsRepository,
+} from '@webhooks/db';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -14,6 +18,7 @@ import { deadLetterRoutes } from './routes/dead-letters.js';
 import { eventDataRoutes } from './routes/event-data.js';
 import { eventsRoutes } from './routes/events.js';
 import { requireBearerToken } from './routes/ops-token.js';
+import { rejectedRoutes } from './routes/rejected.js';
 
 export interface Readiness {
   broker: boolean;
@@ -25,6 +30,8 @@ export interface OpsAppDeps {
   /** Checks the broker connection and the database. */
   readiness: () => Promise<Readiness>;
   events: EventsRepository;
+  /** The quarantine's table, served at `GET /rejected`; absent, that route is not served. */
+  rejected?: RejectedRequestsRepository;
   metricsRegistry: Registry;
   /**
    * When set, every route but `/healthz`, `/readyz`, `/metrics`, `/docs/json` and the console's
@@ -93,6 +100,7 @@ export function buildOpsApp(deps: OpsAppDeps): FastifyInstance {
       deadLetterRoutes(scope, operations);
       scope.get('/overview', () => operations.overview());
     }
+    if (deps.rejected !== undefined) rejectedRoutes(scope, deps.rejected);
   });
   return app;
 }

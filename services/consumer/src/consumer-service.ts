@@ -1,4 +1,9 @@
-import { Database, DeadLettersRepository, EventsRepository } from '@webhooks/db';
+import {
+  Database,
+  DeadLettersRepository,
+  EventsRepository,
+  RejectedRequestsRepository,
+} from '@webhooks/db';
 import {
   AmqpConnection,
   assertTopology,
@@ -18,6 +23,7 @@ import { deadLetterTableLog } from './dead-letter-log.js';
 import { selectionReplay } from './dead-letter-replay.js';
 import { ConsumerMetrics } from './metrics.js';
 import { createOverview } from './ops-overview.js';
+import { createRejectedQuarantine } from './rejected-quarantine.js';
 import { removeExpiredEvents } from './remove-expired-events.js';
 import { RetentionScheduler } from './retention-scheduler.js';
 import { Settler } from './settle.js';
@@ -122,9 +128,18 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     prefetch: config.PREFETCH,
     onDelivery: batches.onDelivery,
   });
+  const rejected = new RejectedRequestsRepository(db);
+  const quarantine = createRejectedQuarantine({
+    config,
+    repository: rejected,
+    logger,
+    registry: metrics.registry,
+    retentionFirstRunDelayMs: Math.min(RETENTION_FIRST_RUN_DELAY_MS, config.RETENTION_INTERVAL_MS),
+  });
   const app = buildOpsApp({
     logger,
     events,
+    rejected,
     metricsRegistry: metrics.registry,
     opsToken: config.OPS_TOKEN,
     operations: {
@@ -189,6 +204,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     // The batch in hand first: a slow retention DELETE must not eat the shutdown budget.
     await step('drain batches', () => batches.drain());
     await step('stop retention', () => retention.stop());
+    await step('stop quarantine', () => quarantine.stop());
     await step('close HTTP', () => app.close());
     await step('close publisher', () => publisher.close());
     await step('close consume channel', () => queue.close());
@@ -203,6 +219,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     topology,
     start: () => {
       connection.start();
+      quarantine.start();
       if (config.RETENTION_DAYS > 0) retention.start();
       else logger.info('retention disabled (RETENTION_DAYS=0): events are kept');
     },

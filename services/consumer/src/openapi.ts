@@ -2,6 +2,7 @@ import { ErrorResponse } from '@webhooks/contracts';
 import { z } from 'zod';
 import { DeadLettersQuery, ReplayRequest, ReplayResponse } from './routes/dead-letters.js';
 import { EventsQuery, StatsQuery } from './routes/events.js';
+import { RejectedQuery } from './routes/rejected.js';
 
 interface JsonSchemaObject {
   properties?: Record<string, unknown>;
@@ -120,6 +121,20 @@ export function consumerOpenApiDocument() {
           responses: {
             '200': { description: 'Counts', content: { 'application/json': {} } },
             '400': error('`invalid_query`'),
+            '401': unauthorized,
+          },
+        },
+      },
+      '/rejected': {
+        get: {
+          summary:
+            'Kept provider requests refused with 401 or 404 (the quarantine), newest first; body as base64',
+          operationId: 'listRejected',
+          security: secured,
+          parameters: queryParameters(RejectedQuery),
+          responses: {
+            '200': page('A page of kept requests'),
+            '400': error('`invalid_query`, with `issues`'),
             '401': unauthorized,
           },
         },
