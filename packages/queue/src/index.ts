@@ -4,7 +4,11 @@ export {
   type ConfirmPublisherOptions,
   type OutgoingMessage,
 } from './confirm-publisher.js';
-export { QueueUnavailableError, type QueueUnavailableReason } from './errors.js';
+export {
+  QueueUnavailableError,
+  type QueueUnavailableReason,
+  TopologyMismatchError,
+} from './errors.js';
 export {
   type InspectedMessage,
   type MoveOptions,
@@ -14,6 +18,7 @@ export {
 export { type Delivery, QueueConsumer, type QueueConsumerOptions } from './queue-consumer.js';
 export {
   assertTopology,
+  QUORUM_DELIVERY_LIMIT,
   type QueueType,
   type Topology,
   type TopologyOptions,
