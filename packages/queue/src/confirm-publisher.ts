@@ -46,6 +46,8 @@ export class ConfirmPublisher {
   readonly #idleWaiters: Array<() => void> = [];
   #closing = false;
   #closed: Promise<void> | undefined;
+  /** The channel a timed-out confirm has already had reopened. */
+  #reopenedAfterTimeout: ConfirmChannel | undefined;
 
   constructor(options: ConfirmPublisherOptions) {
     this.#options = options;
@@ -109,6 +111,7 @@ export class ConfirmPublisher {
     });
     const timer = setTimeout(() => {
       entry.settle(new QueueUnavailableError('timeout', 'no confirm from the broker in time'));
+      this.#onConfirmTimeout();
     }, this.#options.timeoutMs);
     const entry: Pending = {
       messageId: message.properties.messageId,
@@ -155,6 +158,20 @@ export class ConfirmPublisher {
         new QueueUnavailableError('channel_closed', 'publish channel closed', { cause: err }),
       );
     }
+  }
+
+  /**
+   * A confirm that never came often means the channel is stuck rather than slow: when a quorum
+   * queue's leader node is lost, RabbitMQ 3.x sends a channel's pending messages on to the new
+   * leader only some 10 s later (measured with 3.10), and refuses nothing meanwhile. Starting
+   * over on a fresh connection (the next node, in a cluster) fails what is in flight (503) and
+   * lets the next publishes reach the new leader at once. Once per channel.
+   */
+  #onConfirmTimeout(): void {
+    const channel = this.#channel;
+    if (channel === undefined || this.#closing || this.#reopenedAfterTimeout === channel) return;
+    this.#reopenedAfterTimeout = channel;
+    this.#options.connection.reconnect('a publish confirm timed out');
   }
 
   #onConfirm(entry: Pending, err: unknown): void {
