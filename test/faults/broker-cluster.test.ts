@@ -165,6 +165,7 @@ async function survives(
         `${refused} refused, ${result.deadLettered.size} dead-lettered, ` +
         `${result.storedWithout200.size} stored without a 200`,
     );
+    console.error(`[cluster]${windows.at(-1)}`);
     expect(result.lost).toEqual([]);
     expect(result.duplicated).toEqual([]);
     for (const reason of result.deadLettered.values()) expect(reason).not.toBe('undefined');
