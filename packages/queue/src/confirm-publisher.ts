@@ -48,6 +48,8 @@ export class ConfirmPublisher {
   #closed: Promise<void> | undefined;
   /** The channel a timed-out confirm has already had reopened. */
   #reopenedAfterTimeout: ConfirmChannel | undefined;
+  /** When the current channel was opened or last confirmed anything (ack or nack). */
+  #lastConfirmAtMs = 0;
 
   constructor(options: ConfirmPublisherOptions) {
     this.#options = options;
@@ -85,6 +87,7 @@ export class ConfirmPublisher {
     });
     await this.#options.setup?.(channel);
     this.#channel = channel;
+    this.#lastConfirmAtMs = Date.now();
   }
 
   async publish(original: OutgoingMessage): Promise<void> {
@@ -161,20 +164,23 @@ export class ConfirmPublisher {
   }
 
   /**
-   * A confirm that never came often means the channel is stuck rather than slow: when a quorum
-   * queue's leader node is lost, RabbitMQ 3.x sends a channel's pending messages on to the new
-   * leader only some 10 s later (measured with 3.10), and refuses nothing meanwhile. Starting
-   * over on a fresh connection (the next node, in a cluster) fails what is in flight (503) and
-   * lets the next publishes reach the new leader at once. Once per channel.
+   * No confirm at all for a whole `timeoutMs` means the channel is stuck, not slow: when a
+   * quorum queue's leader node is lost, RabbitMQ 3.x sends a channel's pending messages on to
+   * the new leader only some 10 s later (measured with 3.10), and refuses nothing meanwhile.
+   * Starting over on a fresh connection (the next node, in a cluster) fails what is in flight
+   * (503) and lets the next publishes reach the new leader at once. A broker that is merely
+   * slow still confirms something now and then, and keeps its channel. Once per channel.
    */
   #onConfirmTimeout(): void {
     const channel = this.#channel;
     if (channel === undefined || this.#closing || this.#reopenedAfterTimeout === channel) return;
+    if (Date.now() - this.#lastConfirmAtMs < this.#options.timeoutMs) return;
     this.#reopenedAfterTimeout = channel;
     this.#options.connection.reconnect('a publish confirm timed out');
   }
 
   #onConfirm(entry: Pending, err: unknown): void {
+    this.#lastConfirmAtMs = Date.now();
     const returned = entry.messageId !== undefined && this.#returned.delete(entry.messageId);
     if (err) {
       const channelClosed = err instanceof Error && err.message === 'channel closed';
