@@ -64,3 +64,65 @@ describe('ConfirmPublisher when the broker stops reading', () => {
     await publisher.close(10);
   });
 });
+
+/** A confirm channel that confirms only the messages whose body starts with `ok`. */
+class SelectiveChannel extends EventEmitter {
+  publish(
+    _exchange: string,
+    _key: string,
+    body: Buffer,
+    _options: unknown,
+    callback: (err: unknown) => void,
+  ): boolean {
+    if (body.toString().startsWith('ok')) setImmediate(() => callback(null));
+    return true;
+  }
+  async close(): Promise<void> {}
+}
+
+async function publisherOnSelectiveChannel(timeoutMs: number) {
+  const reasons: string[] = [];
+  let onConnected: ((connection: ChannelModel) => Promise<void>) | undefined;
+  const connection = {
+    onConnected: (listener: (connection: ChannelModel) => Promise<void>) => {
+      onConnected = listener;
+    },
+    reconnect: (reason: string) => reasons.push(reason),
+  } as unknown as AmqpConnection;
+  const publisher = new ConfirmPublisher({
+    connection,
+    logger: testLogger(),
+    timeoutMs,
+    maxInFlight: 100,
+  });
+  const channel = new SelectiveChannel();
+  await onConnected?.({ createConfirmChannel: async () => channel } as unknown as ChannelModel);
+  return { publisher, reasons };
+}
+
+describe('ConfirmPublisher when confirms stop coming', () => {
+  it('a channel that confirmed nothing for a whole timeout is reopened, once', async () => {
+    const { publisher, reasons } = await publisherOnSelectiveChannel(50);
+    await Promise.all([
+      expect(publisher.publish(message('stuck-1'))).rejects.toMatchObject({ reason: 'timeout' }),
+      expect(publisher.publish(message('stuck-2'))).rejects.toMatchObject({ reason: 'timeout' }),
+    ]);
+    expect(reasons).toEqual(['a publish confirm timed out']);
+    await publisher.close(10);
+  });
+
+  it('a slow channel that still confirms other messages is kept', async () => {
+    const { publisher, reasons } = await publisherOnSelectiveChannel(200);
+    const stuck = publisher.publish(message('stuck'));
+    stuck.catch(() => {});
+    // Confirms keep arriving while the one message waits out its timeout.
+    const started = Date.now();
+    while (Date.now() - started < 300) {
+      await publisher.publish(message(`ok-${Date.now()}`));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await expect(stuck).rejects.toMatchObject({ reason: 'timeout' });
+    expect(reasons).toEqual([]);
+    await publisher.close(10);
+  });
+});
