@@ -1,5 +1,15 @@
 export { Database, type DatabaseOptions } from './database.js';
 export {
+  type DeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterPosition,
+  type DeadLetterRecord,
+  type DeadLetterSelection,
+  type DeadLetterStatus,
+  type DeadLetterSummary,
+  DeadLettersRepository,
+} from './dead-letters-repository.js';
+export {
   type ClassifiedDatabaseError,
   classifyDatabaseError,
   DatabaseError,

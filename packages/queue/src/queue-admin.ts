@@ -17,6 +17,8 @@ export interface MoveOptions {
   select: (message: InspectedMessage) => OutgoingMessage['properties'] | undefined;
   /** Count what would move, move nothing. */
   dryRun: boolean;
+  /** Called for each message once its copy is confirmed and the original acked. */
+  onMoved?: (message: InspectedMessage) => void;
 }
 
 export interface MoveResult {
@@ -117,11 +119,12 @@ export class QueueAdmin {
       for (let seen = 0; seen < present && result.matched < options.limit; seen++) {
         const message = await channel.get(options.from, { noAck: false });
         if (message === false) break;
-        const properties = options.select({
+        const inspected: InspectedMessage = {
           body: message.content,
           properties: message.properties,
           headers: message.properties.headers ?? {},
-        });
+        };
+        const properties = options.select(inspected);
         if (properties === undefined) {
           result.skipped += 1;
           continue;
@@ -132,6 +135,7 @@ export class QueueAdmin {
         await channel.waitForConfirms();
         channel.ack(message);
         result.moved += 1;
+        options.onMoved?.(inspected);
       }
       return result;
     } finally {

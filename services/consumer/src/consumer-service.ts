@@ -1,8 +1,9 @@
-import { Database, EventsRepository } from '@webhooks/db';
+import { Database, DeadLettersRepository, EventsRepository } from '@webhooks/db';
 import {
   AmqpConnection,
   assertTopology,
   ConfirmPublisher,
+  QueueAdmin,
   QueueConsumer,
   type Topology,
   topologyFor,
@@ -13,7 +14,10 @@ import { buildOpsApp } from './app.js';
 import { BatchConsumer } from './batch-consumer.js';
 import type { ConsumerConfig } from './config.js';
 import { DatabaseCircuit } from './database-circuit.js';
+import { deadLetterTableLog } from './dead-letter-log.js';
+import { selectionReplay } from './dead-letter-replay.js';
 import { ConsumerMetrics } from './metrics.js';
+import { createOverview } from './ops-overview.js';
 import { removeExpiredEvents } from './remove-expired-events.js';
 import { RetentionScheduler } from './retention-scheduler.js';
 import { Settler } from './settle.js';
@@ -52,6 +56,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     applicationName: 'webhook-consumer',
   });
   const events = new EventsRepository(db);
+  const deadLetters = new DeadLettersRepository(db);
   const connection = new AmqpConnection({
     url: config.AMQP_URL,
     logger,
@@ -92,7 +97,17 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
         throw err;
       }
     },
-    settler: new Settler({ publisher, topology, logger, metrics }),
+    settler: new Settler({
+      publisher,
+      topology,
+      logger,
+      metrics,
+      deadLetterLog: deadLetterTableLog({
+        deadLetters,
+        logger,
+        onUnrecorded: () => metrics.deadLettersUnrecorded.inc(),
+      }),
+    }),
     circuit,
     logger,
     metrics,
@@ -112,6 +127,29 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     events,
     metricsRegistry: metrics.registry,
     opsToken: config.OPS_TOKEN,
+    operations: {
+      deadLetters,
+      // Replays are rare operator actions: a connection of their own, closed afterwards.
+      replay: selectionReplay({
+        deadLetters,
+        connectAdmin: () => QueueAdmin.connect(config.AMQP_URL),
+        topology,
+        logger,
+      }),
+      overview: createOverview({
+        events,
+        deadLetters,
+        topology,
+        queueDepths: () =>
+          connection.queueDepths([
+            topology.queue,
+            topology.deadLetterQueue,
+            ...topology.retryQueues.map((q) => q.name),
+          ]),
+        circuitOpen: () => circuit.isOpen,
+        lag: metrics.lag,
+      }),
+    },
     readiness: async () => ({
       broker: connection.connected && publisher.ready && queue.ready,
       database: await db.probe().then(
