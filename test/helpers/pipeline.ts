@@ -35,6 +35,8 @@ export function testTopology(options: Partial<TopologyOptions> = {}): Topology {
 export interface IngestHarness {
   app: IngestService['app'];
   metrics: IngestService['metrics'];
+  /** Present when started with `MAX_BACKLOG` set (the harness turns it off by default). */
+  admission: IngestService['admission'];
   /** POSTs one event with `app.inject`. */
   post(body: Record<string, unknown>): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
@@ -45,14 +47,18 @@ export interface IngestHarness {
  * connected to the broker: ready to take requests. `env` overrides settings.
  */
 export async function startIngest(options: {
-  amqpUrl: string;
+  /** One broker URL, or a cluster's nodes. */
+  amqpUrl: string | readonly string[];
   topology: Topology;
   logger?: Logger;
   env?: Record<string, string>;
 }): Promise<IngestHarness> {
   const config = parseEnv(IngestConfig, {
-    AMQP_URL: options.amqpUrl,
+    AMQP_URL: typeof options.amqpUrl === 'string' ? options.amqpUrl : options.amqpUrl.join(','),
     ...settingsOfTopology(options.topology),
+    // Off unless a test turns them on: most tests want neither shedding nor kept refusals.
+    MAX_BACKLOG: '0',
+    KEEP_REJECTED: 'false',
     ...options.env,
   });
   // Tests that cut the broker expect it back within a fraction of a second.
@@ -69,6 +75,7 @@ export async function startIngest(options: {
   return {
     app: service.app,
     metrics: service.metrics,
+    admission: service.admission,
     post: (body) =>
       service.app.inject({
         method: 'POST',
@@ -82,14 +89,15 @@ export async function startIngest(options: {
 
 /** The consumer in this process, with test-friendly defaults overridable through `env`. */
 export function startConsumer(options: {
-  amqpUrl: string;
+  /** One broker URL, or a cluster's nodes. */
+  amqpUrl: string | readonly string[];
   databaseUrl: string;
   topology: Topology;
   logger?: Logger;
   env?: Record<string, string>;
 }): ConsumerService {
   const config = parseEnv(ConsumerConfig, {
-    AMQP_URL: options.amqpUrl,
+    AMQP_URL: typeof options.amqpUrl === 'string' ? options.amqpUrl : options.amqpUrl.join(','),
     DATABASE_URL: options.databaseUrl,
     ...settingsOfTopology(options.topology),
     DB_PROBE_INTERVAL_MS: '200',

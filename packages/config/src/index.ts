@@ -1,3 +1,4 @@
+export { BacklogEnv } from './backlog-env.js';
 export {
   AmqpEnv,
   ConsumerEnv,
@@ -12,6 +13,7 @@ export {
 export { jsonSetting } from './json-setting.js';
 export { createLogger, type LoggerOptions } from './logger.js';
 export { ConfigError, parseEnv } from './parse-env.js';
+export { QuarantineEnv, RejectedRetentionEnv } from './quarantine-env.js';
 export {
   handleShutdownSignals,
   type ShutdownSignalOptions,

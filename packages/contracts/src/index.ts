@@ -1,5 +1,12 @@
-export { AcceptedResponse, ErrorResponse } from './http-responses.js';
+export { AcceptedResponse, BacklogFullResponse, ErrorResponse } from './http-responses.js';
 export { MessageHeader, QueueMessage } from './queue-message.js';
+export {
+  HttpHeaders,
+  RejectedRequestHeader,
+  RejectedRequestMeta,
+  RejectionReason,
+  withoutCredentials,
+} from './rejected-request.js';
 export {
   DEFAULT_MAX_JSON_DEPTH,
   JSON_DEPTH_CEILING,

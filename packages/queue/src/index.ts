@@ -4,7 +4,11 @@ export {
   type ConfirmPublisherOptions,
   type OutgoingMessage,
 } from './confirm-publisher.js';
-export { QueueUnavailableError, type QueueUnavailableReason } from './errors.js';
+export {
+  QueueUnavailableError,
+  type QueueUnavailableReason,
+  TopologyMismatchError,
+} from './errors.js';
 export {
   type MessageProperties,
   type PublishProperties,
@@ -22,7 +26,17 @@ export {
   QueueConsumer,
   type QueueConsumerOptions,
 } from './queue-consumer.js';
+export { QueueDepthProbe, type QueueDepthProbeOptions } from './queue-depth-probe.js';
 export {
+  assertRejectedQueue,
+  type RejectedQueue,
+  type RejectedQueueOptions,
+  rejectedQueueFor,
+  rejectedQueueName,
+} from './rejected-queue.js';
+export {
+  assertTopology,
+  QUORUM_DELIVERY_LIMIT,
   type QueueType,
   settingsOfTopology,
   type Topology,

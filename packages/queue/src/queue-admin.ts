@@ -5,6 +5,7 @@ import {
   type PublishProperties,
   toAmqpProperties,
 } from './message-properties.js';
+import { rejectedQueueName } from './rejected-queue.js';
 import { assertTopology, type Topology } from './topology.js';
 
 export interface InspectedMessage {
@@ -22,6 +23,8 @@ export interface MoveOptions {
   select: (message: InspectedMessage) => PublishProperties | undefined;
   /** Count what would move, move nothing. */
   dryRun: boolean;
+  /** Called for each message once its copy is confirmed and the original acked. */
+  onMoved?: (message: InspectedMessage) => void;
 }
 
 export interface MoveResult {
@@ -43,8 +46,23 @@ export class QueueAdmin {
     this.#connection = connection;
   }
 
-  static async connect(url: string): Promise<QueueAdmin> {
-    return new QueueAdmin(await amqp.connect(url));
+  /**
+   * Connects to `url`, or to the first node of a cluster's list that answers, starting at a
+   * random one like the services do.
+   */
+  static async connect(url: string | readonly string[]): Promise<QueueAdmin> {
+    const urls = typeof url === 'string' ? [url] : url;
+    const start = Math.floor(Math.random() * urls.length);
+    const failures: unknown[] = [];
+    for (let i = 0; i < urls.length; i++) {
+      const candidate = urls[(start + i) % urls.length] as string;
+      try {
+        return new QueueAdmin(await amqp.connect(candidate, { timeout: 5000 }));
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    throw new AggregateError(failures, `no broker node answered (${urls.length} tried)`);
   }
 
   /** Fetches up to `limit` messages and returns them all to the queue when done. */
@@ -101,22 +119,24 @@ export class QueueAdmin {
       // original on that. (checkQueue throws, closing the channel, when it does not exist.)
       await channel.checkQueue(options.to);
       for (let seen = 0; seen < present && result.matched < options.limit; seen++) {
-        const message = await channel.get(options.from, { noAck: false });
-        if (message === false) break;
-        const properties = options.select(inspected(message));
+        const got = await channel.get(options.from, { noAck: false });
+        if (got === false) break;
+        const message = inspected(got);
+        const properties = options.select(message);
         if (properties === undefined) {
           result.skipped += 1;
           continue;
         }
         result.matched += 1;
         if (options.dryRun) continue;
-        channel.sendToQueue(options.to, message.content, {
+        channel.sendToQueue(options.to, got.content, {
           ...toAmqpProperties(properties),
           persistent: true,
         });
         await channel.waitForConfirms();
-        channel.ack(message);
+        channel.ack(got);
         result.moved += 1;
+        options.onMoved?.(message);
       }
       return result;
     } finally {
@@ -134,7 +154,10 @@ export class QueueAdmin {
     }
   }
 
-  /** Deletes the exchange and every queue of `topology` (tests clean up with it). */
+  /**
+   * Deletes the exchange and every queue of `topology`, and its rejected queue if there is one
+   * (tests clean up with it).
+   */
   async deleteTopology(topology: Topology): Promise<void> {
     const channel = await this.#connection.createChannel();
     try {
@@ -142,9 +165,20 @@ export class QueueAdmin {
         topology.queue,
         topology.deadLetterQueue,
         ...topology.retryQueues.map((r) => r.name),
+        rejectedQueueName(topology.queue),
       ];
       for (const queue of queues) await channel.deleteQueue(queue);
       await channel.deleteExchange(topology.exchange);
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+
+  /** Deletes one queue (and its messages); a missing queue is no error. */
+  async deleteQueue(queue: string): Promise<void> {
+    const channel = await this.#connection.createChannel();
+    try {
+      await channel.deleteQueue(queue);
     } finally {
       await channel.close().catch(() => {});
     }

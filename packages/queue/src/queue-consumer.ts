@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { AckBatcher } from './ack-batcher.js';
 import type { AmqpConnection } from './amqp-connection.js';
 import { fromAmqpProperties, type MessageProperties } from './message-properties.js';
+import { assertRejectedQueue, type RejectedQueue } from './rejected-queue.js';
 import { assertTopology, type Topology } from './topology.js';
 
 /** One message handed to the application; settle it exactly once with `ack` or `nack`. */
@@ -28,6 +29,8 @@ export interface QueueConsumerOptions {
   prefetch: number;
   /** Declared on every fresh channel before consuming. */
   topology?: Topology;
+  /** Declared on every fresh channel before consuming (the quarantine's queue). */
+  rejectedQueue?: RejectedQueue;
 }
 
 /** Receives every delivery; settles it later, exactly once. */
@@ -65,7 +68,7 @@ export class QueueConsumer {
   }
 
   async #open(connection: ChannelModel): Promise<void> {
-    const { logger, prefetch, topology } = this.#options;
+    const { logger, prefetch, topology, rejectedQueue } = this.#options;
     const channel = await connection.createChannel();
     channel.on('error', (err: Error) => logger.warn({ err }, 'consume channel error'));
     let open = true;
@@ -80,6 +83,7 @@ export class QueueConsumer {
       if (!this.#stopped) this.#options.connection.reconnect('consume channel closed');
     });
     if (topology) await assertTopology(channel, topology);
+    if (rejectedQueue) await assertRejectedQueue(channel, rejectedQueue);
     await channel.prefetch(prefetch);
     const acks = new AckBatcher(channel);
     this.#isOpen = () => open;

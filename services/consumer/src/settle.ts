@@ -6,6 +6,7 @@ import {
   type Topology,
 } from '@webhooks/queue';
 import type { Logger } from 'pino';
+import type { DeadLetterLog } from './dead-letter-log.js';
 import type { DeathReason, Decision } from './decide.js';
 import type { MessageContext } from './decode-message.js';
 import type { ConsumerMetrics } from './metrics.js';
@@ -21,6 +22,8 @@ export interface SettlerOptions {
   logger: Logger;
   metrics: ConsumerMetrics;
   now?: () => Date;
+  /** Told of every confirmed dead-letter copy before the original is acked. */
+  deadLetterLog?: DeadLetterLog | undefined;
 }
 
 /**
@@ -108,6 +111,15 @@ export class Settler {
     };
     const target = this.#options.topology.deadLetterQueue;
     if (!(await this.#copyTo(target, delivery, headers, context))) return;
+    // Recorded for searching once the DLQ copy is safe, before the original goes.
+    await this.#options.deadLetterLog?.record({
+      delivery,
+      reason: decision.reason,
+      error: decision.error,
+      attempts: context.attempt,
+      requestId: context.requestId,
+      at: (this.#options.now ?? (() => new Date()))(),
+    });
     delivery.ack();
     this.#options.metrics.countDeadLetter(decision.reason);
     this.#log(delivery, context).warn(

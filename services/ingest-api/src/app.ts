@@ -2,11 +2,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { DEFAULT_MAX_JSON_DEPTH } from '@webhooks/contracts';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { type Admission, alwaysAdmit } from './backlog-admission.js';
 import { handleError } from './error-handler.js';
 import type { EventPublisher } from './event-publisher.js';
 import { InvalidPayloadError, parseJsonBody } from './json-body.js';
 import type { IngestMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
+import { discardRejected, type Quarantine } from './quarantine.js';
 import { requestIdOf } from './request-id.js';
 import { healthRoutes } from './routes/health.js';
 import { type ProviderSources, providerWebhookRoutes } from './routes/provider-webhook.js';
@@ -26,6 +28,10 @@ export interface AppDeps {
   maxJsonDepth?: number;
   /** How long slow clients may hold a socket. Default 30000, 10000 and 5000 ms, as the settings. */
   timeouts?: HttpTimeouts;
+  /** Sheds new webhooks while the backlog is past `MAX_BACKLOG`. Default: admit everything. */
+  admission?: Admission;
+  /** Keeps provider requests refused with 401/404. Default: keep nothing. */
+  quarantine?: Quarantine;
 }
 
 /** `REQUEST_TIMEOUT_MS`, `HEADERS_TIMEOUT_MS` and `KEEP_ALIVE_TIMEOUT_MS`. */
@@ -150,7 +156,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
-  healthRoutes(app, () => deps.publisher.ready);
+  const admission = deps.admission ?? alwaysAdmit;
+  healthRoutes(app, { isReady: () => deps.publisher.ready, admission });
   const maxJsonDepth = deps.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   const signedSources = new Set(
     Object.entries(deps.providerSources?.sources ?? {})
@@ -162,12 +169,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     retryAfterSeconds: deps.retryAfterSeconds,
     maxJsonDepth,
     signedSources,
+    admission,
   });
   app.register(providerWebhookRoutes, {
     publisher: deps.publisher,
     retryAfterSeconds: deps.retryAfterSeconds,
     providerSources: deps.providerSources,
     maxJsonDepth,
+    quarantine: deps.quarantine ?? discardRejected,
+    admission,
   });
   return app;
 }

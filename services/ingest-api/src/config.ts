@@ -1,4 +1,12 @@
-import { AmqpEnv, httpEnv, IngestEnv, jsonSetting, LogEnv } from '@webhooks/config';
+import {
+  AmqpEnv,
+  BacklogEnv,
+  httpEnv,
+  IngestEnv,
+  jsonSetting,
+  LogEnv,
+  QuarantineEnv,
+} from '@webhooks/config';
 import { z } from 'zod';
 import { WebhookSources } from './signatures/webhook-sources.js';
 
@@ -14,5 +22,7 @@ export const ProviderSourcesEnv = z.object({
 export const IngestConfig = LogEnv.and(httpEnv(8080))
   .and(AmqpEnv)
   .and(IngestEnv)
-  .and(ProviderSourcesEnv);
+  .and(ProviderSourcesEnv)
+  .and(BacklogEnv)
+  .and(QuarantineEnv);
 export type IngestConfig = ReturnType<typeof IngestConfig.parse>;
