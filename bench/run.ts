@@ -4,7 +4,6 @@ import { parseArgs } from 'node:util';
 import { Database, migrateUp } from '@webhooks/db';
 import {
   AmqpConnection,
-  assertTopology,
   ConfirmPublisher,
   QueueAdmin,
   type Topology,
@@ -208,7 +207,7 @@ async function prefill(topology: Topology, count: number): Promise<void> {
     logger,
     timeoutMs: 30_000,
     maxInFlight: 1000,
-    setup: (channel) => assertTopology(channel, topology),
+    topology,
   });
   connection.start();
   await connection.waitUntilConnected(10_000);

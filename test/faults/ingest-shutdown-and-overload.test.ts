@@ -79,14 +79,11 @@ describe('ingest API under stress', () => {
     expect(answers.every((a) => a === 200 || a === 503 || a === 'error')).toBe(true);
     expect(answers.filter((a) => a !== 200).length).toBeGreaterThan(0);
 
-    const result = await reconciler.reconcile({
+    const result = await reconciler.expectEveryAcceptedStoredOnce({
       db: database.db,
       admin,
       topology,
-      timeoutMs: 30_000,
     });
-    expect(result.lost).toEqual([]);
-    expect(result.duplicated).toEqual([]);
     expect(result.accepted).toBeGreaterThanOrEqual(300);
   });
 
@@ -105,8 +102,10 @@ describe('ingest API under stress', () => {
 
     const answers = [...reconciler.answers.values()];
     const shed = answers.filter((a) => a === 503).length;
+    const accepted = answers.filter((a) => a === 200).length;
+    const other = answers.filter((a) => a !== 200 && a !== 503);
     console.error(
-      `overload: ${answers.length - shed} accepted, ${shed} shed with 503; ingest peak RSS ${afterFirst.toFixed(0)} MB after one burst, ${afterSecond.toFixed(0)} MB after two`,
+      `overload: ${accepted} accepted, ${shed} shed with 503, other answers [${other.join(', ')}]; ingest peak RSS ${afterFirst.toFixed(0)} MB after one burst, ${afterSecond.toFixed(0)} MB after two`,
     );
     expect(shed).toBeGreaterThan(0);
     expect(answers.filter((a) => a === 200).length).toBeGreaterThan(0);
@@ -116,14 +115,11 @@ describe('ingest API under stress', () => {
     // the built service does not pay (`pnpm bench` measures that one).
     expect(afterSecond).toBeLessThan(300);
 
-    const result = await reconciler.reconcile({
+    await reconciler.expectEveryAcceptedStoredOnce({
       db: database.db,
       admin,
       topology,
-      timeoutMs: 30_000,
     });
-    expect(result.lost).toEqual([]);
-    expect(result.duplicated).toEqual([]);
     // 12,000 requests and their drain: bounded, but not by the default 30 s on a busy machine.
   }, 120_000);
 });

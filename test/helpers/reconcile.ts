@@ -1,5 +1,6 @@
 import type { Database } from '@webhooks/db';
 import type { QueueAdmin, Topology } from '@webhooks/queue';
+import { expect } from 'vitest';
 
 /** What the API answered for one event id; `error` when no HTTP answer came at all. */
 export type Answer = number | 'error';
@@ -79,6 +80,27 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Reconciles (waiting up to `timeoutMs`, default 30 s) and asserts the promise: every event
+   * answered 200 stored exactly once, none lost, none duplicated, none dead-lettered. Returns
+   * the reconciliation for the test's own further checks.
+   */
+  async expectEveryAcceptedStoredOnce(options: {
+    db: Database;
+    admin: QueueAdmin;
+    topology: Topology;
+    timeoutMs?: number;
+    /** When given, a one-line summary is printed under it, before the assertions. */
+    label?: string;
+  }): Promise<Reconciliation> {
+    const result = await this.reconcile({ timeoutMs: 30_000, ...options });
+    if (options.label !== undefined) console.error(summary(options.label, result));
+    expect(result.lost).toEqual([]);
+    expect(result.duplicated).toEqual([]);
+    expect([...result.deadLettered]).toEqual([]);
+    return result;
+  }
+
   async #snapshot(options: {
     db: Database;
     admin: QueueAdmin;
@@ -118,4 +140,12 @@ export class Reconciler {
     }
     return result;
   }
+}
+
+function summary(label: string, r: Reconciliation): string {
+  const without200 = [...r.storedWithout200].map(([id, answer]) => `${id}=${answer}`).join(', ');
+  return (
+    `${label}: ${r.accepted} accepted, ${r.stored} stored, lost ${r.lost.length}, ` +
+    `duplicated ${r.duplicated.length}, stored without a 200 ${r.storedWithout200.size} (${without200})`
+  );
 }

@@ -1,6 +1,5 @@
 import { DEFAULT_MAX_JSON_DEPTH, JSON_DEPTH_CEILING } from '@webhooks/contracts';
 import { z } from 'zod';
-import { WebhookSources } from './webhook-sources.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
@@ -95,10 +94,6 @@ export const IngestEnv = z.object({
   MAX_IN_FLIGHT: positiveInt.default(2000),
   /** `Retry-After` seconds on a 503. Default 5. */
   RETRY_AFTER_SECONDS: positiveInt.default(5),
-  /** Sources of `POST /webhook/:source` and how each is signed (JSON). Default `{}`. */
-  WEBHOOK_SOURCES: WebhookSources.default({}),
-  /** Accept `POST /webhook/:source` for sources not in `WEBHOOK_SOURCES`, unsigned. Default false. */
-  WEBHOOK_ALLOW_UNKNOWN_SOURCES: z.stringbool().default(false),
   /**
    * Deepest nesting of objects and arrays in an event's `data` (`data` is level 1); deeper gets
    * 400. At most the contract's ceiling, which the consumer enforces too. Default 64.
@@ -142,6 +137,12 @@ export const ConsumerEnv = z.object({
   PREFETCH: positiveInt.max(65_535).default(1000),
   /** Most messages stored by one INSERT. Default 500. */
   BATCH_SIZE: positiveInt.max(10_000).default(500),
+  /**
+   * Most message bytes stored by one INSERT: a batch ends at `BATCH_SIZE` messages or this many
+   * bytes, whichever comes first (a larger message is stored alone). Bounds the statement's
+   * size and the memory it takes. Default 16 MiB.
+   */
+  BATCH_MAX_BYTES: positiveInt.default(16_777_216),
   /** Longest a message waits for its batch to fill, ms. Default 50. */
   BATCH_MAX_WAIT_MS: positiveInt.default(50),
   /** How often the database is probed while the circuit is open, ms. Default 1000. */

@@ -10,6 +10,7 @@ export {
   MigrationsEnv,
   RetentionEnv,
 } from './env-fragments.js';
+export { jsonSetting } from './json-setting.js';
 export { createLogger, type LoggerOptions } from './logger.js';
 export { ConfigError, parseEnv } from './parse-env.js';
 export { QuarantineEnv, RejectedRetentionEnv } from './quarantine-env.js';
@@ -18,4 +19,3 @@ export {
   type ShutdownSignalOptions,
   type SignalTarget,
 } from './shutdown-signals.js';
-export { SourceName, WebhookSource, WebhookSources } from './webhook-sources.js';

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
 import type { Logger } from 'pino';
 import type { AmqpConnection } from './amqp-connection.js';
 import { QueueUnavailableError } from './errors.js';
+import { type PublishProperties, toAmqpProperties } from './message-properties.js';
+import { assertRejectedQueue, type RejectedQueue } from './rejected-queue.js';
+import { assertTopology, type Topology } from './topology.js';
 
 export interface ConfirmPublisherOptions {
   connection: AmqpConnection;
@@ -11,8 +14,10 @@ export interface ConfirmPublisherOptions {
   timeoutMs: number;
   /** Messages awaiting a confirm at once; past it `publish()` rejects at once (load shedding). */
   maxInFlight: number;
-  /** Runs on the fresh channel before it is used, e.g. to declare the topology. */
-  setup?: (channel: ConfirmChannel) => Promise<void>;
+  /** Declared on every fresh channel before it is used. */
+  topology?: Topology;
+  /** Declared on every fresh channel before it is used (the quarantine's queue). */
+  rejectedQueue?: RejectedQueue;
 }
 
 export interface OutgoingMessage {
@@ -21,7 +26,7 @@ export interface OutgoingMessage {
   routingKey: string;
   body: Buffer;
   /** Persistence and `mandatory` are always set; these are the rest. */
-  properties: Omit<Options.Publish, 'persistent' | 'deliveryMode' | 'mandatory'>;
+  properties: PublishProperties;
 }
 
 interface Pending {
@@ -88,7 +93,10 @@ export class ConfirmPublisher {
       // start over, or every publish would be refused until a restart.
       if (!this.#closing) this.#options.connection.reconnect('publish channel closed');
     });
-    await this.#options.setup?.(channel);
+    if (this.#options.topology) await assertTopology(channel, this.#options.topology);
+    if (this.#options.rejectedQueue) {
+      await assertRejectedQueue(channel, this.#options.rejectedQueue);
+    }
     this.#channel = channel;
     this.#lastConfirmAtMs = Date.now();
   }
@@ -154,7 +162,7 @@ export class ConfirmPublisher {
         message.exchange,
         message.routingKey,
         message.body,
-        { ...message.properties, persistent: true, mandatory: true },
+        { ...toAmqpProperties(message.properties), persistent: true, mandatory: true },
         (err: unknown) => this.#onConfirm(entry, err),
       );
       if (!writable) this.#writable = false;

@@ -10,12 +10,22 @@ export {
   TopologyMismatchError,
 } from './errors.js';
 export {
+  type MessageProperties,
+  type PublishProperties,
+  republishProperties,
+} from './message-properties.js';
+export {
   type InspectedMessage,
   type MoveOptions,
   type MoveResult,
   QueueAdmin,
 } from './queue-admin.js';
-export { type Delivery, QueueConsumer, type QueueConsumerOptions } from './queue-consumer.js';
+export {
+  type Delivery,
+  type DeliveryHandler,
+  QueueConsumer,
+  type QueueConsumerOptions,
+} from './queue-consumer.js';
 export { QueueDepthProbe, type QueueDepthProbeOptions } from './queue-depth-probe.js';
 export {
   assertRejectedQueue,
@@ -28,7 +38,10 @@ export {
   assertTopology,
   QUORUM_DELIVERY_LIMIT,
   type QueueType,
+  settingsOfTopology,
   type Topology,
   type TopologyOptions,
+  type TopologySettings,
   topologyFor,
+  topologyFromSettings,
 } from './topology.js';

@@ -1,7 +1,12 @@
-import amqp, { type ChannelModel, type MessageProperties, type Options } from 'amqplib';
-import type { OutgoingMessage } from './confirm-publisher.js';
+import amqp, { type ChannelModel, type GetMessage } from 'amqplib';
+import {
+  fromAmqpProperties,
+  type MessageProperties,
+  type PublishProperties,
+  toAmqpProperties,
+} from './message-properties.js';
 import { rejectedQueueName } from './rejected-queue.js';
-import type { Topology } from './topology.js';
+import { assertTopology, type Topology } from './topology.js';
 
 export interface InspectedMessage {
   body: Buffer;
@@ -15,7 +20,7 @@ export interface MoveOptions {
   /** Most messages to move. */
   limit: number;
   /** The properties to republish a message with, or `undefined` to leave it where it is. */
-  select: (message: InspectedMessage) => OutgoingMessage['properties'] | undefined;
+  select: (message: InspectedMessage) => PublishProperties | undefined;
   /** Count what would move, move nothing. */
   dryRun: boolean;
   /** Called for each message once its copy is confirmed and the original acked. */
@@ -68,11 +73,7 @@ export class QueueAdmin {
       while (messages.length < limit) {
         const message = await channel.get(queue, { noAck: false });
         if (message === false) break;
-        messages.push({
-          body: message.content,
-          properties: message.properties,
-          headers: message.properties.headers ?? {},
-        });
+        messages.push(inspected(message));
       }
       return messages;
     } finally {
@@ -91,10 +92,10 @@ export class QueueAdmin {
   }
 
   /** Publishes bytes as they are, waiting for the broker's confirm. */
-  async publishRaw(queue: string, body: Buffer, properties: Options.Publish = {}): Promise<void> {
+  async publishRaw(queue: string, body: Buffer, properties: PublishProperties = {}): Promise<void> {
     const channel = await this.#connection.createConfirmChannel();
     try {
-      channel.sendToQueue(queue, body, { persistent: true, ...properties });
+      channel.sendToQueue(queue, body, { persistent: true, ...toAmqpProperties(properties) });
       await channel.waitForConfirms();
     } finally {
       await channel.close().catch(() => {});
@@ -118,27 +119,36 @@ export class QueueAdmin {
       // original on that. (checkQueue throws, closing the channel, when it does not exist.)
       await channel.checkQueue(options.to);
       for (let seen = 0; seen < present && result.matched < options.limit; seen++) {
-        const message = await channel.get(options.from, { noAck: false });
-        if (message === false) break;
-        const inspected: InspectedMessage = {
-          body: message.content,
-          properties: message.properties,
-          headers: message.properties.headers ?? {},
-        };
-        const properties = options.select(inspected);
+        const got = await channel.get(options.from, { noAck: false });
+        if (got === false) break;
+        const message = inspected(got);
+        const properties = options.select(message);
         if (properties === undefined) {
           result.skipped += 1;
           continue;
         }
         result.matched += 1;
         if (options.dryRun) continue;
-        channel.sendToQueue(options.to, message.content, { ...properties, persistent: true });
+        channel.sendToQueue(options.to, got.content, {
+          ...toAmqpProperties(properties),
+          persistent: true,
+        });
         await channel.waitForConfirms();
-        channel.ack(message);
+        channel.ack(got);
         result.moved += 1;
-        options.onMoved?.(inspected);
+        options.onMoved?.(message);
       }
       return result;
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+
+  /** Declares the exchange and every queue of `topology`, as the services do when they connect. */
+  async declareTopology(topology: Topology): Promise<void> {
+    const channel = await this.#connection.createChannel();
+    try {
+      await assertTopology(channel, topology);
     } finally {
       await channel.close().catch(() => {});
     }
@@ -177,4 +187,9 @@ export class QueueAdmin {
   async close(): Promise<void> {
     await this.#connection.close().catch(() => {});
   }
+}
+
+function inspected(message: GetMessage): InspectedMessage {
+  const properties = fromAmqpProperties(message.properties);
+  return { body: message.content, properties, headers: properties.headers ?? {} };
 }

@@ -1,7 +1,10 @@
-import type { Channel, ChannelModel, ConsumeMessage, MessageProperties } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { AckBatcher } from './ack-batcher.js';
 import type { AmqpConnection } from './amqp-connection.js';
+import { fromAmqpProperties, type MessageProperties } from './message-properties.js';
+import { assertRejectedQueue, type RejectedQueue } from './rejected-queue.js';
+import { assertTopology, type Topology } from './topology.js';
 
 /** One message handed to the application; settle it exactly once with `ack` or `nack`. */
 export interface Delivery {
@@ -24,14 +27,19 @@ export interface QueueConsumerOptions {
   queue: string;
   /** Unacknowledged deliveries the broker may hand us at once. */
   prefetch: number;
-  onDelivery: (delivery: Delivery) => void;
-  /** Runs on each fresh channel before consuming, e.g. to declare the topology. */
-  setup?: (channel: Channel) => Promise<void>;
+  /** Declared on every fresh channel before consuming. */
+  topology?: Topology;
+  /** Declared on every fresh channel before consuming (the quarantine's queue). */
+  rejectedQueue?: RejectedQueue;
 }
 
+/** Receives every delivery; settles it later, exactly once. */
+export type DeliveryHandler = (delivery: Delivery) => void;
+
 /**
- * Consumes one queue with manual acks and bounded prefetch, across reconnections. `pause()`
- * cancels the subscription (deliveries already handed out stay valid) and `resume()` renews it.
+ * Consumes one queue with manual acks and bounded prefetch, across reconnections, once
+ * `consume(handler)` names where deliveries go. `pause()` cancels the subscription (deliveries
+ * already handed out stay valid) and `resume()` renews it.
  */
 export class QueueConsumer {
   readonly #options: QueueConsumerOptions;
@@ -41,6 +49,7 @@ export class QueueConsumer {
   #isOpen: () => boolean = () => false;
   #subscribing: Promise<void> | undefined;
   #consumerTag: string | undefined;
+  #handler: DeliveryHandler | undefined;
   #paused = false;
   #stopped = false;
 
@@ -59,7 +68,7 @@ export class QueueConsumer {
   }
 
   async #open(connection: ChannelModel): Promise<void> {
-    const { logger, prefetch, setup } = this.#options;
+    const { logger, prefetch, topology, rejectedQueue } = this.#options;
     const channel = await connection.createChannel();
     channel.on('error', (err: Error) => logger.warn({ err }, 'consume channel error'));
     let open = true;
@@ -73,13 +82,27 @@ export class QueueConsumer {
       // anything else: start the connection over.
       if (!this.#stopped) this.#options.connection.reconnect('consume channel closed');
     });
-    await setup?.(channel);
+    if (topology) await assertTopology(channel, topology);
+    if (rejectedQueue) await assertRejectedQueue(channel, rejectedQueue);
     await channel.prefetch(prefetch);
     const acks = new AckBatcher(channel);
     this.#isOpen = () => open;
     this.#channel = channel;
     this.#acks = acks;
-    if (!this.#paused && !this.#stopped) await this.#consume(channel, acks);
+    if (this.#handler && !this.#paused && !this.#stopped) await this.#consume(channel, acks);
+  }
+
+  /**
+   * Starts handing deliveries to `handler`: now if a channel is open, else once one is. Call
+   * once; the consumer is built first so that what handles deliveries can hold it (to pause it).
+   */
+  consume(handler: DeliveryHandler): void {
+    if (this.#handler !== undefined) throw new Error('QueueConsumer.consume() called twice');
+    this.#handler = handler;
+    // A failure here is a channel that closed meanwhile: the next channel subscribes on open.
+    this.resume().catch((err: unknown) =>
+      this.#options.logger.warn({ err }, 'subscribing to the queue failed'),
+    );
   }
 
   // One AckBatcher per channel, shared by every subscription on it: a multiple-ack must see
@@ -98,6 +121,8 @@ export class QueueConsumer {
 
   async #subscribe(channel: Channel, acks: AckBatcher): Promise<void> {
     const isOpen = this.#isOpen;
+    const handler = this.#handler;
+    if (handler === undefined) return;
     const reply = await channel.consume(
       this.#options.queue,
       (message: ConsumeMessage | null) => {
@@ -111,7 +136,7 @@ export class QueueConsumer {
           return;
         }
         acks.track(message);
-        this.#options.onDelivery(toDelivery(acks, message, isOpen));
+        handler(toDelivery(acks, message, isOpen));
       },
       { noAck: false },
     );
@@ -131,6 +156,7 @@ export class QueueConsumer {
     if (
       channel !== undefined &&
       acks !== undefined &&
+      this.#handler !== undefined &&
       this.#consumerTag === undefined &&
       this.#subscribing === undefined &&
       !this.#stopped
@@ -174,10 +200,11 @@ function toDelivery(acks: AckBatcher, message: ConsumeMessage, isOpen: () => boo
       // The channel closed under us; the broker redelivers the message.
     }
   };
+  const properties = fromAmqpProperties(message.properties);
   return {
     body: message.content,
-    properties: message.properties,
-    headers: message.properties.headers ?? {},
+    properties,
+    headers: properties.headers ?? {},
     redelivered: message.fields.redelivered,
     get settleable() {
       return !settled && isOpen();

@@ -31,6 +31,34 @@ function delayLabel(delayMs: number): string {
   return delayMs % 1000 === 0 ? `${delayMs / 1000}s` : `${delayMs}ms`;
 }
 
+/** The topology settings every service and tool reads from its environment (`AmqpEnv`). */
+export interface TopologySettings {
+  EXCHANGE_NAME: string;
+  QUEUE_NAME: string;
+  RETRY_DELAYS_MS: readonly number[];
+  QUEUE_TYPE: QueueType;
+}
+
+/** The topology named by the settings, as the services and `pnpm dlq:replay` all use it. */
+export function topologyFromSettings(settings: TopologySettings): Topology {
+  return topologyFor({
+    exchange: settings.EXCHANGE_NAME,
+    queue: settings.QUEUE_NAME,
+    retryDelaysMs: settings.RETRY_DELAYS_MS,
+    queueType: settings.QUEUE_TYPE,
+  });
+}
+
+/** The inverse of `topologyFromSettings`: the settings that name `topology`. */
+export function settingsOfTopology(topology: Topology): Record<keyof TopologySettings, string> {
+  return {
+    EXCHANGE_NAME: topology.exchange,
+    QUEUE_NAME: topology.queue,
+    RETRY_DELAYS_MS: topology.retryQueues.map((q) => q.delayMs).join(','),
+    QUEUE_TYPE: topology.queueType,
+  };
+}
+
 export function topologyFor(options: TopologyOptions): Topology {
   return {
     exchange: options.exchange,

@@ -4,7 +4,6 @@ import { testLogger } from '../../../test/helpers/test-logger.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
 import {
   AmqpConnection,
-  assertTopology,
   type Delivery,
   QueueAdmin,
   QueueConsumer,
@@ -36,9 +35,9 @@ async function consumeAll(count: number) {
     logger: testLogger(),
     queue: topology.queue,
     prefetch: 100,
-    onDelivery: (delivery) => deliveries.push(delivery),
-    setup: (channel) => assertTopology(channel, topology),
+    topology,
   });
+  consumer.consume((delivery) => deliveries.push(delivery));
   connection.start();
   await waitFor(`${count} deliveries`, () => deliveries.length === count);
   return { deliveries, consumer, connection };
@@ -46,19 +45,7 @@ async function consumeAll(count: number) {
 
 describe('QueueConsumer acks', () => {
   it('coalesced acks never acknowledge a delivery that was not acked itself', async () => {
-    const channelReady = new AmqpConnection({
-      url: inject('amqpUrl'),
-      logger: testLogger(),
-      connectionName: 'setup',
-    });
-    channelReady.onConnected(async (c) => {
-      const ch = await c.createChannel();
-      await assertTopology(ch, topology);
-      await ch.close();
-    });
-    channelReady.start();
-    await channelReady.waitUntilConnected(5000);
-    await channelReady.close();
+    await admin.declareTopology(topology);
     for (let i = 0; i < 10; i++) await admin.publishRaw(topology.queue, Buffer.from(`m${i}`));
 
     const { deliveries, consumer, connection } = await consumeAll(10);

@@ -6,27 +6,29 @@ import {
 } from '@webhooks/db';
 import {
   AmqpConnection,
-  assertTopology,
   ConfirmPublisher,
+  type Delivery,
   QueueAdmin,
   QueueConsumer,
   type Topology,
-  topologyFor,
+  topologyFromSettings,
 } from '@webhooks/queue';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildOpsApp } from './app.js';
-import { BatchConsumer } from './batch-consumer.js';
+import { Batcher } from './batcher.js';
 import type { ConsumerConfig } from './config.js';
 import { DatabaseCircuit } from './database-circuit.js';
 import { deadLetterTableLog } from './dead-letter-log.js';
 import { selectionReplay } from './dead-letter-replay.js';
 import { ConsumerMetrics } from './metrics.js';
 import { createOverview } from './ops-overview.js';
+import { processBatch } from './process-batch.js';
 import { createRejectedQuarantine } from './rejected-quarantine.js';
 import { removeExpiredEvents } from './remove-expired-events.js';
 import { RetentionScheduler } from './retention-scheduler.js';
 import { Settler } from './settle.js';
+import { storeBatch } from './store-batch.js';
 
 /** Longest wait for the broker to confirm a retry or dead-letter copy. */
 const REPUBLISH_TIMEOUT_MS = 10_000;
@@ -44,16 +46,14 @@ export interface ConsumerService {
 }
 
 /**
- * Wires the consumer from its settings: broker connection, topology, the batch pipeline, the
- * database circuit and the ops HTTP app. Opens nothing until `start()`; never listens.
+ * Wires the consumer from its settings. Opens nothing until `start()`; never listens.
+ *
+ * One message's way, in the order things are built below: the `QueueConsumer` hands each
+ * delivery to the `Batcher`; each batch goes through `processBatch` (decode, store through the
+ * `DatabaseCircuit`, decide); the `Settler` acks, retries or dead-letters every delivery.
  */
 export function createConsumerService(config: ConsumerConfig, logger: Logger): ConsumerService {
-  const topology = topologyFor({
-    exchange: config.EXCHANGE_NAME,
-    queue: config.QUEUE_NAME,
-    retryDelaysMs: config.RETRY_DELAYS_MS,
-    queueType: config.QUEUE_TYPE,
-  });
+  const topology = topologyFromSettings(config);
   const db = new Database({
     connectionString: config.DATABASE_URL,
     logger,
@@ -68,22 +68,21 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     logger,
     connectionName: 'consumer',
   });
+  // Registered first, so the topology is declared before the queue is consumed.
   const publisher = new ConfirmPublisher({
     connection,
     logger,
     timeoutMs: REPUBLISH_TIMEOUT_MS,
     maxInFlight: config.PREFETCH,
-    setup: (channel) => assertTopology(channel, topology),
+    topology,
   });
-  const circuit: DatabaseCircuit = new DatabaseCircuit({
-    probe: () => db.probe(),
-    probeIntervalMs: config.DB_PROBE_INTERVAL_MS,
+  const queue = new QueueConsumer({
+    connection,
     logger,
-    onOpen: (): Promise<void> => queue.pause(),
-    onClose: (): Promise<void> => queue.resume(),
+    queue: topology.queue,
+    prefetch: config.PREFETCH,
   });
   const metrics = new ConsumerMetrics({
-    circuitOpen: () => circuit.isOpen,
     queueDepths: () =>
       connection.queueDepths([
         topology.queue,
@@ -91,43 +90,43 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
         ...topology.retryQueues.map((q) => q.name),
       ]),
   });
-  const batches = new BatchConsumer({
-    insert: async (rows) => {
-      metrics.batchSize.observe(rows.length);
-      const stopTimer = metrics.insertDuration.startTimer();
-      try {
-        await events.insertBatch(rows);
-        stopTimer({ outcome: 'ok' });
-      } catch (err) {
-        stopTimer({ outcome: 'error' });
-        throw err;
-      }
-    },
-    settler: new Settler({
-      publisher,
-      topology,
-      logger,
-      metrics,
-      deadLetterLog: deadLetterTableLog({
-        deadLetters,
-        logger,
-        onUnrecorded: () => metrics.deadLettersUnrecorded.inc(),
-      }),
-    }),
-    circuit,
+
+  const circuit = new DatabaseCircuit({
+    insert: metrics.measureInserts((rows) => events.insertBatch(rows)),
+    probe: () => db.probe(),
+    probeIntervalMs: config.DB_PROBE_INTERVAL_MS,
+    queue,
+    logger,
+    onStateChange: (open) => metrics.circuitOpen.set(open ? 1 : 0),
+  });
+  const settler = new Settler({
+    publisher,
+    topology,
     logger,
     metrics,
-    batchSize: config.BATCH_SIZE,
-    batchMaxWaitMs: config.BATCH_MAX_WAIT_MS,
-    retryDelaysMs: config.RETRY_DELAYS_MS,
+    deadLetterLog: deadLetterTableLog({
+      deadLetters,
+      logger,
+      onUnrecorded: () => metrics.deadLettersUnrecorded.inc(),
+    }),
   });
-  const queue: QueueConsumer = new QueueConsumer({
-    connection,
-    logger,
-    queue: topology.queue,
-    prefetch: config.PREFETCH,
-    onDelivery: batches.onDelivery,
+  const batcher = new Batcher<Delivery>({
+    maxItems: config.BATCH_SIZE,
+    maxBytes: config.BATCH_MAX_BYTES,
+    maxWaitMs: config.BATCH_MAX_WAIT_MS,
+    bytesOf: (delivery) => delivery.body.length,
+    handle: async (deliveries) => {
+      // Deliveries whose channel closed will be redelivered; storing them now is wasted work.
+      const live = deliveries.filter((delivery) => delivery.settleable);
+      const verdicts = await processBatch(live, {
+        store: (rows) => storeBatch(rows, circuit.insert),
+        retryDelaysMs: config.RETRY_DELAYS_MS,
+      });
+      await settler.settleAll(verdicts);
+    },
+    onError: (err) => logger.error({ err }, 'handling a batch failed'),
   });
+
   const rejected = new RejectedRequestsRepository(db);
   const quarantine = createRejectedQuarantine({
     config,
@@ -173,7 +172,6 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
       ),
     }),
   });
-
   const retention = new RetentionScheduler({
     run: (signal) =>
       removeExpiredEvents({
@@ -200,9 +198,10 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
       }
     };
     await step('cancel consumption', () => queue.stop());
+    // A batch waiting for the database gives its messages back rather than wait on.
     await step('stop probing', () => circuit.stop());
     // The batch in hand first: a slow retention DELETE must not eat the shutdown budget.
-    await step('drain batches', () => batches.drain());
+    await step('drain batches', () => batcher.drain());
     await step('stop retention', () => retention.stop());
     await step('stop quarantine', () => quarantine.stop());
     await step('close HTTP', () => app.close());
@@ -218,6 +217,10 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     metrics,
     topology,
     start: () => {
+      queue.consume((delivery) => {
+        metrics.consumed.inc();
+        batcher.add(delivery);
+      });
       connection.start();
       quarantine.start();
       if (config.RETENTION_DAYS > 0) retention.start();

@@ -1,20 +1,33 @@
+import { classifyDatabaseError, DatabaseUnavailableError, type EventRow } from '@webhooks/db';
 import type { Logger } from 'pino';
 
+/** Inserts rows in one statement. */
+export type InsertBatch = (rows: readonly EventRow[]) => Promise<unknown>;
+
+/** The queue whose consumption stops while the database is away. */
+export interface PausableQueue {
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+}
+
 export interface DatabaseCircuitOptions {
+  /** The insert this circuit guards. */
+  insert: InsertBatch;
   /** Resolves when the database is usable again. */
   probe: () => Promise<void>;
   probeIntervalMs: number;
+  queue: PausableQueue;
   logger: Logger;
-  /** Called once each time the circuit opens (e.g. stop taking messages). */
-  onOpen: () => Promise<void> | void;
-  /** Called once each time it closes again (e.g. resume). */
-  onClose: () => Promise<void> | void;
+  /** Told `true` when the circuit opens and `false` when it closes (e.g. a gauge). */
+  onStateChange?: (open: boolean) => void;
 }
 
 /**
- * Open while the database is unavailable. Opening starts a probe every `probeIntervalMs`;
- * the first probe that succeeds closes the circuit. Messages wait in RabbitMQ meanwhile, so an
- * outage costs time, never a dead letter.
+ * Guards the insert against a database outage. When an insert finds the database unavailable,
+ * the circuit opens: the queue is paused, the database is probed every `probeIntervalMs`, and
+ * the insert waits; the first probe that succeeds closes the circuit, resumes the queue and
+ * runs the insert again. Messages wait in RabbitMQ meanwhile, so an outage costs time, never a
+ * dead letter. Every other failure is thrown at once, classified.
  */
 export class DatabaseCircuit {
   readonly #options: DatabaseCircuitOptions;
@@ -31,26 +44,45 @@ export class DatabaseCircuit {
     return this.#open;
   }
 
-  /** True once `stop()` was called: nothing waits for the database any more. */
-  get isStopped(): boolean {
-    return this.#stopped;
+  /**
+   * Inserts `rows`, waiting out an outage. Throws the `DatabaseUnavailableError` only when the
+   * circuit is stopped (shutdown) with the database still away: the caller gives the rows back.
+   */
+  readonly insert: InsertBatch = async (rows) => {
+    for (;;) {
+      try {
+        return await this.#options.insert(rows);
+      } catch (err) {
+        const error = classifyDatabaseError(err);
+        if (!(error instanceof DatabaseUnavailableError) || this.#stopped) throw error;
+        this.#openCircuit(error);
+        await this.#whenClosed();
+      }
+    }
+  };
+
+  /** Stops probing and ends every wait (shutdown): waiting inserts then throw. Idempotent. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#release();
   }
 
-  open(cause: Error): void {
-    if (this.#open || this.#stopped) return;
+  #openCircuit(cause: DatabaseUnavailableError): void {
+    if (this.#open) return;
     this.#open = true;
+    this.#options.onStateChange?.(true);
     this.#options.logger.warn(
       { err: cause },
       'database unavailable: circuit open, consumption paused',
     );
-    void Promise.resolve(this.#options.onOpen()).catch((err: unknown) =>
-      this.#options.logger.error({ err }, 'pausing consumption failed'),
-    );
+    this.#options.queue
+      .pause()
+      .catch((err: unknown) => this.#options.logger.error({ err }, 'pausing consumption failed'));
     this.#scheduleProbe();
   }
 
-  /** Resolves when the circuit is closed, or when `stop()` is called. */
-  whenClosed(): Promise<void> {
+  #whenClosed(): Promise<void> {
     if (!this.#open || this.#stopped) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
@@ -69,21 +101,15 @@ export class DatabaseCircuit {
       return;
     }
     this.#open = false;
+    this.#options.onStateChange?.(false);
     this.#options.logger.info('database reachable again: circuit closed, consumption resumed');
-    await Promise.resolve(this.#options.onClose()).catch((err: unknown) =>
-      this.#options.logger.error({ err }, 'resuming consumption failed'),
-    );
+    await this.#options.queue
+      .resume()
+      .catch((err: unknown) => this.#options.logger.error({ err }, 'resuming consumption failed'));
     this.#release();
   }
 
   #release(): void {
     for (const resolve of this.#waiters.splice(0)) resolve();
-  }
-
-  /** Stops probing and releases waiters (shutdown). */
-  stop(): void {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    this.#release();
   }
 }

@@ -1,11 +1,33 @@
 import { PermanentDatabaseError, type TransientDatabaseError } from '@webhooks/db';
 import type { InvalidMessageError } from './decode-message.js';
 
+/**
+ * Anything thrown while a batch was processed that is neither a database failure nor an
+ * invalid message: a bug. The batch takes the retry path, so a bug that repeats ends in the
+ * dead-letter queue with this message rather than in a redelivery loop.
+ */
+export class BatchProcessingError extends Error {
+  readonly code = 'BATCH_PROCESSING_FAILED';
+  override name = 'BatchProcessingError';
+
+  constructor(cause: unknown) {
+    const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    super(`unexpected error while processing the batch: ${detail}`, { cause });
+  }
+}
+
+/** What storing one event came to. */
+export type StoreOutcome =
+  | { kind: 'stored' }
+  | { kind: 'failed'; error: TransientDatabaseError | PermanentDatabaseError };
+
 /** What happened to one message. */
 export type Outcome =
-  | { kind: 'stored' }
+  | StoreOutcome
   | { kind: 'invalid'; error: InvalidMessageError }
-  | { kind: 'failed'; error: TransientDatabaseError | PermanentDatabaseError };
+  | { kind: 'failed'; error: BatchProcessingError }
+  /** The database was still away when the consumer stopped: nothing is at fault. */
+  | { kind: 'not-stored-at-shutdown' };
 
 /** Why a message is in the dead-letter queue (its `x-death-reason` header). */
 export type DeathReason = 'invalid_message' | 'rejected_by_database' | 'retries_exhausted';
@@ -13,12 +35,14 @@ export type DeathReason = 'invalid_message' | 'rejected_by_database' | 'retries_
 export type Decision =
   | { action: 'ack' }
   | { action: 'retry'; delayMs: number; nextAttempt: number; error: string }
-  | { action: 'dead-letter'; reason: DeathReason; error: string };
+  | { action: 'dead-letter'; reason: DeathReason; error: string }
+  /** Back to the queue as it is, for this or another consumer to try again. */
+  | { action: 'requeue' };
 
 /**
  * The consumer's whole policy, as a pure function of the message's attempt and its outcome:
- * permanent failures are dead-lettered at once; transient ones are retried after
- * `retryDelaysMs[attempt - 1]`, and dead-lettered once every delay has been used.
+ * permanent failures are dead-lettered at once; transient ones (and unexpected errors) are
+ * retried after `retryDelaysMs[attempt - 1]`, and dead-lettered once every delay has been used.
  * With the default `[1000, 2000, 4000]` that is at most four tries.
  */
 export function decide(
@@ -29,6 +53,8 @@ export function decide(
   switch (outcome.kind) {
     case 'stored':
       return { action: 'ack' };
+    case 'not-stored-at-shutdown':
+      return { action: 'requeue' };
     case 'invalid':
       return { action: 'dead-letter', reason: 'invalid_message', error: outcome.error.message };
     case 'failed': {
@@ -44,6 +70,6 @@ export function decide(
   }
 }
 
-function describe(error: TransientDatabaseError | PermanentDatabaseError): string {
+function describe(error: { code: string | undefined; message: string }): string {
   return error.code === undefined ? error.message : `${error.code}: ${error.message}`;
 }

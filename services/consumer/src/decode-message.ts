@@ -1,37 +1,39 @@
 import { MessageHeader, QueueMessage } from '@webhooks/contracts';
 import type { Delivery } from '@webhooks/queue';
 
+/** What the consumer reads of a delivery: no way to settle it from here. */
+export type IncomingMessage = Pick<Delivery, 'body' | 'headers' | 'properties'>;
+
 /** The message can never be stored as it is: not JSON, or not the queue contract. */
 export class InvalidMessageError extends Error {
   readonly code = 'INVALID_MESSAGE';
   override name = 'InvalidMessageError';
 }
 
+/** What the retry path and the logs need of every message, valid or not. */
 export interface MessageContext {
   /** 1 for the first try; the retry path increments it. */
   attempt: number;
   requestId: string | undefined;
 }
 
-export type Decoded =
-  | ({ ok: true; event: QueueMessage } & MessageContext)
-  | ({ ok: false; error: InvalidMessageError } & MessageContext);
+export type Decoded = { ok: true; event: QueueMessage } | { ok: false; error: InvalidMessageError };
 
-/** Parses a delivery at the edge, with the contract's schema; inside, data is trusted. */
-export function decodeMessage(delivery: Delivery): Decoded {
-  const context: MessageContext = {
-    attempt: attemptOf(delivery.headers[MessageHeader.attempt]),
-    requestId: stringOf(delivery.headers[MessageHeader.requestId]),
+/** Reads the attempt and request id from the headers; never throws. */
+export function messageContext(message: IncomingMessage): MessageContext {
+  return {
+    attempt: attemptOf(message.headers[MessageHeader.attempt]),
+    requestId: stringOf(message.headers[MessageHeader.requestId]),
   };
+}
+
+/** Parses a message body at the edge, with the contract's schema; inside, data is trusted. */
+export function decodeMessage(message: IncomingMessage): Decoded {
   let json: unknown;
   try {
-    json = JSON.parse(delivery.body.toString('utf8'));
+    json = JSON.parse(message.body.toString('utf8'));
   } catch (err) {
-    return {
-      ok: false,
-      error: new InvalidMessageError('body is not JSON', { cause: err }),
-      ...context,
-    };
+    return { ok: false, error: new InvalidMessageError('body is not JSON', { cause: err }) };
   }
   const parsed = QueueMessage.safeParse(json);
   if (!parsed.success) {
@@ -41,10 +43,9 @@ export function decodeMessage(delivery: Delivery): Decoded {
     return {
       ok: false,
       error: new InvalidMessageError(`message violates the contract: ${problems.join('; ')}`),
-      ...context,
     };
   }
-  return { ok: true, event: parsed.data, ...context };
+  return { ok: true, event: parsed.data };
 }
 
 function attemptOf(value: unknown): number {

@@ -1,11 +1,12 @@
 import { MessageHeader } from '@webhooks/contracts';
 import type { DeadLettersRepository } from '@webhooks/db';
-import type {
-  InspectedMessage,
-  MoveResult,
-  OutgoingMessage,
-  QueueAdmin,
-  Topology,
+import {
+  type InspectedMessage,
+  type MoveResult,
+  type PublishProperties,
+  type QueueAdmin,
+  republishProperties,
+  type Topology,
 } from '@webhooks/queue';
 import type { Logger } from 'pino';
 import { identifyDeadLetter } from './dead-letter-key.js';
@@ -122,7 +123,7 @@ function matches(
   );
 }
 
-function replayProperties(message: InspectedMessage, at: Date): OutgoingMessage['properties'] {
+function replayProperties(message: InspectedMessage, at: Date): PublishProperties {
   const headers: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(message.headers)) {
     if (!FAILURE_HEADERS.has(key)) headers[key] = value;
@@ -131,11 +132,5 @@ function replayProperties(message: InspectedMessage, at: Date): OutgoingMessage[
   headers[MessageHeader.attempt] = 1;
   headers['x-replayed-at'] = at.toISOString();
   headers['x-replay-count'] = Number.isInteger(previous) ? previous + 1 : 1;
-  const p = message.properties;
-  const properties: OutgoingMessage['properties'] = { headers };
-  if (p.contentType !== undefined) properties.contentType = p.contentType;
-  if (p.messageId !== undefined) properties.messageId = p.messageId;
-  if (p.timestamp !== undefined) properties.timestamp = p.timestamp;
-  if (p.appId !== undefined) properties.appId = p.appId;
-  return properties;
+  return republishProperties(message.properties, headers);
 }

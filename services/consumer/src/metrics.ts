@@ -1,8 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { InsertBatch } from './database-circuit.js';
 import type { DeathReason } from './decide.js';
 
 export interface ConsumerMetricsOptions {
-  circuitOpen: () => boolean;
   /** Ready-message counts of the topology's queues, read at scrape time; empty when unknown. */
   queueDepths: () => Promise<ReadonlyMap<string, number>>;
 }
@@ -64,16 +64,14 @@ export class ConsumerMetrics {
     registers: [this.registry],
   });
 
+  readonly circuitOpen = new Gauge({
+    name: 'circuit_open',
+    help: '1 while the database is unavailable and consumption is paused, else 0',
+    registers: [this.registry],
+  });
+
   constructor(options: ConsumerMetricsOptions) {
     collectDefaultMetrics({ register: this.registry });
-    new Gauge({
-      name: 'circuit_open',
-      help: '1 while the database is unavailable and consumption is paused, else 0',
-      registers: [this.registry],
-      collect() {
-        this.set(options.circuitOpen() ? 1 : 0);
-      },
-    });
     new Gauge({
       name: 'queue_depth',
       help: 'Messages ready in each queue of the topology, read at scrape time',
@@ -84,6 +82,22 @@ export class ConsumerMetrics {
         for (const [queue, depth] of await options.queueDepths()) this.set({ queue }, depth);
       },
     });
+  }
+
+  /** `insert`, recording the size and duration of every statement. */
+  measureInserts(insert: InsertBatch): InsertBatch {
+    return async (rows) => {
+      this.batchSize.observe(rows.length);
+      const stopTimer = this.insertDuration.startTimer();
+      try {
+        const result = await insert(rows);
+        stopTimer({ outcome: 'ok' });
+        return result;
+      } catch (err) {
+        stopTimer({ outcome: 'error' });
+        throw err;
+      }
+    };
   }
 
   countDeadLetter(reason: DeathReason): void {

@@ -1,10 +1,5 @@
 import type { RejectedRequestsRepository } from '@webhooks/db';
-import {
-  AmqpConnection,
-  assertRejectedQueue,
-  QueueConsumer,
-  rejectedQueueFor,
-} from '@webhooks/queue';
+import { AmqpConnection, QueueConsumer, rejectedQueueFor } from '@webhooks/queue';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { ConsumerConfig } from './config.js';
@@ -77,8 +72,7 @@ export function createRejectedQuarantine(options: RejectedQuarantineOptions): Re
           logger,
           queue: queue.name,
           prefetch: REJECTED_PREFETCH,
-          onDelivery: store.onDelivery,
-          setup: (channel) => assertRejectedQueue(channel, queue),
+          rejectedQueue: queue,
         });
   const retention = new RetentionScheduler({
     run: (signal) =>
@@ -117,6 +111,7 @@ export function createRejectedQuarantine(options: RejectedQuarantineOptions): Re
 
   return {
     start: () => {
+      consumer?.consume(store.onDelivery);
       connection?.start();
       // Kept requests expire even after KEEP_REJECTED is turned off.
       if (config.REJECTED_RETENTION_DAYS > 0) retention.start();

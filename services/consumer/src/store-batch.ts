@@ -4,10 +4,8 @@ import {
   type EventRow,
   PermanentDatabaseError,
 } from '@webhooks/db';
-import type { Outcome } from './decide.js';
-
-/** Inserts rows in one statement, throwing a classified `DatabaseError`. */
-export type InsertBatch = (rows: readonly EventRow[]) => Promise<unknown>;
+import type { InsertBatch } from './database-circuit.js';
+import type { StoreOutcome } from './decide.js';
 
 /**
  * SQLSTATEs that may be caused by one row (a trigger or constraint of the operator's raising
@@ -23,14 +21,13 @@ const ROW_SPECIFIC_TRANSIENT = new Set(['40001', '40P01']);
  * extra statements (about 2·log2(n)) and never their success. Other transient failures (a
  * timeout, a lock wait) fail the whole batch at once: it is retried later through the retry
  * queues, without one slow statement per row.
- * A `DatabaseUnavailableError` is thrown as is: no row is at fault, and the caller holds the
- * whole batch until the database is back. Rows already stored by then are harmless to store
- * again (the insert skips duplicates).
+ * A `DatabaseUnavailableError` is thrown as is: no row is at fault. Rows already stored by
+ * then are harmless to store again (the insert skips duplicates).
  */
 export async function storeBatch(
   rows: readonly EventRow[],
   insert: InsertBatch,
-): Promise<Outcome[]> {
+): Promise<StoreOutcome[]> {
   if (rows.length === 0) return [];
   try {
     await insert(rows);

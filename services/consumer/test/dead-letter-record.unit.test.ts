@@ -29,10 +29,7 @@ function fakeDelivery(body: string, steps: string[], messageId = 'evt-1'): Deliv
 }
 
 function settlerWith(steps: string[], record: (letter: DeadLetterRecord) => Promise<string>) {
-  const metrics = new ConsumerMetrics({
-    circuitOpen: () => false,
-    queueDepths: async () => new Map(),
-  });
+  const metrics = new ConsumerMetrics({ queueDepths: async () => new Map() });
   const publisher = {
     publish: async () => {
       steps.push('dead-letter copy confirmed');
@@ -64,11 +61,12 @@ describe('recording dead letters', () => {
       recorded.push(letter);
       return 'row-id';
     });
-    await settler.settle(
-      fakeDelivery(EVENT, steps),
-      { action: 'dead-letter', reason: 'rejected_by_database', error: '22P02: bad' },
-      { attempt: 2, requestId: 'req-1' },
-    );
+    await settler.settle({
+      message: fakeDelivery(EVENT, steps),
+      decision: { action: 'dead-letter', reason: 'rejected_by_database', error: '22P02: bad' },
+      context: { attempt: 2, requestId: 'req-1' },
+      event: undefined,
+    });
     expect(steps).toEqual(['dead-letter copy confirmed', 'recorded', 'ack']);
     expect(recorded[0]).toMatchObject({
       eventId: 'evt-1',
@@ -89,11 +87,12 @@ describe('recording dead letters', () => {
     const settler = settlerWith(steps, async () => {
       throw new Error('database away');
     });
-    await settler.settle(
-      fakeDelivery(EVENT, steps),
-      { action: 'dead-letter', reason: 'invalid_message', error: 'bad' },
-      { attempt: 1, requestId: undefined },
-    );
+    await settler.settle({
+      message: fakeDelivery(EVENT, steps),
+      decision: { action: 'dead-letter', reason: 'invalid_message', error: 'bad' },
+      context: { attempt: 1, requestId: undefined },
+      event: undefined,
+    });
     expect(steps).toEqual(['dead-letter copy confirmed', 'counted as unrecorded', 'ack']);
   });
 
@@ -103,11 +102,12 @@ describe('recording dead letters', () => {
       steps.push('recorded');
       return 'row-id';
     });
-    await settler.settle(
-      fakeDelivery(EVENT, steps),
-      { action: 'retry', delayMs: 1000, nextAttempt: 2, error: 'timeout' },
-      { attempt: 1, requestId: undefined },
-    );
+    await settler.settle({
+      message: fakeDelivery(EVENT, steps),
+      decision: { action: 'retry', delayMs: 1000, nextAttempt: 2, error: 'timeout' },
+      context: { attempt: 1, requestId: undefined },
+      event: undefined,
+    });
     expect(steps).toEqual(['dead-letter copy confirmed', 'ack']);
   });
 });

@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 describe('consumer shutdown while the database is away', () => {
-  it('ends promptly, leaving the batch in hand unacked for the next consumer', async () => {
+  it('ends promptly, giving the batch in hand back to the queue for the next consumer', async () => {
     const url = new URL(database.url);
     url.port = String(proxy.port);
     url.hostname = '127.0.0.1';
@@ -61,7 +61,7 @@ describe('consumer shutdown while the database is away', () => {
     await consumer.stop();
     expect(Date.now() - started).toBeLessThan(10_000);
 
-    // Nothing was stored or acked: the broker gives the events to the next consumer.
+    // Nothing was stored or acked: the events are back in the queue for the next consumer.
     await waitFor(
       'the events back in the queue',
       async () => (await admin.count(topology.queue)) === 20,

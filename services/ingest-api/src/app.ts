@@ -69,9 +69,6 @@ const SECURITY_HEADERS = {
  */
 const docsCsp = (policy: string) => policy.replace(/\s*upgrade-insecure-requests;?/, '');
 
-/** `"error":"some_code"` at the start of an error body: the rejection reason of a webhook. */
-const ERROR_CODE = /^\{"error":"([a-z_]{1,64})"/;
-
 /**
  * The ingest API. It never listens, reads no environment and owns no connection: `main.ts`
  * does those, and tests drive it with `app.inject`.
@@ -118,16 +115,22 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   const { metrics } = deps;
+  // A refusal's reason is the `error` code of the body its handler (or the error handler) sent,
+  // taken from that object before it is serialised.
+  const rejectionReasons = new WeakMap<object, string>();
+  app.addHook('preSerialization', (_request, reply, payload, done) => {
+    const reason = errorCodeOf(payload);
+    if (reason !== undefined) rejectionReasons.set(reply, reason);
+    done(null, payload);
+  });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
     reply.headers(SECURITY_HEADERS);
     // Every webhook route's outcome, including refusals raised before the handler ran.
     if (request.routeOptions.url?.startsWith('/webhook') === true) {
       if (reply.statusCode === 200) metrics.accepted.inc();
-      else {
-        const reason = typeof payload === 'string' ? ERROR_CODE.exec(payload)?.[1] : undefined;
-        metrics.rejected.inc({ reason: reason ?? `http_${reply.statusCode}` });
-      }
+      else
+        metrics.rejected.inc({ reason: rejectionReasons.get(reply) ?? `http_${reply.statusCode}` });
     }
     return payload;
   });
@@ -177,4 +180,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     admission,
   });
   return app;
+}
+
+/** The `error` code of an error body (`ErrorResponse`), if `payload` is one. */
+function errorCodeOf(payload: unknown): string | undefined {
+  if (typeof payload !== 'object' || payload === null || !('error' in payload)) return undefined;
+  return typeof payload.error === 'string' ? payload.error : undefined;
 }

@@ -1,5 +1,7 @@
 // What other parts of the workspace reuse of the ingest API: `pnpm rejected:replay` admits a
 // kept request with the very code that refused it, and publishes it the way the API does.
+
+export { ProviderSourcesEnv } from './config.js';
 export { eventMessage } from './event-publisher.js';
 export {
   type AdmitProviderRequest,

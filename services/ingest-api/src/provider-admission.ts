@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { SourceName, type WebhookSource } from '@webhooks/config';
 import {
   type ErrorResponse,
   type QueueMessage,
@@ -11,6 +10,7 @@ import { parseJsonBody } from './json-body.js';
 import { type ProviderConvention, providerEventFields } from './provider-event.js';
 import type { SignatureFailure, SignatureVerifier } from './signatures/signature-verifier.js';
 import { unsignedVerifier, verifierForSource } from './signatures/verifier-for-source.js';
+import { SourceName, type WebhookSource } from './signatures/webhook-sources.js';
 
 /** The sources `POST /webhook/:source` accepts (`WEBHOOK_SOURCES` and its companion). */
 export interface ProviderSources {

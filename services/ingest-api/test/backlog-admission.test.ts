@@ -35,7 +35,7 @@ beforeAll(async () => {
   ingest = await startIngest({
     amqpUrl: inject('amqpUrl'),
     topology,
-    maxBacklog: MAX_BACKLOG,
+    env: { MAX_BACKLOG: String(MAX_BACKLOG) },
     logger: logs.logger,
   });
   admin = await QueueAdmin.connect(inject('amqpUrl'));

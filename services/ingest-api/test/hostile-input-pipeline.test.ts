@@ -1,4 +1,3 @@
-import { WebhookSources } from '@webhooks/config';
 import { QueueAdmin, type Topology } from '@webhooks/queue';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -34,10 +33,7 @@ beforeAll(async () => {
   ingest = await startIngest({
     amqpUrl,
     topology,
-    providerSources: {
-      sources: WebhookSources.parse('{"plain":{"scheme":"none"}}'),
-      allowUnknown: false,
-    },
+    env: { WEBHOOK_SOURCES: '{"plain":{"scheme":"none"}}' },
   });
   consumer = startConsumer({ amqpUrl, databaseUrl: database.url, topology });
   admin = await QueueAdmin.connect(amqpUrl);

@@ -1,7 +1,7 @@
-import { WebhookSources } from '@webhooks/config';
 import { DEFAULT_MAX_JSON_DEPTH, QueueMessage } from '@webhooks/contracts';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakePublisher } from '../../../test/helpers/fake-publisher.js';
 import {
   hasProtoKey,
   hostileString,
@@ -15,22 +15,12 @@ import {
 } from '../../../test/helpers/hostile-json.js';
 import { testLogger } from '../../../test/helpers/test-logger.js';
 import { buildApp } from '../src/app.js';
-import type { EventPublisher } from '../src/event-publisher.js';
 import { IngestMetrics } from '../src/metrics.js';
+import { WebhookSources } from '../src/signatures/webhook-sources.js';
 
 // Whatever a client sends, the answer is a 4xx naming the problem, or a 200 for an event the
 // consumer's contract accepts (so PostgreSQL stores it: see storable-json-postgres.test.ts and
 // hostile-input-pipeline.test.ts). Never a 5xx, never a crash.
-
-/** Records what would have been published. */
-class FakePublisher implements EventPublisher {
-  ready = true;
-  readonly published: QueueMessage[] = [];
-
-  async publish(event: QueueMessage): Promise<void> {
-    this.published.push(event);
-  }
-}
 
 const MAX_BODY_BYTES = 1_048_576;
 const MAX_DEPTH = DEFAULT_MAX_JSON_DEPTH;
@@ -46,7 +36,7 @@ beforeAll(() => {
     maxBodyBytes: MAX_BODY_BYTES,
     retryAfterSeconds: 5,
     providerSources: {
-      sources: WebhookSources.parse('{"plain":{"scheme":"none"}}'),
+      sources: WebhookSources.parse({ plain: { scheme: 'none' } }),
       allowUnknown: false,
     },
   });
@@ -394,7 +384,7 @@ describe('a configured MAX_JSON_DEPTH', () => {
       maxJsonDepth: 3,
       retryAfterSeconds: 5,
       providerSources: {
-        sources: WebhookSources.parse('{"plain":{"scheme":"none"}}'),
+        sources: WebhookSources.parse({ plain: { scheme: 'none' } }),
         allowUnknown: false,
       },
     });

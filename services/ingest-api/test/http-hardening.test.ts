@@ -1,18 +1,9 @@
 import net from 'node:net';
-import type { QueueMessage } from '@webhooks/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakePublisher } from '../../../test/helpers/fake-publisher.js';
 import { testLogger } from '../../../test/helpers/test-logger.js';
 import { buildApp } from '../src/app.js';
-import type { EventPublisher } from '../src/event-publisher.js';
 import { IngestMetrics } from '../src/metrics.js';
-
-class FakePublisher implements EventPublisher {
-  ready = true;
-  readonly published: QueueMessage[] = [];
-  async publish(event: QueueMessage): Promise<void> {
-    this.published.push(event);
-  }
-}
 
 /** Short limits, so that a test sees them act; Node checks them about once a second. */
 const TIMEOUTS = { requestMs: 2000, headersMs: 600, keepAliveMs: 600 };

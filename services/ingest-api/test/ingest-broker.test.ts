@@ -20,7 +20,7 @@ beforeAll(async () => {
   ingest = await startIngest({
     amqpUrl: front.url,
     topology,
-    publishTimeoutMs: PUBLISH_TIMEOUT_MS,
+    env: { PUBLISH_TIMEOUT_MS: String(PUBLISH_TIMEOUT_MS) },
   });
   admin = await QueueAdmin.connect(brokerUrl);
 });

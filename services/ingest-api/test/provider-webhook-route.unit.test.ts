@@ -1,30 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sign as signGithub } from '@octokit/webhooks-methods';
-import { WebhookSources } from '@webhooks/config';
-import type { QueueMessage } from '@webhooks/contracts';
 import { QueueUnavailableError } from '@webhooks/queue';
 import type { Logger } from 'pino';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakePublisher } from '../../../test/helpers/fake-publisher.js';
 import { captureLogs } from '../../../test/helpers/log-capture.js';
 import { testLogger } from '../../../test/helpers/test-logger.js';
 import { buildApp } from '../src/app.js';
-import type { EventPublisher } from '../src/event-publisher.js';
 import { IngestMetrics } from '../src/metrics.js';
 import type { ProviderSources } from '../src/routes/provider-webhook.js';
-
-/** Records what would have been published; fails on demand. */
-class FakePublisher implements EventPublisher {
-  ready = true;
-  failure: Error | undefined;
-  readonly published: QueueMessage[] = [];
-
-  async publish(event: QueueMessage): Promise<void> {
-    if (this.failure) throw this.failure;
-    this.published.push(event);
-  }
-}
+import { WebhookSources } from '../src/signatures/webhook-sources.js';
 
 const MAX_BODY_BYTES = 8192;
 const standardSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
@@ -38,27 +25,25 @@ const SECRETS = {
   stripe: { current: stripeSecret(), previous: stripeSecret(), stranger: stripeSecret() },
 };
 
-/** Parsed the way `main.ts` parses `WEBHOOK_SOURCES`, so the test sees the normalised config. */
-const SOURCES = WebhookSources.parse(
-  JSON.stringify({
-    acme: { scheme: 'standard', secret: SECRETS.standard.current },
-    'acme-rotating': {
-      scheme: 'standard',
-      secrets: [SECRETS.standard.current, SECRETS.standard.previous],
-    },
-    github: { scheme: 'github', secret: SECRETS.github.current },
-    'github-rotating': {
-      scheme: 'github',
-      secrets: [SECRETS.github.current, SECRETS.github.previous],
-    },
-    stripe: { scheme: 'stripe', secret: SECRETS.stripe.current },
-    'stripe-rotating': {
-      scheme: 'stripe',
-      secrets: [SECRETS.stripe.current, SECRETS.stripe.previous],
-    },
-    plain: { scheme: 'none' },
-  }),
-);
+/** Parsed by the schema `WEBHOOK_SOURCES` is read with, so the test sees the normalised config. */
+const SOURCES = WebhookSources.parse({
+  acme: { scheme: 'standard', secret: SECRETS.standard.current },
+  'acme-rotating': {
+    scheme: 'standard',
+    secrets: [SECRETS.standard.current, SECRETS.standard.previous],
+  },
+  github: { scheme: 'github', secret: SECRETS.github.current },
+  'github-rotating': {
+    scheme: 'github',
+    secrets: [SECRETS.github.current, SECRETS.github.previous],
+  },
+  stripe: { scheme: 'stripe', secret: SECRETS.stripe.current },
+  'stripe-rotating': {
+    scheme: 'stripe',
+    secrets: [SECRETS.stripe.current, SECRETS.stripe.previous],
+  },
+  plain: { scheme: 'none' },
+});
 
 let publisher: FakePublisher;
 let app: ReturnType<typeof buildApp>;

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sign as signGithub } from '@octokit/webhooks-methods';
-import { IngestEnv, parseEnv } from '@webhooks/config';
 import { QueueAdmin, type Topology } from '@webhooks/queue';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import Stripe from 'stripe';
@@ -20,13 +19,11 @@ const SECRETS = {
   stripe: `whsec_${randomBytes(16).toString('hex')}`,
   standard: `whsec_${randomBytes(24).toString('base64')}`,
 };
-/** `WEBHOOK_SOURCES` as an operator would write it, parsed as `main.ts` parses it. */
-const config = parseEnv(IngestEnv, {
-  WEBHOOK_SOURCES: JSON.stringify({
-    github: { scheme: 'github', secret: SECRETS.github },
-    stripe: { scheme: 'stripe', secret: SECRETS.stripe },
-    acme: { scheme: 'standard', secret: SECRETS.standard },
-  }),
+/** `WEBHOOK_SOURCES` as an operator would write it. */
+const WEBHOOK_SOURCES = JSON.stringify({
+  github: { scheme: 'github', secret: SECRETS.github },
+  stripe: { scheme: 'stripe', secret: SECRETS.stripe },
+  acme: { scheme: 'standard', secret: SECRETS.standard },
 });
 
 let database: TestDatabase;
@@ -41,10 +38,7 @@ beforeAll(async () => {
   ingest = await startIngest({
     amqpUrl: inject('amqpUrl'),
     topology,
-    providerSources: {
-      sources: config.WEBHOOK_SOURCES,
-      allowUnknown: config.WEBHOOK_ALLOW_UNKNOWN_SOURCES,
-    },
+    env: { WEBHOOK_SOURCES },
   });
   admin = await QueueAdmin.connect(inject('amqpUrl'));
 });

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sign as signGithub } from '@octokit/webhooks-methods';
-import { WebhookSources } from '@webhooks/config';
 import { RejectedRequestHeader, withoutCredentials } from '@webhooks/contracts';
 import type { OutgoingMessage } from '@webhooks/queue';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,11 +9,10 @@ import { buildApp } from '../src/app.js';
 import type { EventPublisher } from '../src/event-publisher.js';
 import { IngestMetrics } from '../src/metrics.js';
 import { type Quarantine, queueQuarantine, type RejectedRequest } from '../src/quarantine.js';
+import { WebhookSources } from '../src/signatures/webhook-sources.js';
 
 const SECRET = randomBytes(20).toString('hex');
-const SOURCES = WebhookSources.parse(
-  JSON.stringify({ github: { scheme: 'github', secret: SECRET } }),
-);
+const SOURCES = WebhookSources.parse({ github: { scheme: 'github', secret: SECRET } });
 
 const publisher: EventPublisher = { ready: true, publish: async () => {} };
 let app: ReturnType<typeof buildApp> | undefined;

@@ -3,7 +3,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { sign as signGithub } from '@octokit/webhooks-methods';
-import { IngestEnv, parseEnv } from '@webhooks/config';
 import { QueueAdmin, type RejectedQueue, rejectedQueueFor, type Topology } from '@webhooks/queue';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -31,8 +30,14 @@ const SECRETS = {
   forger: randomBytes(20).toString('hex'),
 };
 const sourcesWith = (secret: string) => JSON.stringify({ github: { scheme: 'github', secret } });
-/** The API still has the old secret; GitHub already signs with the new one. */
-const config = parseEnv(IngestEnv, { WEBHOOK_SOURCES: sourcesWith(SECRETS.old) });
+
+/** Settings of an API that keeps refused requests in `queue` and has `secret` for GitHub. */
+const keeping = (queue: RejectedQueue, secret: string) => ({
+  WEBHOOK_SOURCES: sourcesWith(secret),
+  KEEP_REJECTED: 'true',
+  REJECTED_QUEUE_MAX_LENGTH: String(queue.maxLength),
+  REJECTED_QUEUE_MAX_BYTES: String(queue.maxBytes),
+});
 
 let database: TestDatabase;
 const admin = () => QueueAdmin.connect(inject('amqpUrl'));
@@ -79,8 +84,7 @@ describe('the quarantine of refused provider requests', () => {
     ingest = await startIngest({
       amqpUrl: inject('amqpUrl'),
       topology,
-      rejectedQueue,
-      providerSources: { sources: config.WEBHOOK_SOURCES, allowUnknown: false },
+      env: keeping(rejectedQueue, SECRETS.old),
     });
     consumer = startConsumer({
       amqpUrl: inject('amqpUrl'),
@@ -218,10 +222,7 @@ describe('the quarantine of refused provider requests', () => {
     const fixed = await startIngest({
       amqpUrl: inject('amqpUrl'),
       topology,
-      providerSources: {
-        sources: parseEnv(IngestEnv, { WEBHOOK_SOURCES: sourcesWith(SECRETS.new) }).WEBHOOK_SOURCES,
-        allowUnknown: false,
-      },
+      env: { WEBHOOK_SOURCES: sourcesWith(SECRETS.new) },
     });
     try {
       const redelivered = await fixed.app.inject({
@@ -262,8 +263,7 @@ describe('the rejected queue under a flood of forged requests', () => {
     ingest = await startIngest({
       amqpUrl: inject('amqpUrl'),
       topology,
-      rejectedQueue,
-      providerSources: { sources: config.WEBHOOK_SOURCES, allowUnknown: false },
+      env: keeping(rejectedQueue, SECRETS.old),
     });
   });
 

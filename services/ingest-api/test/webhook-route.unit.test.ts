@@ -1,32 +1,21 @@
-import type { QueueMessage } from '@webhooks/contracts';
 import { QueueUnavailableError } from '@webhooks/queue';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakePublisher } from '../../../test/helpers/fake-publisher.js';
 import { testLogger } from '../../../test/helpers/test-logger.js';
 import { buildApp } from '../src/app.js';
-import type { EventPublisher } from '../src/event-publisher.js';
 import { IngestMetrics } from '../src/metrics.js';
-
-/** Records what would have been published; fails on demand. */
-class FakePublisher implements EventPublisher {
-  ready = true;
-  failure: Error | undefined;
-  readonly published: Array<{ event: QueueMessage; requestId: string }> = [];
-
-  async publish(event: QueueMessage, context: { requestId: string }): Promise<void> {
-    if (this.failure) throw this.failure;
-    this.published.push({ event, requestId: context.requestId });
-  }
-}
 
 const MAX_BODY_BYTES = 4096;
 let publisher: FakePublisher;
+let metrics: IngestMetrics;
 let app: ReturnType<typeof buildApp>;
 
 beforeEach(() => {
   publisher = new FakePublisher();
+  metrics = new IngestMetrics({ brokerConnected: () => publisher.ready });
   app = buildApp({
     publisher,
-    metrics: new IngestMetrics({ brokerConnected: () => publisher.ready }),
+    metrics,
     logger: testLogger(),
     maxBodyBytes: MAX_BODY_BYTES,
     retryAfterSeconds: 7,
@@ -54,7 +43,7 @@ describe('POST /webhook: accepted events', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ status: 'success', id: 'evt-1' });
     expect(publisher.published).toHaveLength(1);
-    const { event } = publisher.published[0] ?? {};
+    const event = publisher.published[0];
     expect(event).toMatchObject({
       id: 'evt-1',
       source: 'github',
@@ -68,7 +57,7 @@ describe('POST /webhook: accepted events', () => {
     const before = Date.now();
     const res = await post({ source: '  stripe ', type: ' charge.succeeded' });
     expect(res.statusCode).toBe(200);
-    const event = publisher.published[0]?.event;
+    const event = publisher.published[0];
     expect(event?.source).toBe('stripe');
     expect(event?.type).toBe('charge.succeeded');
     expect(event?.data).toEqual({});
@@ -89,17 +78,17 @@ describe('POST /webhook: accepted events', () => {
   it('generates a UUID when no id is given, and returns it', async () => {
     const res = await post({ source: 's', type: 't' });
     expect(res.json().id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    expect(publisher.published[0]?.event.id).toBe(res.json().id);
+    expect(publisher.published[0]?.id).toBe(res.json().id);
   });
 
   it('echoes a sent x-request-id and passes it to the message; generates one otherwise', async () => {
     const sent = await post({ source: 's', type: 't' }, { 'x-request-id': 'req-abc' });
     expect(sent.headers['x-request-id']).toBe('req-abc');
-    expect(publisher.published[0]?.requestId).toBe('req-abc');
+    expect(publisher.requestIds[0]).toBe('req-abc');
 
     const generated = await post({ source: 's', type: 't' }, { 'x-request-id': 'has spaces' });
     expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
-    expect(publisher.published[1]?.requestId).toBe(generated.headers['x-request-id']);
+    expect(publisher.requestIds[1]).toBe(generated.headers['x-request-id']);
   });
 });
 
@@ -193,6 +182,28 @@ describe('POST /webhook: broker trouble', () => {
     expect(res.statusCode).toBe(500);
     expect(res.json()).toEqual({ error: 'internal_error' });
     expect(res.body).not.toContain('secret');
+  });
+});
+
+describe('POST /webhook: refusals counted by reason', () => {
+  const rejected = async () =>
+    Object.fromEntries(
+      (await metrics.rejected.get()).values.map((v) => [String(v.labels.reason), v.value]),
+    );
+
+  it('counts each refusal under the error code it answered, raised in the route or before it', async () => {
+    await post({ source: 's', type: 't', data: { big: 'x'.repeat(MAX_BODY_BYTES) } });
+    await post({ type: 't' });
+    publisher.failure = new QueueUnavailableError('timeout', 'no confirm');
+    await post({ source: 's', type: 't' });
+    publisher.failure = new Error('bug');
+    await post({ source: 's', type: 't' });
+    expect(await rejected()).toEqual({
+      payload_too_large: 1,
+      validation_failed: 1,
+      queue_unavailable: 1,
+      internal_error: 1,
+    });
   });
 });
 

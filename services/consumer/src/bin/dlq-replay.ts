@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { AmqpEnv, ConfigError, createLogger, DatabaseEnv, parseEnv } from '@webhooks/config';
 import { Database, DeadLettersRepository } from '@webhooks/db';
-import { QueueAdmin, topologyFor } from '@webhooks/queue';
+import { QueueAdmin, topologyFromSettings } from '@webhooks/queue';
 import dotenv from 'dotenv';
 import { replayDeadLetters } from '../dlq-replay.js';
 
@@ -32,12 +32,7 @@ try {
     throw new Error('--limit must be a positive whole number');
   }
   const config = parseEnv(AmqpEnv.and(DatabaseEnv), process.env);
-  const topology = topologyFor({
-    exchange: config.EXCHANGE_NAME,
-    queue: config.QUEUE_NAME,
-    retryDelaysMs: config.RETRY_DELAYS_MS,
-    queueType: config.QUEUE_TYPE,
-  });
+  const topology = topologyFromSettings(config);
   const admin = await QueueAdmin.connect(config.AMQP_URL);
   const logger = createLogger({ name: 'dlq-replay', level: 'warn', pretty: false });
   const db = new Database({

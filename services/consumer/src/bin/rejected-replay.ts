@@ -10,8 +10,8 @@ import {
 } from '@webhooks/config';
 import { Rfc3339 } from '@webhooks/contracts';
 import { Database, RejectedRequestsRepository } from '@webhooks/db';
-import { eventMessage, providerAdmission } from '@webhooks/ingest-api';
-import { AmqpConnection, assertTopology, ConfirmPublisher, topologyFor } from '@webhooks/queue';
+import { eventMessage, ProviderSourcesEnv, providerAdmission } from '@webhooks/ingest-api';
+import { AmqpConnection, ConfirmPublisher, topologyFromSettings } from '@webhooks/queue';
 import dotenv from 'dotenv';
 import { replayRejected, summaryLine } from '../rejected-replay.js';
 
@@ -45,14 +45,12 @@ try {
   if (values.since !== undefined && !Rfc3339.safeParse(values.since).success) {
     throw new Error('--since must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z');
   }
-  const config = parseEnv(LogEnv.and(AmqpEnv).and(DatabaseEnv).and(IngestEnv), process.env);
+  const config = parseEnv(
+    LogEnv.and(AmqpEnv).and(DatabaseEnv).and(IngestEnv).and(ProviderSourcesEnv),
+    process.env,
+  );
   const logger = createLogger({ name: 'rejected-replay', level: config.LOG_LEVEL, pretty: false });
-  const topology = topologyFor({
-    exchange: config.EXCHANGE_NAME,
-    queue: config.QUEUE_NAME,
-    retryDelaysMs: config.RETRY_DELAYS_MS,
-    queueType: config.QUEUE_TYPE,
-  });
+  const topology = topologyFromSettings(config);
   const db = new Database({
     connectionString: config.DATABASE_URL,
     logger,
@@ -70,7 +68,7 @@ try {
     logger,
     timeoutMs: PUBLISH_TIMEOUT_MS,
     maxInFlight: 1,
-    setup: (channel) => assertTopology(channel, topology),
+    topology,
   });
   try {
     const dryRun = values['dry-run'];

@@ -1,8 +1,8 @@
-import type { WebhookSource } from '@webhooks/config';
 import { githubVerifier } from './github.js';
 import { type SignatureVerifier, VALID } from './signature-verifier.js';
 import { standardWebhooksVerifier } from './standard-webhooks.js';
 import { stripeVerifier } from './stripe.js';
+import type { WebhookSource } from './webhook-sources.js';
 
 /** Accepts every request: for sources the operator declared unsigned (`"scheme":"none"`). */
 export const unsignedVerifier: SignatureVerifier = { verify: () => VALID };

@@ -1,7 +1,8 @@
+import { ConfigError, parseEnv } from '@webhooks/config';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, IngestEnv, parseEnv } from '../src/index.js';
+import { ProviderSourcesEnv } from '../src/config.js';
 
-const parse = (env: Record<string, string>) => parseEnv(IngestEnv, env);
+const parse = (env: Record<string, string>) => parseEnv(ProviderSourcesEnv, env);
 
 /** The start-up message for `env`, which must name the variable and never echo a secret. */
 function failure(env: Record<string, string>): string {

@@ -1,0 +1,174 @@
+import {
+  AmqpConnection,
+  type AmqpConnectionOptions,
+  ConfirmPublisher,
+  QueueDepthProbe,
+  rejectedQueueFor,
+  type Topology,
+  topologyFromSettings,
+} from '@webhooks/queue';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './app.js';
+import { alwaysAdmit, BacklogAdmission } from './backlog-admission.js';
+import type { IngestConfig } from './config.js';
+import { queueEventPublisher } from './event-publisher.js';
+import { IngestMetrics } from './metrics.js';
+import { discardRejected, queueQuarantine } from './quarantine.js';
+
+/** Refused requests awaiting the broker's confirm at once; past it more are not kept. */
+const QUARANTINE_MAX_IN_FLIGHT = 100;
+
+export interface IngestService {
+  readonly app: FastifyInstance;
+  readonly metrics: IngestMetrics;
+  readonly topology: Topology;
+  /** Present when `MAX_BACKLOG` is not 0. */
+  readonly admission: BacklogAdmission | undefined;
+  /** Connects to the broker in the background; requests get 503 until it is connected. */
+  start(): void;
+  /** Stops taking requests (those in flight finish), then closes the broker. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** How fast the broker connection is retried; tests that cut it shorten the waits. */
+export type ReconnectDelays = Pick<
+  AmqpConnectionOptions,
+  'initialReconnectDelayMs' | 'maxReconnectDelayMs'
+>;
+
+/**
+ * Wires the ingest API from its settings: broker connection, confirm publisher, topology,
+ * backlog admission, the quarantine of refused provider requests and the HTTP app. Opens
+ * nothing until `start()`; never listens.
+ */
+export function createIngestService(
+  config: IngestConfig,
+  logger: Logger,
+  reconnect: ReconnectDelays = {},
+): IngestService {
+  const topology = topologyFromSettings(config);
+  const connection = new AmqpConnection({
+    url: config.AMQP_URL,
+    logger,
+    connectionName: 'ingest-api',
+    ...reconnect,
+  });
+  const publisher = new ConfirmPublisher({
+    connection,
+    logger,
+    timeoutMs: config.PUBLISH_TIMEOUT_MS,
+    maxInFlight: config.MAX_IN_FLIGHT,
+    topology,
+  });
+  const metrics = new IngestMetrics({ brokerConnected: () => publisher.ready });
+
+  // The backlog is read on a channel of its own, once a second, never per request.
+  const depthProbe = new QueueDepthProbe({ connection, queue: topology.queue });
+  const admission =
+    config.MAX_BACKLOG === 0
+      ? undefined
+      : new BacklogAdmission({
+          readDepth: () => depthProbe.depth(),
+          maxBacklog: config.MAX_BACKLOG,
+          metrics,
+          logger,
+        });
+
+  // Refused provider requests travel on a connection of their own: a flood of forged requests
+  // never shares flow control or in-flight slots with accepted events.
+  const rejectedQueue = rejectedQueueFor({
+    queue: config.QUEUE_NAME,
+    maxLength: config.REJECTED_QUEUE_MAX_LENGTH,
+    maxBytes: config.REJECTED_QUEUE_MAX_BYTES,
+    queueType: config.QUEUE_TYPE,
+  });
+  const quarantineConnection = config.KEEP_REJECTED
+    ? new AmqpConnection({
+        url: config.AMQP_URL,
+        logger,
+        connectionName: 'ingest-api-quarantine',
+        ...reconnect,
+      })
+    : undefined;
+  const quarantinePublisher =
+    quarantineConnection === undefined
+      ? undefined
+      : new ConfirmPublisher({
+          connection: quarantineConnection,
+          logger,
+          timeoutMs: config.PUBLISH_TIMEOUT_MS,
+          maxInFlight: QUARANTINE_MAX_IN_FLIGHT,
+          rejectedQueue,
+        });
+
+  const app = buildApp({
+    publisher: queueEventPublisher(publisher, topology, metrics),
+    metrics,
+    logger,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    maxJsonDepth: config.MAX_JSON_DEPTH,
+    timeouts: {
+      requestMs: config.REQUEST_TIMEOUT_MS,
+      headersMs: config.HEADERS_TIMEOUT_MS,
+      keepAliveMs: config.KEEP_ALIVE_TIMEOUT_MS,
+    },
+    retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    admission: admission ?? alwaysAdmit,
+    quarantine:
+      quarantinePublisher === undefined
+        ? discardRejected
+        : queueQuarantine({
+            publish: (message) => quarantinePublisher.publish(message),
+            queue: rejectedQueue.name,
+            maxInFlight: QUARANTINE_MAX_IN_FLIGHT,
+            metrics,
+            logger,
+          }),
+    providerSources: {
+      sources: config.WEBHOOK_SOURCES,
+      allowUnknown: config.WEBHOOK_ALLOW_UNKNOWN_SOURCES,
+    },
+  });
+
+  let stopped: Promise<void> | undefined;
+  const stop = async () => {
+    // Reverse order of opening; each step runs even if an earlier one failed.
+    const failures: unknown[] = [];
+    const step = async (name: string, run: () => Promise<void>) => {
+      try {
+        await run();
+      } catch (err) {
+        logger.error({ err, step: name }, 'shutdown step failed');
+        failures.push(err);
+      }
+    };
+    await step('close HTTP', () => app.close());
+    await step('stop admission', async () => admission?.stop());
+    await step('close publisher', () => publisher.close(config.PUBLISH_TIMEOUT_MS));
+    await step('close quarantine publisher', async () => {
+      await quarantinePublisher?.close(config.PUBLISH_TIMEOUT_MS);
+    });
+    await step('close broker connection', () => connection.close());
+    await step('close quarantine connection', async () => {
+      await quarantineConnection?.close();
+    });
+    if (failures.length > 0) throw new AggregateError(failures, 'ingest shutdown incomplete');
+  };
+
+  return {
+    app,
+    metrics,
+    topology,
+    admission,
+    start: () => {
+      connection.start();
+      quarantineConnection?.start();
+      admission?.start();
+    },
+    stop: () => {
+      stopped ??= stop();
+      return stopped;
+    },
+  };
+}
