@@ -1,10 +1,18 @@
+export {
+  ExactNumber,
+  isExactNumber,
+  type ParseExactJsonOptions,
+  parseExactJson,
+  stringifyExactJson,
+} from './exact-json.js';
 export { AcceptedResponse, ErrorResponse } from './http-responses.js';
-export { MessageHeader, QueueMessage } from './queue-message.js';
+export { MessageHeader, QueueMessage, QueueMessageInput } from './queue-message.js';
 export {
   DEFAULT_MAX_JSON_DEPTH,
   JSON_DEPTH_CEILING,
   type JsonIssue,
   unstorableJsonIssues,
+  unstorableNumberReason,
   unstorableTextReason,
 } from './storable-json.js';
 export { toValidationIssues, type ValidationIssue } from './validation-issues.js';

@@ -1,4 +1,9 @@
-import { MessageHeader, QueueMessage } from '@webhooks/contracts';
+import {
+  MessageHeader,
+  parseExactJson,
+  type QueueMessage,
+  QueueMessageInput,
+} from '@webhooks/contracts';
 import type { Delivery } from '@webhooks/queue';
 
 /** The message can never be stored as it is: not JSON, or not the queue contract. */
@@ -17,15 +22,24 @@ export type Decoded =
   | ({ ok: true; event: QueueMessage } & MessageContext)
   | ({ ok: false; error: InvalidMessageError } & MessageContext);
 
-/** Parses a delivery at the edge, with the contract's schema; inside, data is trusted. */
-export function decodeMessage(delivery: Delivery): Decoded {
+export interface DecodeOptions {
+  /** The time of consumption, for a message with neither `receivedAt` nor an AMQP timestamp. */
+  nowMs?: number;
+}
+
+/**
+ * Parses a delivery at the edge, with the contract's schema; inside, data is trusted. Numbers
+ * keep every digit of the message's text. A message with only the event's own fields (as
+ * another producer would publish it) is completed: see `QueueMessageInput`.
+ */
+export function decodeMessage(delivery: Delivery, options: DecodeOptions = {}): Decoded {
   const context: MessageContext = {
     attempt: attemptOf(delivery.headers[MessageHeader.attempt]),
     requestId: stringOf(delivery.headers[MessageHeader.requestId]),
   };
   let json: unknown;
   try {
-    json = JSON.parse(delivery.body.toString('utf8'));
+    json = parseExactJson(delivery.body.toString('utf8'));
   } catch (err) {
     return {
       ok: false,
@@ -33,7 +47,7 @@ export function decodeMessage(delivery: Delivery): Decoded {
       ...context,
     };
   }
-  const parsed = QueueMessage.safeParse(json);
+  const parsed = QueueMessageInput.safeParse(json);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
       (i) => `${i.path.join('.') || '(body)'}: ${i.message}`,
@@ -44,7 +58,30 @@ export function decodeMessage(delivery: Delivery): Decoded {
       ...context,
     };
   }
-  return { ok: true, event: parsed.data, ...context };
+  const receivedAt =
+    parsed.data.receivedAt ??
+    new Date(
+      amqpTimestampMs(delivery.properties.timestamp) ?? options.nowMs ?? Date.now(),
+    ).toISOString();
+  const event: QueueMessage = {
+    ...parsed.data,
+    timestamp: parsed.data.timestamp ?? receivedAt,
+    receivedAt,
+  };
+  return { ok: true, event, ...context };
+}
+
+/**
+ * The AMQP `timestamp` property in ms. It is whole seconds since the epoch (amqplib gives a
+ * number); one PostgreSQL could not store is ignored.
+ */
+function amqpTimestampMs(seconds: unknown): number | undefined {
+  if (typeof seconds !== 'number' || !Number.isSafeInteger(seconds) || seconds <= 0) {
+    return undefined;
+  }
+  const ms = seconds * 1000;
+  const year = new Date(ms).getUTCFullYear();
+  return year <= 9999 ? ms : undefined;
 }
 
 function attemptOf(value: unknown): number {
