@@ -22,13 +22,20 @@ import {
 
 /** A JSON number a double cannot hold as sent: its text, written back as is. */
 export class ExactNumber extends LosslessNumber {
-  /** Makes `JSON.stringify` stop at the first one, so the caller can take the exact path. */
+  /**
+   * Makes `JSON.stringify` stop at the first one: `stringifyExactJson` then takes the exact
+   * path, and any other caller learns at once rather than writing `{"value":"…"}`.
+   */
   toJSON(): never {
-    throw NEEDS_EXACT_STRINGIFY;
+    throw new NeedsExactStringifyError(
+      'a value holding an ExactNumber must be written with stringifyExactJson',
+    );
   }
 }
 
-const NEEDS_EXACT_STRINGIFY = new Error('value holds an ExactNumber');
+class NeedsExactStringifyError extends TypeError {
+  override name = 'NeedsExactStringifyError';
+}
 
 /** True for a number parsed from text a double would alter (see `ExactNumber`). */
 export function isExactNumber(value: unknown): value is LosslessNumber {
@@ -84,7 +91,7 @@ export function stringifyExactJson(value: unknown): string {
   try {
     return JSON.stringify(value);
   } catch (err) {
-    if (err !== NEEDS_EXACT_STRINGIFY) throw err;
+    if (!(err instanceof NeedsExactStringifyError)) throw err;
     return stringifyLossless(value) as string;
   }
 }
