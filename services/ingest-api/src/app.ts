@@ -1,7 +1,13 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { DEFAULT_MAX_JSON_DEPTH } from '@webhooks/contracts';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify';
+import { type DiscardBounds, discardRequestBody } from './discard-request-body.js';
 import { handleError } from './error-handler.js';
 import type { EventPublisher } from './event-publisher.js';
 import { InvalidPayloadError, parseJsonBody } from './json-body.js';
@@ -26,6 +32,11 @@ export interface AppDeps {
   maxJsonDepth?: number;
   /** How long slow clients may hold a socket. Default 30000, 10000 and 5000 ms, as the settings. */
   timeouts?: HttpTimeouts;
+  /**
+   * How much of an oversized body is read and thrown away so that the sender can read the 413.
+   * Default: up to 4 × `maxBodyBytes`, for up to 5000 ms; past either, the connection is closed.
+   */
+  oversizedBody?: Partial<DiscardBounds>;
 }
 
 /** `REQUEST_TIMEOUT_MS`, `HEADERS_TIMEOUT_MS` and `KEEP_ALIVE_TIMEOUT_MS`. */
@@ -136,7 +147,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     );
   });
 
-  app.setErrorHandler(handleError);
+  const discardBounds: DiscardBounds = {
+    maxBytes: deps.oversizedBody?.maxBytes ?? 4 * deps.maxBodyBytes,
+    timeoutMs: deps.oversizedBody?.timeoutMs ?? 5000,
+  };
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    // A sender still writing its body would get a reset rather than the 413 (Fastify answers
+    // with `connection: close`): the rest is read first, within bounds.
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      await discardRequestBody(request.raw, discardBounds);
+    }
+    return handleError(error, request, reply);
+  });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not_found' }));
 
   app.register(swagger, {
