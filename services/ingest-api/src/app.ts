@@ -7,6 +7,7 @@ import Fastify, {
   type FastifyInstance,
   LogController,
 } from 'fastify';
+import { clientErrorHandler } from './client-error.js';
 import { type DiscardBounds, discardRequestBody } from './discard-request-body.js';
 import { handleError } from './error-handler.js';
 import type { EventPublisher } from './event-publisher.js';
@@ -17,6 +18,7 @@ import { requestIdOf } from './request-id.js';
 import { healthRoutes } from './routes/health.js';
 import { type ProviderSources, providerWebhookRoutes } from './routes/provider-webhook.js';
 import { webhookRoute } from './routes/webhook.js';
+import { RefusalLog } from './signatures/refusal-log.js';
 
 export interface AppDeps {
   publisher: EventPublisher;
@@ -37,6 +39,8 @@ export interface AppDeps {
    * Default: up to 4 × `maxBodyBytes`, for up to 5000 ms; past either, the connection is closed.
    */
   oversizedBody?: Partial<DiscardBounds>;
+  /** Refused signatures are logged at most once per source per this interval. Default 60000. */
+  signatureLogIntervalMs?: number;
 }
 
 /** `REQUEST_TIMEOUT_MS`, `HEADERS_TIMEOUT_MS` and `KEEP_ALIVE_TIMEOUT_MS`. */
@@ -83,6 +87,7 @@ const ERROR_CODE = /^\{"error":"([a-z_]{1,64})"/;
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const timeouts = deps.timeouts ?? DEFAULT_TIMEOUTS;
+  const { metrics } = deps;
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.maxBodyBytes,
@@ -93,12 +98,20 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       requestIdLogLabel: 'requestId',
     }),
     return503OnClosing: true,
-    // URLs Fastify refuses before routing get the API's error bodies and headers too (no
-    // hook runs for them).
+    // URLs Fastify refuses before routing get the API's error bodies and headers too, and are
+    // counted (no hook runs for them).
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id).headers(SECURITY_HEADERS);
-      return handleError(error, request, reply);
+      const sent = handleError(error, request, reply);
+      metrics.requests.inc({
+        route: 'unmatched',
+        method: request.method,
+        status: reply.statusCode,
+      });
+      return sent;
     },
+    // What Node refuses before Fastify sees a request (408, 431, 400) is answered and counted.
+    clientErrorHandler: clientErrorHandler(metrics),
     // Slow clients cannot hold a socket forever: a slowloris sending its headers byte by byte
     // is cut off by the headers timeout, one stalling mid-body by the request timeout, a
     // silent one by the socket's idle timeout (`connectionTimeout`).
@@ -122,7 +135,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     else done(new InvalidPayloadError(parsed.message), undefined);
   });
 
-  const { metrics } = deps;
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
     reply.headers(SECURITY_HEADERS);
@@ -182,7 +194,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     maxJsonDepth,
     signedSources,
   });
+  const refusalLog = new RefusalLog({
+    logger: deps.logger,
+    intervalMs: deps.signatureLogIntervalMs ?? 60_000,
+  });
+  app.addHook('onClose', async () => refusalLog.close());
   app.register(providerWebhookRoutes, {
+    refusalLog,
     publisher: deps.publisher,
     retryAfterSeconds: deps.retryAfterSeconds,
     providerSources: deps.providerSources,

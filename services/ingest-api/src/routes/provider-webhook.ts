@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { EventPublisher } from '../event-publisher.js';
 import { parseJsonBody } from '../json-body.js';
 import { type ProviderConvention, providerEventFields } from '../provider-event.js';
+import type { RefusalLog } from '../signatures/refusal-log.js';
 import type { SignatureVerifier } from '../signatures/signature-verifier.js';
 import { unsignedVerifier, verifierForSource } from '../signatures/verifier-for-source.js';
 import { publishAndAnswer } from './publish-and-answer.js';
@@ -24,6 +25,8 @@ export interface ProviderWebhookRouteOptions {
   providerSources: ProviderSources | undefined;
   /** Deepest nesting of the body, stored as `data` (`MAX_JSON_DEPTH`). */
   maxJsonDepth: number;
+  /** Where refused signatures are logged, rate-limited per source. */
+  refusalLog: RefusalLog;
 }
 
 interface SourceHandling {
@@ -102,10 +105,7 @@ export async function providerWebhookRoutes(
       nowMs: Date.now(),
     });
     if (!verdict.valid) {
-      request.log.warn(
-        { source, scheme: handling.scheme, reason: verdict.reason },
-        'webhook signature refused',
-      );
+      options.refusalLog.refused({ source, scheme: handling.scheme, reason: verdict.reason });
       return reply.code(401).send({ error: 'invalid_signature' });
     }
 
