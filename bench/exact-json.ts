@@ -8,7 +8,7 @@ import { benchBody } from './payload.js';
 /** A Shopify-style order of about 3 KB: 64-bit ids as numbers, decimals with trailing zeros. */
 function shopifyOrder(lines: number): string {
   const line = (i: number) =>
-    `{"id":${866550311766439020 + i},"variant_id":${808950810 + i},"title":"IPod Nano - 8gb","quantity":1,"price":"199.00","grams":200,"weight":1.10,"tax_lines":[{"price":"11.94","rate":0.06,"title":"State Tax"}]}`;
+    `{"id":${866550311766439020n + BigInt(i)},"variant_id":${808950810 + i},"title":"IPod Nano - 8gb","quantity":1,"price":"199.00","grams":200,"weight":1.10,"tax_lines":[{"price":"11.94","rate":0.06,"title":"State Tax"}]}`;
   return `{"id":"shop-1","source":"shopify","type":"orders/create","data":{"id":820982911946154508,"email":"bob.norman@mail.example.com","total_price":598.94,"subtotal_price":597.00,"total_weight":0,"currency":"USD","line_items":[${Array.from({ length: lines }, (_, i) => line(i)).join(',')}]}}`;
 }
 
@@ -32,7 +32,7 @@ function perOpMicros(run: () => void, minMs = 400): number {
 for (const { name, text } of cases) {
   const native = perOpMicros(() => JSON.stringify(JSON.parse(text)));
   const exact = perOpMicros(() => stringifyExactJson(parseExactJson(text)));
-  console.log(
-    `${name.padEnd(26)} bytes=${String(text.length).padStart(7)}  native=${native.toFixed(1).padStart(8)} µs  exact=${exact.toFixed(1).padStart(8)} µs  ×${(exact / native).toFixed(2)}`,
+  process.stdout.write(
+    `${name.padEnd(26)} bytes=${String(text.length).padStart(7)}  native=${native.toFixed(1).padStart(8)} µs  exact=${exact.toFixed(1).padStart(8)} µs  ×${(exact / native).toFixed(2)}\n`,
   );
 }
