@@ -93,10 +93,10 @@ interface Frame {
 
 /**
  * Everything in `value` (a parsed JSON document) that PostgreSQL could not store as sent:
- * strings and keys with NUL or unpaired surrogates, numbers out of `numeric`'s range, `__proto__` keys, and
- * objects or arrays nested more than `maxDepth` levels deep (the root is level 1). Iterative, so
- * no depth can overflow the stack; nothing below `maxDepth` is visited, and at most a few
- * issues are returned.
+ * strings and keys with NUL or unpaired surrogates, numbers out of `numeric`'s range,
+ * `__proto__` keys, and objects or arrays nested more than `maxDepth` levels deep (the root is
+ * level 1). Iterative, so no depth can overflow the stack; nothing below `maxDepth` is visited,
+ * and at most a few issues are returned.
  */
 export function unstorableJsonIssues(value: unknown, options: { maxDepth: number }): JsonIssue[] {
   const issues: JsonIssue[] = [];
