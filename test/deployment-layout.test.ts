@@ -170,6 +170,12 @@ describe('the images, laid out as their Dockerfiles build them', () => {
       expect(result.code, `${service}'s compose health check: ${result.output}`).toBe(0);
     }
 
+    // The console's files ship in the image beside dist/.
+    for (const file of ['/console', '/console/console.js', '/console/json-text.js']) {
+      const res = await fetch(`http://127.0.0.1:${ports.consumer}${file}`);
+      expect(res.status, file).toBe(200);
+    }
+
     const post = (body: Record<string, unknown>) =>
       fetch(`http://127.0.0.1:${ports['ingest-api']}/webhook`, {
         method: 'POST',

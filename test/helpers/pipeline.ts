@@ -1,8 +1,11 @@
 import { parseEnv } from '@webhooks/config';
 import {
   AmqpConnection,
+  assertRejectedQueue,
   assertTopology,
   ConfirmPublisher,
+  QueueDepthProbe,
+  type RejectedQueue,
   type Topology,
   type TopologyOptions,
   topologyFor,
@@ -15,8 +18,10 @@ import {
   createConsumerService,
 } from '../../services/consumer/src/consumer-service.js';
 import { buildApp } from '../../services/ingest-api/src/app.js';
+import { BacklogAdmission } from '../../services/ingest-api/src/backlog-admission.js';
 import { queueEventPublisher } from '../../services/ingest-api/src/event-publisher.js';
 import { IngestMetrics } from '../../services/ingest-api/src/metrics.js';
+import { queueQuarantine } from '../../services/ingest-api/src/quarantine.js';
 import type { ProviderSources } from '../../services/ingest-api/src/routes/provider-webhook.js';
 import { testLogger } from './test-logger.js';
 import { uniqueName } from './test-names.js';
@@ -35,6 +40,8 @@ export function testTopology(options: Partial<TopologyOptions> = {}): Topology {
 export interface IngestHarness {
   app: ReturnType<typeof buildApp>;
   metrics: IngestMetrics;
+  /** Present when started with `maxBacklog`. */
+  admission: BacklogAdmission | undefined;
   /** POSTs one event with `app.inject`. */
   post(body: Record<string, unknown>): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
@@ -48,6 +55,12 @@ export async function startIngest(options: {
   publishTimeoutMs?: number;
   /** Sources of `POST /webhook/:source`; none by default. */
   providerSources?: ProviderSources;
+  /** `MAX_BACKLOG`; unset, admission control is off. */
+  maxBacklog?: number;
+  /** Read interval of the backlog, ms. Default 1000, as in production. */
+  backlogIntervalMs?: number;
+  /** Keep refused provider requests in this queue (`KEEP_REJECTED`); unset, none are kept. */
+  rejectedQueue?: RejectedQueue;
 }): Promise<IngestHarness> {
   const logger = options.logger ?? testLogger();
   const connection = new AmqpConnection({
@@ -64,20 +77,56 @@ export async function startIngest(options: {
     maxInFlight: 2000,
     setup: (channel) => assertTopology(channel, options.topology),
   });
+  const probe = new QueueDepthProbe({ connection, queue: options.topology.queue });
+  const { rejectedQueue } = options;
+  const quarantinePublisher =
+    rejectedQueue === undefined
+      ? undefined
+      : new ConfirmPublisher({
+          connection,
+          logger,
+          timeoutMs: 5000,
+          maxInFlight: 100,
+          setup: (channel) => assertRejectedQueue(channel, rejectedQueue),
+        });
   connection.start();
   await connection.waitUntilConnected(10_000);
   const metrics = new IngestMetrics({ brokerConnected: () => publisher.ready });
+  const admission =
+    options.maxBacklog === undefined
+      ? undefined
+      : new BacklogAdmission({
+          readDepth: () => probe.depth(),
+          maxBacklog: options.maxBacklog,
+          metrics,
+          logger,
+          intervalMs: options.backlogIntervalMs ?? 1000,
+        });
+  admission?.start();
   const app = buildApp({
     publisher: queueEventPublisher(publisher, options.topology, metrics),
     metrics,
     logger,
     maxBodyBytes: 1_048_576,
     retryAfterSeconds: 5,
+    ...(admission === undefined ? {} : { admission }),
+    ...(quarantinePublisher === undefined || rejectedQueue === undefined
+      ? {}
+      : {
+          quarantine: queueQuarantine({
+            publish: (message) => quarantinePublisher.publish(message),
+            queue: rejectedQueue.name,
+            maxInFlight: 100,
+            metrics,
+            logger,
+          }),
+        }),
     ...(options.providerSources === undefined ? {} : { providerSources: options.providerSources }),
   });
   return {
     app,
     metrics,
+    admission,
     post: (body) =>
       app.inject({
         method: 'POST',
@@ -86,7 +135,9 @@ export async function startIngest(options: {
         payload: body,
       }),
     close: async () => {
+      admission?.stop();
       await app.close();
+      await quarantinePublisher?.close();
       await publisher.close();
       await connection.close();
     },

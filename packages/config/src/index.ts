@@ -1,3 +1,4 @@
+export { BacklogEnv } from './backlog-env.js';
 export {
   AmqpEnv,
   ConsumerEnv,
@@ -11,6 +12,7 @@ export {
 } from './env-fragments.js';
 export { createLogger, type LoggerOptions } from './logger.js';
 export { ConfigError, parseEnv } from './parse-env.js';
+export { QuarantineEnv, RejectedRetentionEnv } from './quarantine-env.js';
 export {
   handleShutdownSignals,
   type ShutdownSignalOptions,

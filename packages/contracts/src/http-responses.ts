@@ -16,3 +16,17 @@ export const ErrorResponse = z.object({
   issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
 export type ErrorResponse = z.infer<typeof ErrorResponse>;
+
+/**
+ * 503 while the backlog waiting to be stored is past `MAX_BACKLOG`: the API sheds load with a
+ * `Retry-After` computed from the backlog and its drain rate, rather than letting the broker
+ * run into its memory or disk alarm.
+ */
+export const BacklogFullResponse = ErrorResponse.extend({
+  error: z.literal('backlog_full'),
+  /** Messages waiting in the main queue at the last read. */
+  backlog: z.number().int().nonnegative(),
+  /** `MAX_BACKLOG`. */
+  limit: z.number().int().positive(),
+});
+export type BacklogFullResponse = z.infer<typeof BacklogFullResponse>;

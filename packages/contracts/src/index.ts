@@ -5,8 +5,15 @@ export {
   parseExactJson,
   stringifyExactJson,
 } from './exact-json.js';
-export { AcceptedResponse, ErrorResponse } from './http-responses.js';
+export { AcceptedResponse, BacklogFullResponse, ErrorResponse } from './http-responses.js';
 export { MessageHeader, QueueMessage, QueueMessageInput } from './queue-message.js';
+export {
+  HttpHeaders,
+  RejectedRequestHeader,
+  RejectedRequestMeta,
+  RejectionReason,
+  withoutCredentials,
+} from './rejected-request.js';
 export {
   DEFAULT_MAX_JSON_DEPTH,
   JSON_DEPTH_CEILING,

@@ -68,6 +68,10 @@ export interface EventFilter {
   from?: string | undefined;
   /** Stored before (RFC 3339). */
   to?: string | undefined;
+  /** The provider's event id. */
+  eventId?: string | undefined;
+  /** JSON text of an object that `data` must contain (jsonb `@>`), passed to PostgreSQL as is. */
+  contains?: string | undefined;
 }
 
 export interface SourceTypeCount {
@@ -150,6 +154,8 @@ export class EventsRepository {
          AND ($3::timestamptz IS NULL OR created_at >= $3)
          AND ($4::timestamptz IS NULL OR created_at < $4)
          AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6::uuid))
+         AND ($8::jsonb IS NULL OR data @> $8::jsonb)
+         AND ($9::text IS NULL OR event_id = $9)
        ORDER BY created_at DESC, id DESC
        LIMIT $7`,
       [
@@ -160,6 +166,8 @@ export class EventsRepository {
         filter.after?.createdAt ?? null,
         filter.after?.id ?? null,
         filter.limit + 1,
+        filter.contains ?? null,
+        filter.eventId ?? null,
       ],
     );
     const items = result.rows.slice(0, filter.limit).map(toStoredEvent);
@@ -176,6 +184,18 @@ export class EventsRepository {
     );
     const row = result.rows[0];
     return row === undefined ? undefined : toStoredEvent(row);
+  }
+
+  /**
+   * The row's `data` as the text PostgreSQL gives for it, or undefined: what the console shows,
+   * so no number loses a digit on the way through JavaScript.
+   */
+  async findDataText(id: string): Promise<string | undefined> {
+    const result = await this.#db.query<{ data: string }>(
+      'SELECT data::text AS data FROM webhook_events WHERE id = $1',
+      [id],
+    );
+    return result.rows[0]?.data;
   }
 
   /** Rows stored in [from, to), counted by source and type, largest first. */

@@ -1,5 +1,15 @@
 export { Database, type DatabaseOptions } from './database.js';
 export {
+  type DeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterPosition,
+  type DeadLetterRecord,
+  type DeadLetterSelection,
+  type DeadLetterStatus,
+  type DeadLetterSummary,
+  DeadLettersRepository,
+} from './dead-letters-repository.js';
+export {
   type ClassifiedDatabaseError,
   classifyDatabaseError,
   DatabaseError,
@@ -16,3 +26,10 @@ export {
   type StoredEvent,
 } from './events-repository.js';
 export { MIGRATIONS_DIR, type MigrateOptions, migrateUp } from './migrate.js';
+export {
+  type RejectedFilter,
+  type RejectedPosition,
+  type RejectedRequestRow,
+  RejectedRequestsRepository,
+  type StoredRejectedRequest,
+} from './rejected-requests-repository.js';

@@ -12,6 +12,14 @@ export {
   QueueAdmin,
 } from './queue-admin.js';
 export { type Delivery, QueueConsumer, type QueueConsumerOptions } from './queue-consumer.js';
+export { QueueDepthProbe, type QueueDepthProbeOptions } from './queue-depth-probe.js';
+export {
+  assertRejectedQueue,
+  type RejectedQueue,
+  type RejectedQueueOptions,
+  rejectedQueueFor,
+  rejectedQueueName,
+} from './rejected-queue.js';
 export {
   assertTopology,
   type QueueType,

@@ -1,5 +1,6 @@
 import amqp, { type ChannelModel, type MessageProperties, type Options } from 'amqplib';
 import type { OutgoingMessage } from './confirm-publisher.js';
+import { rejectedQueueName } from './rejected-queue.js';
 import type { Topology } from './topology.js';
 
 export interface InspectedMessage {
@@ -17,6 +18,8 @@ export interface MoveOptions {
   select: (message: InspectedMessage) => OutgoingMessage['properties'] | undefined;
   /** Count what would move, move nothing. */
   dryRun: boolean;
+  /** Called for each message once its copy is confirmed and the original acked. */
+  onMoved?: (message: InspectedMessage) => void;
 }
 
 export interface MoveResult {
@@ -102,11 +105,12 @@ export class QueueAdmin {
       for (let seen = 0; seen < present && result.matched < options.limit; seen++) {
         const message = await channel.get(options.from, { noAck: false });
         if (message === false) break;
-        const properties = options.select({
+        const inspected: InspectedMessage = {
           body: message.content,
           properties: message.properties,
           headers: message.properties.headers ?? {},
-        });
+        };
+        const properties = options.select(inspected);
         if (properties === undefined) {
           result.skipped += 1;
           continue;
@@ -117,6 +121,7 @@ export class QueueAdmin {
         await channel.waitForConfirms();
         channel.ack(message);
         result.moved += 1;
+        options.onMoved?.(inspected);
       }
       return result;
     } finally {
@@ -124,7 +129,10 @@ export class QueueAdmin {
     }
   }
 
-  /** Deletes the exchange and every queue of `topology` (tests clean up with it). */
+  /**
+   * Deletes the exchange and every queue of `topology`, and its rejected queue if there is one
+   * (tests clean up with it).
+   */
   async deleteTopology(topology: Topology): Promise<void> {
     const channel = await this.#connection.createChannel();
     try {
@@ -132,9 +140,20 @@ export class QueueAdmin {
         topology.queue,
         topology.deadLetterQueue,
         ...topology.retryQueues.map((r) => r.name),
+        rejectedQueueName(topology.queue),
       ];
       for (const queue of queues) await channel.deleteQueue(queue);
       await channel.deleteExchange(topology.exchange);
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+
+  /** Deletes one queue (and its messages); a missing queue is no error. */
+  async deleteQueue(queue: string): Promise<void> {
+    const channel = await this.#connection.createChannel();
+    try {
+      await channel.deleteQueue(queue);
     } finally {
       await channel.close().catch(() => {});
     }

@@ -1,4 +1,8 @@
-import type { EventsRepository } from '@webhooks/db';
+import type {
+  DeadLettersRepository,
+  EventsRepository,
+  RejectedRequestsRepository,
+} from '@webhooks/db';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -6,8 +10,15 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { ReplaySelection } from './dead-letter-replay.js';
+import { consumerOpenApiDocument } from './openapi.js';
+import type { Overview } from './ops-overview.js';
+import { consoleRoutes } from './routes/console.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
+import { eventDataRoutes } from './routes/event-data.js';
 import { eventsRoutes } from './routes/events.js';
 import { requireBearerToken } from './routes/ops-token.js';
+import { rejectedRoutes } from './routes/rejected.js';
 
 export interface Readiness {
   broker: boolean;
@@ -19,9 +30,20 @@ export interface OpsAppDeps {
   /** Checks the broker connection and the database. */
   readiness: () => Promise<Readiness>;
   events: EventsRepository;
+  /** The quarantine's table, served at `GET /rejected`; absent, that route is not served. */
+  rejected?: RejectedRequestsRepository;
   metricsRegistry: Registry;
-  /** When set, `/events` and `/stats` require it as a bearer token. */
+  /**
+   * When set, every route but `/healthz`, `/readyz`, `/metrics`, `/docs/json` and the console's
+   * static files requires it as a bearer token.
+   */
   opsToken?: string | undefined;
+  /** The dead-letter API, the overview and the console (served when all three are given). */
+  operations?: {
+    deadLetters: DeadLettersRepository;
+    replay: ReplaySelection;
+    overview: () => Promise<Overview>;
+  };
 }
 
 /** The consumer's HTTP surface. Never listens by itself; `main.ts` does. */
@@ -36,8 +58,10 @@ export function buildOpsApp(deps: OpsAppDeps): FastifyInstance {
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('cache-control', 'no-store');
-    // JSON and metrics only: nothing here is a document to render or frame.
-    reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    // JSON and metrics: nothing to render or frame. The console's files set their own policy.
+    if (!reply.hasHeader('content-security-policy')) {
+      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    }
     reply.header('referrer-policy', 'no-referrer');
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not_found' }));
@@ -64,9 +88,19 @@ export function buildOpsApp(deps: OpsAppDeps): FastifyInstance {
     reply.type(deps.metricsRegistry.contentType).send(await deps.metricsRegistry.metrics()),
   );
 
+  app.get('/docs/json', async () => consumerOpenApiDocument());
+
+  const { operations } = deps;
+  if (operations !== undefined) consoleRoutes(app);
   app.register(async (scope) => {
     if (deps.opsToken !== undefined) requireBearerToken(scope, deps.opsToken);
     eventsRoutes(scope, deps.events);
+    eventDataRoutes(scope, deps.events);
+    if (operations !== undefined) {
+      deadLetterRoutes(scope, operations);
+      scope.get('/overview', () => operations.overview());
+    }
+    if (deps.rejected !== undefined) rejectedRoutes(scope, deps.rejected);
   });
   return app;
 }

@@ -1,9 +1,20 @@
-import { AmqpEnv, ConsumerEnv, DatabaseEnv, httpEnv, LogEnv, RetentionEnv } from '@webhooks/config';
+import {
+  AmqpEnv,
+  ConsumerEnv,
+  DatabaseEnv,
+  httpEnv,
+  LogEnv,
+  QuarantineEnv,
+  RejectedRetentionEnv,
+  RetentionEnv,
+} from '@webhooks/config';
 
 /** Every setting of the consumer (see `.env.example`). */
 export const ConsumerConfig = LogEnv.and(httpEnv(8082))
   .and(AmqpEnv)
   .and(DatabaseEnv)
   .and(ConsumerEnv)
-  .and(RetentionEnv);
+  .and(RetentionEnv)
+  .and(QuarantineEnv)
+  .and(RejectedRetentionEnv);
 export type ConsumerConfig = ReturnType<typeof ConsumerConfig.parse>;

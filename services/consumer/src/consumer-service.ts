@@ -1,8 +1,14 @@
-import { Database, EventsRepository } from '@webhooks/db';
+import {
+  Database,
+  DeadLettersRepository,
+  EventsRepository,
+  RejectedRequestsRepository,
+} from '@webhooks/db';
 import {
   AmqpConnection,
   assertTopology,
   ConfirmPublisher,
+  QueueAdmin,
   QueueConsumer,
   type Topology,
   topologyFor,
@@ -13,7 +19,11 @@ import { buildOpsApp } from './app.js';
 import { BatchConsumer } from './batch-consumer.js';
 import type { ConsumerConfig } from './config.js';
 import { DatabaseCircuit } from './database-circuit.js';
+import { deadLetterTableLog } from './dead-letter-log.js';
+import { selectionReplay } from './dead-letter-replay.js';
 import { ConsumerMetrics } from './metrics.js';
+import { createOverview } from './ops-overview.js';
+import { createRejectedQuarantine } from './rejected-quarantine.js';
 import { removeExpiredEvents } from './remove-expired-events.js';
 import { RetentionScheduler } from './retention-scheduler.js';
 import { Settler } from './settle.js';
@@ -52,6 +62,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     applicationName: 'webhook-consumer',
   });
   const events = new EventsRepository(db);
+  const deadLetters = new DeadLettersRepository(db);
   const connection = new AmqpConnection({
     url: config.AMQP_URL,
     logger,
@@ -92,7 +103,17 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
         throw err;
       }
     },
-    settler: new Settler({ publisher, topology, logger, metrics }),
+    settler: new Settler({
+      publisher,
+      topology,
+      logger,
+      metrics,
+      deadLetterLog: deadLetterTableLog({
+        deadLetters,
+        logger,
+        onUnrecorded: () => metrics.deadLettersUnrecorded.inc(),
+      }),
+    }),
     circuit,
     logger,
     metrics,
@@ -107,11 +128,43 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     prefetch: config.PREFETCH,
     onDelivery: batches.onDelivery,
   });
+  const rejected = new RejectedRequestsRepository(db);
+  const quarantine = createRejectedQuarantine({
+    config,
+    repository: rejected,
+    logger,
+    registry: metrics.registry,
+    retentionFirstRunDelayMs: Math.min(RETENTION_FIRST_RUN_DELAY_MS, config.RETENTION_INTERVAL_MS),
+  });
   const app = buildOpsApp({
     logger,
     events,
+    rejected,
     metricsRegistry: metrics.registry,
     opsToken: config.OPS_TOKEN,
+    operations: {
+      deadLetters,
+      // Replays are rare operator actions: a connection of their own, closed afterwards.
+      replay: selectionReplay({
+        deadLetters,
+        connectAdmin: () => QueueAdmin.connect(config.AMQP_URL),
+        topology,
+        logger,
+      }),
+      overview: createOverview({
+        events,
+        deadLetters,
+        topology,
+        queueDepths: () =>
+          connection.queueDepths([
+            topology.queue,
+            topology.deadLetterQueue,
+            ...topology.retryQueues.map((q) => q.name),
+          ]),
+        circuitOpen: () => circuit.isOpen,
+        lag: metrics.lag,
+      }),
+    },
     readiness: async () => ({
       broker: connection.connected && publisher.ready && queue.ready,
       database: await db.probe().then(
@@ -151,6 +204,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     // The batch in hand first: a slow retention DELETE must not eat the shutdown budget.
     await step('drain batches', () => batches.drain());
     await step('stop retention', () => retention.stop());
+    await step('stop quarantine', () => quarantine.stop());
     await step('close HTTP', () => app.close());
     await step('close publisher', () => publisher.close());
     await step('close consume channel', () => queue.close());
@@ -165,6 +219,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     topology,
     start: () => {
       connection.start();
+      quarantine.start();
       if (config.RETENTION_DAYS > 0) retention.start();
       else logger.info('retention disabled (RETENTION_DAYS=0): events are kept');
     },

@@ -1,4 +1,5 @@
 import { MessageHeader } from '@webhooks/contracts';
+import type { DeadLettersRepository } from '@webhooks/db';
 import type {
   InspectedMessage,
   MoveResult,
@@ -6,6 +7,8 @@ import type {
   QueueAdmin,
   Topology,
 } from '@webhooks/queue';
+import type { Logger } from 'pino';
+import { identifyDeadLetter } from './dead-letter-key.js';
 
 export interface ReplayOptions {
   admin: QueueAdmin;
@@ -17,12 +20,22 @@ export interface ReplayOptions {
   /** Only events of this type. */
   type?: string | undefined;
   dryRun?: boolean | undefined;
+  /** Only messages with these keys (`dead_letters.message_key`), as the ops API selects them. */
+  messageKeys?: ReadonlySet<string> | undefined;
+  /**
+   * Marks the recorded dead letters that moved as replayed. Moving never depends on it: when
+   * marking fails, the messages are back in the main queue all the same and this is logged.
+   */
+  deadLetters?: Pick<DeadLettersRepository, 'markReplayed'> | undefined;
+  logger?: Pick<Logger, 'warn'> | undefined;
   now?: () => Date;
 }
 
 export interface ReplayResult extends MoveResult {
   /** Messages still in the dead-letter queue afterwards. */
   left: number;
+  /** Recorded dead letters marked as replayed (0 without `deadLetters`). */
+  marked: number;
 }
 
 /** Headers that describe the failure; a replayed message starts afresh without them. */
@@ -41,21 +54,54 @@ const FAILURE_HEADERS = new Set<string>([
  * not an event then never matches.
  */
 export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayResult> {
-  const { admin, topology } = options;
+  const { admin, topology, messageKeys } = options;
   const now = options.now ?? (() => new Date());
   const filtered = options.source !== undefined || options.type !== undefined;
+  // Before anything moves: a replayed message dead-lettered again while we run must show as
+  // dead again, which compares this time with the new dead-lettering's.
+  const startedAt = now();
+  const movedKeys: string[] = [];
+  const keyOf = (message: InspectedMessage) =>
+    identifyDeadLetter(message.body, message.properties.messageId).messageKey;
 
-  const result = await admin.moveMessages({
-    from: topology.deadLetterQueue,
-    to: topology.queue,
-    limit: options.limit ?? Number.POSITIVE_INFINITY,
-    dryRun: options.dryRun ?? false,
-    select: (message) => {
-      if (filtered && !matches(message, options)) return undefined;
-      return replayProperties(message, now());
-    },
-  });
-  return { ...result, left: await admin.count(topology.deadLetterQueue) };
+  let result: MoveResult;
+  try {
+    result = await admin.moveMessages({
+      from: topology.deadLetterQueue,
+      to: topology.queue,
+      limit: options.limit ?? Number.POSITIVE_INFINITY,
+      dryRun: options.dryRun ?? false,
+      select: (message) => {
+        if (filtered && !matches(message, options)) return undefined;
+        if (messageKeys !== undefined && !messageKeys.has(keyOf(message))) return undefined;
+        return replayProperties(message, now());
+      },
+      onMoved: (message) => movedKeys.push(keyOf(message)),
+    });
+  } catch (err) {
+    // What moved before the failure is back in the main queue: say so in the table too.
+    await markReplayed(options, movedKeys, startedAt);
+    throw err;
+  }
+  const marked = await markReplayed(options, movedKeys, startedAt);
+  return { ...result, marked, left: await admin.count(topology.deadLetterQueue) };
+}
+
+async function markReplayed(
+  options: ReplayOptions,
+  messageKeys: readonly string[],
+  at: Date,
+): Promise<number> {
+  if (options.deadLetters === undefined || messageKeys.length === 0) return 0;
+  try {
+    return await options.deadLetters.markReplayed(messageKeys, at);
+  } catch (err) {
+    options.logger?.warn(
+      { err, moved: messageKeys.length },
+      'dead letters moved back but not marked as replayed in the database',
+    );
+    return 0;
+  }
 }
 
 function matches(

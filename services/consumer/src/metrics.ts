@@ -36,6 +36,12 @@ export class ConsumerMetrics {
     registers: [this.registry],
   });
 
+  readonly deadLettersUnrecorded = new Counter({
+    name: 'dead_letters_unrecorded_total',
+    help: 'Dead letters confirmed in the dead-letter queue but not recorded in the database',
+    registers: [this.registry],
+  });
+
   readonly batchSize = new Histogram({
     name: 'insert_batch_size',
     help: 'Rows per INSERT statement',

@@ -9,6 +9,8 @@ export interface RetentionSchedulerOptions {
   /** Time from `start()` to the first run, ms. */
   firstRunDelayMs: number;
   logger: Logger;
+  /** What a run removes, for its log line. Default `event(s)`. */
+  what?: string;
 }
 
 /**
@@ -66,7 +68,7 @@ export class RetentionScheduler {
           interrupted: result.interrupted,
           ms: Math.round(performance.now() - startedMs),
         },
-        `retention: removed ${result.deleted} event(s)`,
+        `retention: removed ${result.deleted} ${this.#options.what ?? 'event(s)'}`,
       );
     } catch (err) {
       logger.warn({ err }, 'retention run failed; trying again at the next interval');

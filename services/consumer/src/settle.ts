@@ -1,6 +1,7 @@
 import { MessageHeader } from '@webhooks/contracts';
 import type { ConfirmPublisher, Delivery, OutgoingMessage, Topology } from '@webhooks/queue';
 import type { Logger } from 'pino';
+import type { DeadLetterLog } from './dead-letter-log.js';
 import type { Decision } from './decide.js';
 import type { MessageContext } from './decode-message.js';
 import type { ConsumerMetrics } from './metrics.js';
@@ -15,6 +16,8 @@ export interface SettlerOptions {
   logger: Logger;
   metrics: ConsumerMetrics;
   now?: () => Date;
+  /** Told of every confirmed dead-letter copy before the original is acked. */
+  deadLetterLog?: DeadLetterLog | undefined;
 }
 
 /**
@@ -61,6 +64,16 @@ export class Settler {
       log.warn({ err, target }, 'could not move message; requeueing it');
       delivery.nack({ requeue: true });
       return;
+    }
+    if (decision.action === 'dead-letter' && this.#options.deadLetterLog !== undefined) {
+      await this.#options.deadLetterLog.record({
+        delivery,
+        reason: decision.reason,
+        error: decision.error,
+        attempts: context.attempt,
+        requestId: context.requestId,
+        at: (this.#options.now ?? (() => new Date()))(),
+      });
     }
     delivery.ack();
     if (decision.action === 'retry') {

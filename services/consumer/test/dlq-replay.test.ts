@@ -51,6 +51,7 @@ function runReplayCli(
         env: {
           PATH: process.env.PATH ?? '',
           AMQP_URL: inject('amqpUrl'),
+          DATABASE_URL: database.url,
           QUEUE_NAME: topology.queue,
           EXCHANGE_NAME: topology.exchange,
         },
@@ -93,7 +94,7 @@ describe('DLQ replay', () => {
     await poisonRefused.stop();
 
     const dry = await replayDeadLetters({ admin, topology, source: 'b', dryRun: true });
-    expect(dry).toEqual({ moved: 0, matched: 1, skipped: 4, left: 5 });
+    expect(dry).toEqual({ moved: 0, matched: 1, skipped: 4, left: 5, marked: 0 });
 
     const onlyB = await replayDeadLetters({ admin, topology, source: 'b' });
     expect(onlyB).toMatchObject({ moved: 1, left: 4 });
@@ -125,6 +126,25 @@ describe('DLQ replay', () => {
         ? only
         : undefined;
     });
+    // The command marked what it moved in the dead_letters table, as the console's replay does:
+    // the events it replayed show as stored, the garbage as dead-lettered again after a replay.
+    const recorded = await database.db.query<{
+      event: string;
+      replay_count: number;
+      dead_letter_count: number;
+    }>(
+      `SELECT coalesce(source || '/' || event_id, 'garbage') AS event, replay_count,
+         dead_letter_count
+       FROM dead_letters ORDER BY event`,
+    );
+    expect(recorded.rows).toEqual([
+      { event: 'a/poison-a1', replay_count: 1, dead_letter_count: 1 },
+      // Replayed by the library call above, which was given no table to mark.
+      { event: 'a/poison-a2', replay_count: 0, dead_letter_count: 1 },
+      { event: 'a/poison-a3', replay_count: 1, dead_letter_count: 1 },
+      { event: 'b/poison-b1', replay_count: 0, dead_letter_count: 1 },
+      { event: 'garbage', replay_count: 1, dead_letter_count: 2 },
+    ]);
     const [garbage] = await admin.peek(topology.deadLetterQueue, 1);
     expect(garbage?.headers).toMatchObject({
       'x-replay-count': 1,

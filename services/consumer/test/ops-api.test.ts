@@ -182,9 +182,18 @@ describe('consumer metrics and log correlation', () => {
     );
     expect(await rowCount()).toBe(base + 2);
 
-    const after = await scrape();
+    // The copy is in the DLQ before the original is settled (recorded, acked, counted).
+    let after = '';
     const delta = (name: string, labels: Record<string, string> = {}) =>
       metricValue(after, name, labels) - metricValue(before, name, labels);
+    await waitFor('both dead letters settled', async () => {
+      after = await scrape();
+      return (
+        delta('messages_dead_lettered_total', { reason: 'invalid_message' }) +
+          delta('messages_dead_lettered_total', { reason: 'retries_exhausted' }) ===
+        2
+      );
+    });
     expect(delta('messages_consumed_total')).toBe(6); // 3 + 2 retries of flaky-m + the garbage
     expect(delta('messages_acked_total')).toBe(2);
     expect(delta('messages_retried_total')).toBe(2);

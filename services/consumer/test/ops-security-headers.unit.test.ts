@@ -1,8 +1,9 @@
-import type { EventsRepository } from '@webhooks/db';
+import type { DeadLettersRepository, EventsRepository } from '@webhooks/db';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testLogger } from '../../../test/helpers/test-logger.js';
 import { buildOpsApp } from '../src/app.js';
+import { CONSOLE_CSP } from '../src/routes/console.js';
 
 let app: ReturnType<typeof buildOpsApp>;
 
@@ -33,5 +34,69 @@ describe('the consumer ops API', () => {
       'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
       'referrer-policy': 'no-referrer',
     });
+  });
+});
+
+describe('the console', () => {
+  let consoleApp: ReturnType<typeof buildOpsApp>;
+  beforeAll(() => {
+    consoleApp = buildOpsApp({
+      logger: testLogger(),
+      readiness: async () => ({ broker: true, database: true }),
+      events: {} as EventsRepository,
+      metricsRegistry: new Registry(),
+      opsToken: 'ops-token-0123456789abcdef',
+      // Only the static files are requested below: none of these is called.
+      operations: {
+        deadLetters: {} as DeadLettersRepository,
+        replay: async () => ({ matched: 0, moved: 0 }),
+        overview: async () => {
+          throw new Error('not called');
+        },
+      },
+    });
+  });
+  afterAll(() => consoleApp.close());
+
+  it.each([
+    ['/console', 'text/html'],
+    ['/console/console.js', 'text/javascript'],
+    ['/console/json-text.js', 'text/javascript'],
+    ['/console/console.css', 'text/css'],
+  ])(
+    'serves %s without a token, under a policy that allows only its own files',
+    async (url, type) => {
+      const res = await consoleApp.inject(url);
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toContain(type);
+      expect(res.headers['content-security-policy']).toBe(CONSOLE_CSP);
+      expect(CONSOLE_CSP).toContain("script-src 'self'");
+      expect(CONSOLE_CSP).toContain("frame-ancestors 'none'");
+      expect(CONSOLE_CSP).not.toContain('unsafe-inline');
+      expect(res.headers).toMatchObject({
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+      });
+    },
+  );
+
+  it('has no inline script or style and names no other origin', async () => {
+    for (const file of ['/console', '/console/console.js', '/console/console.css']) {
+      const body = (await consoleApp.inject(file)).body;
+      expect(body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+      expect(body).not.toMatch(/\sstyle=/);
+      expect(body).not.toMatch(/(?:src|href)=["']?(?:https?:)?\/\//);
+    }
+  });
+
+  it('serves no other file, and its data still needs the token', async () => {
+    expect((await consoleApp.inject('/console/../package.json')).statusCode).toBe(404);
+    expect((await consoleApp.inject('/console/index.ts')).statusCode).toBe(404);
+    const api = await consoleApp.inject('/dead-letters');
+    expect(api.statusCode).toBe(401);
+    expect(api.headers['content-security-policy']).toBe(
+      "default-src 'none'; frame-ancestors 'none'",
+    );
+    expect((await consoleApp.inject('/overview')).statusCode).toBe(401);
   });
 });

@@ -149,10 +149,16 @@ describe('ingest → RabbitMQ → consumer → PostgreSQL', () => {
     expect(await countRows("source = 'retry'")).toBe(4);
     expect(await countRows("event_id = 'flaky-1'")).toBe(0);
 
-    // Each failed try is logged with its attempt number; their times show the back-off.
-    const tries = consumerLogs.lines
-      .filter((l: CapturedLine) => l.eventId === 'flaky-1' && l.level >= 40)
-      .map((l) => ({ attempt: l.attempt, at: l.time - sentAt }));
+    // Each failed try is logged with its attempt number; their times show the back-off. The
+    // last line follows the dead-letter copy once the original is settled.
+    const failedTries = () =>
+      consumerLogs.lines
+        .filter((l: CapturedLine) => l.eventId === 'flaky-1' && l.level >= 40)
+        .map((l) => ({ attempt: l.attempt, at: l.time - sentAt }));
+    const tries = await waitFor('four failed tries logged', async () => {
+      const logged = failedTries();
+      return logged.length >= 4 ? logged : undefined;
+    });
     expect(tries.map((t) => t.attempt)).toEqual([1, 2, 3, 4]);
     // The times are of the failure log lines, each written once its retry copy is confirmed,
     // while the delay runs from the copy's arrival: a gap can fall short of its delay by one slow

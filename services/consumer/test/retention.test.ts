@@ -119,14 +119,18 @@ describe('pnpm retention', () => {
     await storeAged('old', 10, 31);
     await storeAged('recent', 2, 1);
     const { stdout } = await retention({ RETENTION_DAYS: '30' });
-    expect(stdout).toMatch(/^removed 10 event\(s\) stored before \S+ in 3 batch\(es\)\n$/);
+    expect(stdout).toMatch(
+      /^removed 10 event\(s\) stored before \S+ in 3 batch\(es\)\nremoved 0 rejected request\(s\) received before \S+\n$/,
+    );
     expect(await storedIds()).toEqual(ids('recent', 0, 2));
   });
 
   it('with RETENTION_DAYS=0 removes nothing', async () => {
     await storeAged('old', 3, 3650);
-    const { stdout } = await retention({ RETENTION_DAYS: '0' });
-    expect(stdout).toBe('RETENTION_DAYS=0: retention is disabled, nothing removed\n');
+    const { stdout } = await retention({ RETENTION_DAYS: '0', REJECTED_RETENTION_DAYS: '0' });
+    expect(stdout).toBe(
+      'RETENTION_DAYS=0 and REJECTED_RETENTION_DAYS=0: retention is disabled, nothing removed\n',
+    );
     expect(await storedIds()).toHaveLength(3);
   });
 

@@ -7,6 +7,7 @@ import Fastify, {
   type FastifyInstance,
   LogController,
 } from 'fastify';
+import { type Admission, alwaysAdmit } from './backlog-admission.js';
 import { clientErrorHandler } from './client-error.js';
 import { type DiscardBounds, discardRequestBody } from './discard-request-body.js';
 import { handleError } from './error-handler.js';
@@ -14,6 +15,7 @@ import type { EventPublisher } from './event-publisher.js';
 import { InvalidPayloadError, parseJsonBody } from './json-body.js';
 import type { IngestMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
+import { discardRejected, type Quarantine } from './quarantine.js';
 import { requestIdOf } from './request-id.js';
 import { healthRoutes } from './routes/health.js';
 import { type ProviderSources, providerWebhookRoutes } from './routes/provider-webhook.js';
@@ -41,6 +43,10 @@ export interface AppDeps {
   oversizedBody?: Partial<DiscardBounds>;
   /** Refused signatures are logged at most once per source per this interval. Default 60000. */
   signatureLogIntervalMs?: number;
+  /** Sheds new webhooks while the backlog is past `MAX_BACKLOG`. Default: admit everything. */
+  admission?: Admission;
+  /** Keeps provider requests refused with 401/404. Default: keep nothing. */
+  quarantine?: Quarantine;
 }
 
 /** `REQUEST_TIMEOUT_MS`, `HEADERS_TIMEOUT_MS` and `KEEP_ALIVE_TIMEOUT_MS`. */
@@ -181,7 +187,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
-  healthRoutes(app, () => deps.publisher.ready);
+  const admission = deps.admission ?? alwaysAdmit;
+  healthRoutes(app, { isReady: () => deps.publisher.ready, admission });
   const maxJsonDepth = deps.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   const signedSources = new Set(
     Object.entries(deps.providerSources?.sources ?? {})
@@ -193,6 +200,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     retryAfterSeconds: deps.retryAfterSeconds,
     maxJsonDepth,
     signedSources,
+    admission,
   });
   const refusalLog = new RefusalLog({
     logger: deps.logger,
@@ -205,6 +213,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     retryAfterSeconds: deps.retryAfterSeconds,
     providerSources: deps.providerSources,
     maxJsonDepth,
+    quarantine: deps.quarantine ?? discardRejected,
+    admission,
   });
   return app;
 }

@@ -1,5 +1,9 @@
-import { AmqpEnv, httpEnv, IngestEnv, LogEnv } from '@webhooks/config';
+import { AmqpEnv, BacklogEnv, httpEnv, IngestEnv, LogEnv, QuarantineEnv } from '@webhooks/config';
 
 /** Every setting of the ingest API (see `.env.example`). */
-export const IngestConfig = LogEnv.and(httpEnv(8080)).and(AmqpEnv).and(IngestEnv);
+export const IngestConfig = LogEnv.and(httpEnv(8080))
+  .and(AmqpEnv)
+  .and(IngestEnv)
+  .and(BacklogEnv)
+  .and(QuarantineEnv);
 export type IngestConfig = ReturnType<typeof IngestConfig.parse>;

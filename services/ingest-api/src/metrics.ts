@@ -7,6 +7,7 @@ export type RejectionReason =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'queue_unavailable'
+  | 'backlog_full'
   | (string & {});
 
 /** The ingest API's Prometheus metrics, on a registry of its own (default process metrics too). */
@@ -46,6 +47,38 @@ export class IngestMetrics {
     help: 'Time from publish to the broker confirm (or failure), by outcome',
     labelNames: ['outcome'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+
+  readonly backlogMessages = new Gauge({
+    name: 'ingest_backlog_messages',
+    help: 'Messages ready in the main queue at the last read (admission control, MAX_BACKLOG)',
+    registers: [this.registry],
+  });
+
+  readonly backlogShedding = new Gauge({
+    name: 'ingest_backlog_shedding',
+    help: '1 while new webhooks are refused with 503 backlog_full, else 0',
+    registers: [this.registry],
+  });
+
+  readonly backlogDrainRate = new Gauge({
+    name: 'ingest_backlog_drain_messages_per_second',
+    help: 'Measured drain rate of the main queue (moving average), the base of Retry-After',
+    registers: [this.registry],
+  });
+
+  readonly admissionStateChanges = new Counter({
+    name: 'ingest_admission_state_changes_total',
+    help: 'Changes of the admission state, by the state entered (open, shedding, unknown)',
+    labelNames: ['to'] as const,
+    registers: [this.registry],
+  });
+
+  readonly quarantined = new Counter({
+    name: 'rejected_requests_quarantined_total',
+    help: 'Provider requests refused with 401/404 and sent to the quarantine, by outcome (kept: confirmed by the broker; failed: not; busy: too many pending)',
+    labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
 

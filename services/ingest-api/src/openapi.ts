@@ -1,4 +1,9 @@
-import { AcceptedResponse, ErrorResponse, WebhookBody } from '@webhooks/contracts';
+import {
+  AcceptedResponse,
+  BacklogFullResponse,
+  ErrorResponse,
+  WebhookBody,
+} from '@webhooks/contracts';
 import { z } from 'zod';
 
 /** JSON Schema of what a client sends (input side: defaults make fields optional). */
@@ -7,6 +12,26 @@ const responseSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'outp
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: responseSchema(schema) } });
 const error = (description: string) => ({ description, content: json(ErrorResponse) });
+
+/** Both 503s of a webhook route: the broker did not confirm, or the backlog is too long. */
+const unavailable = {
+  description:
+    '`queue_unavailable`: the broker did not confirm; or `backlog_full`: more than MAX_BACKLOG ' +
+    'events wait to be stored (with `backlog` and `limit`). Try again after Retry-After.',
+  headers: {
+    'Retry-After': {
+      schema: { type: 'integer', minimum: 1 },
+      description:
+        'Seconds to wait: RETRY_AFTER_SECONDS for queue_unavailable; for backlog_full, the time ' +
+        'the backlog needs to drain at the measured rate (1 to 300)',
+    },
+  },
+  content: {
+    'application/json': {
+      schema: { oneOf: [responseSchema(ErrorResponse), responseSchema(BacklogFullResponse)] },
+    },
+  },
+};
 
 /**
  * The ingest API's OpenAPI 3.1 document, generated from the same zod schemas that validate
@@ -70,13 +95,7 @@ export function openApiDocument() {
             ),
             '413': error('`payload_too_large`: the body exceeds MAX_BODY_BYTES'),
             '415': error('`unsupported_media_type`: the body is not application/json'),
-            '503': {
-              description: '`queue_unavailable`: the broker did not confirm; try again later',
-              headers: {
-                'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' },
-              },
-              content: json(ErrorResponse),
-            },
+            '503': unavailable,
           },
         },
       },
@@ -109,17 +128,16 @@ export function openApiDocument() {
               '`invalid_payload` or `validation_failed` (no usable id or type, or content ' +
                 'that cannot be stored, as for POST /webhook)',
             ),
-            '401': error('`invalid_signature`: missing, wrong or stale signature'),
-            '404': error('`unknown_source`: the source is not in WEBHOOK_SOURCES'),
+            '401': error(
+              '`invalid_signature`: missing, wrong or stale signature. Unless KEEP_REJECTED=false, ' +
+                'the request is kept in a bounded quarantine for `pnpm rejected:replay`',
+            ),
+            '404': error(
+              '`unknown_source`: the source is not in WEBHOOK_SOURCES (kept like a 401)',
+            ),
             '413': error('`payload_too_large`: the body exceeds MAX_BODY_BYTES'),
             '415': error('`unsupported_media_type`: the body is not application/json'),
-            '503': {
-              description: '`queue_unavailable`: the broker did not confirm; try again later',
-              headers: {
-                'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' },
-              },
-              content: json(ErrorResponse),
-            },
+            '503': unavailable,
           },
         },
       },
@@ -130,7 +148,12 @@ export function openApiDocument() {
         get: {
           summary: 'The broker is reachable',
           responses: {
-            '200': { description: 'Ready' },
+            '200': {
+              description:
+                'Ready. `admission` says whether new webhooks are accepted (`open`), refused ' +
+                'with 503 backlog_full (`shedding`: alive, not broken), `unknown` or `off` ' +
+                '(MAX_BACKLOG=0); `backlog` is the last depth read',
+            },
             '503': { description: 'Broker unreachable' },
           },
         },

@@ -1,12 +1,14 @@
 import { parseArgs } from 'node:util';
-import { AmqpEnv, ConfigError, parseEnv } from '@webhooks/config';
+import { AmqpEnv, ConfigError, createLogger, DatabaseEnv, parseEnv } from '@webhooks/config';
+import { Database, DeadLettersRepository } from '@webhooks/db';
 import { QueueAdmin, topologyFor } from '@webhooks/queue';
 import dotenv from 'dotenv';
 import { replayDeadLetters } from '../dlq-replay.js';
 
 const USAGE = `Usage: pnpm dlq:replay [--limit N] [--source S] [--type T] [--dry-run]
 Moves messages from QUEUE_NAME_dlq back to QUEUE_NAME with attempts reset.
-Reads AMQP_URL, QUEUE_NAME, EXCHANGE_NAME, QUEUE_TYPE, RETRY_DELAYS_MS like the services.`;
+Reads AMQP_URL, QUEUE_NAME, EXCHANGE_NAME, QUEUE_TYPE, RETRY_DELAYS_MS like the services, and
+DATABASE_URL to mark the recorded dead letters it moves as replayed (moving does not need it).`;
 
 // `pnpm dlq:replay`: the operator's tool to move dead letters back once their cause is fixed.
 dotenv.config({ quiet: true });
@@ -29,7 +31,7 @@ try {
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
     throw new Error('--limit must be a positive whole number');
   }
-  const config = parseEnv(AmqpEnv, process.env);
+  const config = parseEnv(AmqpEnv.and(DatabaseEnv), process.env);
   const topology = topologyFor({
     exchange: config.EXCHANGE_NAME,
     queue: config.QUEUE_NAME,
@@ -37,7 +39,16 @@ try {
     queueType: config.QUEUE_TYPE,
   });
   const admin = await QueueAdmin.connect(config.AMQP_URL);
+  const logger = createLogger({ name: 'dlq-replay', level: 'warn', pretty: false });
+  const db = new Database({
+    connectionString: config.DATABASE_URL,
+    logger,
+    maxConnections: 1,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    applicationName: 'webhook-dlq-replay',
+  });
   try {
+    // The same code as the console's replay; only the selection differs (here: by body).
     const result = await replayDeadLetters({
       admin,
       topology,
@@ -45,6 +56,8 @@ try {
       source: values.source,
       type: values.type,
       dryRun: values['dry-run'],
+      deadLetters: new DeadLettersRepository(db),
+      logger,
     });
     const moved = values['dry-run'] ? `would move ${result.matched}` : `moved ${result.moved}`;
     process.stdout.write(
@@ -52,6 +65,7 @@ try {
     );
   } finally {
     await admin.close();
+    await db.close();
   }
 } catch (err) {
   console.error(err instanceof ConfigError || err instanceof Error ? err.message : err);

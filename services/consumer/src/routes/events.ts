@@ -6,16 +6,40 @@ import { eventsPageJson, storedEventJson } from './stored-event-json.js';
 
 const name = z.string().min(1).max(255);
 
-const EventsQuery = z.strictObject({
+/** Longest `contains` filter: a handful of fields, not a document. */
+const MAX_CONTAINS_CHARS = 2048;
+
+/**
+ * JSON text of an object that `data` must contain (jsonb `@>`). Checked here, then handed to
+ * PostgreSQL as text, so a large number compares with every digit.
+ */
+export const ContainsFilter = z
+  .string()
+  .max(MAX_CONTAINS_CHARS)
+  .refine(isJsonObjectText, { message: 'must be a JSON object, e.g. {"order":{"id":42}}' })
+  .meta({ description: 'JSON object that `data` contains (jsonb @>)' });
+
+function isJsonObjectText(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+export const EventsQuery = z.strictObject({
   source: name.optional(),
   type: name.optional(),
   from: Rfc3339.optional(),
   to: Rfc3339.optional(),
+  eventId: name.optional(),
+  contains: ContainsFilter.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(512).optional(),
 });
 
-const StatsQuery = z.strictObject({
+export const StatsQuery = z.strictObject({
   from: Rfc3339.optional(),
   to: Rfc3339.optional(),
 });
@@ -45,7 +69,7 @@ function decodeCursor(cursor: string): EventPosition | undefined {
   }
 }
 
-function badRequest(reply: FastifyReply, error: z.ZodError) {
+export function badRequest(reply: FastifyReply, error: z.ZodError) {
   return reply.code(400).send({
     error: 'invalid_query',
     issues: error.issues.map((issue) => ({

@@ -1,10 +1,26 @@
 import type { FastifyInstance } from 'fastify';
+import type { Admission } from '../backlog-admission.js';
 
-/** `/healthz`: the process answers. `/readyz`: it can also reach the broker. */
-export function healthRoutes(app: FastifyInstance, isReady: () => boolean): void {
+/**
+ * `/healthz`: the process answers. `/readyz`: it can also reach the broker (503 when not).
+ * While the backlog is past `MAX_BACKLOG` it stays 200 with `admission: "shedding"`: the API
+ * is alive and answering honest 503s; taking it out of a load balancer would not help.
+ */
+export function healthRoutes(
+  app: FastifyInstance,
+  options: { isReady: () => boolean; admission: Admission },
+): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
-    if (isReady()) return { status: 'ready', broker: 'connected' };
-    return reply.code(503).send({ status: 'unavailable', broker: 'disconnected' });
+    const { admission } = options;
+    if (!options.isReady()) {
+      return reply.code(503).send({ status: 'unavailable', broker: 'disconnected' });
+    }
+    return {
+      status: 'ready',
+      broker: 'connected',
+      admission: admission.state,
+      ...(admission.backlog === undefined ? {} : { backlog: admission.backlog }),
+    };
   });
 }

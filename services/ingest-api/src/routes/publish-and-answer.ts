@@ -1,6 +1,7 @@
 import type { AcceptedResponse, QueueMessage } from '@webhooks/contracts';
 import { QueueUnavailableError } from '@webhooks/queue';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Admission } from '../backlog-admission.js';
 import type { EventPublisher } from '../event-publisher.js';
 
 export interface PublishAndAnswerOptions {
@@ -10,16 +11,31 @@ export interface PublishAndAnswerOptions {
   event: QueueMessage;
   /** Seconds a client is told to wait after a 503. */
   retryAfterSeconds: number;
+  /** Whether the backlog leaves room for one more event (`MAX_BACKLOG`). */
+  admission: Admission;
 }
 
 /**
- * The end of every webhook route: 200 with the event id once the broker has confirmed the
- * message, 503 with `Retry-After` when it has not. Anything else is a bug and propagates (500).
+ * The end of every webhook route: 503 `backlog_full` while the main queue's backlog is past
+ * `MAX_BACKLOG`; otherwise 200 with the event id once the broker has confirmed the message,
+ * 503 `queue_unavailable` when it has not. Anything else is a bug and propagates (500).
  */
 export async function publishAndAnswer(
   options: PublishAndAnswerOptions,
 ): Promise<AcceptedResponse | FastifyReply> {
-  const { request, reply, publisher, event } = options;
+  const { request, reply, publisher, event, admission } = options;
+  const verdict = admission.verdict();
+  if (!verdict.admit) {
+    return reply
+      .code(503)
+      .header('retry-after', String(verdict.retryAfterSeconds))
+      .send({
+        error: 'backlog_full',
+        message: `${verdict.backlog} events are waiting to be stored (limit ${verdict.limit}); try again in ${verdict.retryAfterSeconds} s`,
+        backlog: verdict.backlog,
+        limit: verdict.limit,
+      });
+  }
   try {
     await publisher.publish(event, { requestId: request.id });
   } catch (err) {
@@ -33,5 +49,6 @@ export async function publishAndAnswer(
       .header('retry-after', String(options.retryAfterSeconds))
       .send({ error: 'queue_unavailable' });
   }
+  admission.noteAccepted();
   return { status: 'success', id: event.id };
 }

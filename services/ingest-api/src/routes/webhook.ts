@@ -7,6 +7,7 @@ import {
   webhookBodySchema,
 } from '@webhooks/contracts';
 import type { FastifyInstance } from 'fastify';
+import type { Admission } from '../backlog-admission.js';
 import type { EventPublisher } from '../event-publisher.js';
 import { publishAndAnswer } from './publish-and-answer.js';
 
@@ -21,6 +22,8 @@ export interface WebhookRouteOptions {
    * refuses them, or anyone could store an event as, say, `github` past the signature check.
    */
   signedSources: ReadonlySet<string>;
+  /** Whether the backlog leaves room for one more event (`MAX_BACKLOG`). */
+  admission: Admission;
 }
 
 /** Headers that carry the event id when the body has none, in order of preference. */
@@ -31,7 +34,7 @@ const ID_HEADERS = ['idempotency-key', 'webhook-id'] as const;
  * The id answered is the dedup key the consumer stores the event under.
  */
 export function webhookRoute(app: FastifyInstance, options: WebhookRouteOptions): void {
-  const { publisher, retryAfterSeconds } = options;
+  const { publisher, retryAfterSeconds, admission } = options;
   // Besides the shape, it refuses what PostgreSQL could not store (NUL, unpaired surrogates,
   // nesting past the limit), naming the path, so an accepted event is never lost afterwards.
   const WebhookBody = webhookBodySchema({ maxJsonDepth: options.maxJsonDepth });
@@ -70,7 +73,7 @@ export function webhookRoute(app: FastifyInstance, options: WebhookRouteOptions)
       receivedAt,
     };
 
-    return publishAndAnswer({ request, reply, publisher, event, retryAfterSeconds });
+    return publishAndAnswer({ request, reply, publisher, event, retryAfterSeconds, admission });
   });
 }
 

@@ -1,0 +1,293 @@
+import type { Database } from './database.js';
+
+/** Why a message was dead-lettered, as the consumer decides it (`x-death-reason`). */
+export type DeadLetterReason = string;
+
+/** One dead-lettering, as the consumer records it once the dead-letter copy is confirmed. */
+export interface DeadLetterRecord {
+  /** Identifies the message across dead-letterings (see `dead_letters.message_key`). */
+  messageKey: string;
+  eventId: string | undefined;
+  source: string | undefined;
+  type: string | undefined;
+  reason: DeadLetterReason;
+  lastError: string;
+  attempts: number;
+  /** RFC 3339. */
+  firstFailedAt: string;
+  /** RFC 3339. */
+  deadLetteredAt: string;
+  body: Buffer;
+  requestId: string | undefined;
+}
+
+/**
+ * `dead`: waiting in the dead-letter queue. `replayed`: moved back to the main queue since it
+ * was last dead-lettered, not stored yet. `stored`: its event is in `webhook_events`.
+ */
+export type DeadLetterStatus = 'dead' | 'replayed' | 'stored';
+
+/** A dead letter as the ops API shows it. Times are RFC 3339 UTC with microseconds. */
+export interface DeadLetterSummary {
+  id: string;
+  eventId: string | null;
+  source: string | null;
+  type: string | null;
+  reason: string;
+  lastError: string;
+  attempts: number;
+  firstFailedAt: string;
+  deadLetteredAt: string;
+  requestId: string | null;
+  deadLetterCount: number;
+  replayCount: number;
+  replayedAt: string | null;
+  status: DeadLetterStatus;
+}
+
+export interface DeadLetter extends DeadLetterSummary {
+  /** The body as UTF-8 text (invalid sequences shown as U+FFFD). */
+  body: string;
+  bodyBytes: number;
+}
+
+export interface DeadLetterFilter {
+  source?: string | undefined;
+  type?: string | undefined;
+  reason?: string | undefined;
+  eventId?: string | undefined;
+  /** Dead-lettered at or after (RFC 3339). */
+  from?: string | undefined;
+  /** Dead-lettered before (RFC 3339). */
+  to?: string | undefined;
+}
+
+/** Where a page ends: the last row's position in (dead_lettered_at DESC, id DESC) order. */
+export interface DeadLetterPosition {
+  deadLetteredAt: string;
+  id: string;
+}
+
+/** What a replay selects: these rows, or every row matching a filter. */
+export type DeadLetterSelection = { ids: readonly string[] } | { filter: DeadLetterFilter };
+
+const UTC_MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
+const utc = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', ${UTC_MICROS})`;
+
+/** Derived, never stored: whether the event got stored is a fact of `webhook_events`. */
+const STATUS = `
+  CASE
+    WHEN d.event_id IS NOT NULL AND EXISTS (
+      SELECT 1 FROM webhook_events e WHERE e.source = d.source AND e.event_id = d.event_id)
+      THEN 'stored'
+    WHEN d.replayed_at IS NOT NULL AND d.replayed_at >= d.dead_lettered_at THEN 'replayed'
+    ELSE 'dead'
+  END`;
+
+const SUMMARY_COLUMNS = `
+  d.id, d.event_id, d.source, d.type, d.reason, d.last_error, d.attempts,
+  ${utc('d.first_failed_at')} AS first_failed_at,
+  ${utc('d.dead_lettered_at')} AS dead_lettered_at,
+  d.request_id, d.dead_letter_count, d.replay_count,
+  ${utc('d.replayed_at')} AS replayed_at,
+  ${STATUS} AS status`;
+
+/** The filter's conditions on `d`, with parameters $1..$6. */
+const FILTER_CONDITIONS = `
+  ($1::text IS NULL OR d.source = $1)
+  AND ($2::text IS NULL OR d.type = $2)
+  AND ($3::text IS NULL OR d.reason = $3)
+  AND ($4::text IS NULL OR d.event_id = $4)
+  AND ($5::timestamptz IS NULL OR d.dead_lettered_at >= $5)
+  AND ($6::timestamptz IS NULL OR d.dead_lettered_at < $6)`;
+
+const filterValues = (filter: DeadLetterFilter) => [
+  filter.source ?? null,
+  filter.type ?? null,
+  filter.reason ?? null,
+  filter.eventId ?? null,
+  filter.from ?? null,
+  filter.to ?? null,
+];
+
+/**
+ * A second dead-lettering of the same message updates its row: the latest reason, error and
+ * attempts, the earliest first failure, and one more in `dead_letter_count`.
+ */
+const RECORD = `
+  INSERT INTO dead_letters (message_key, event_id, source, type, reason, last_error, attempts,
+    first_failed_at, dead_lettered_at, body, request_id)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+  ON CONFLICT (message_key) DO UPDATE SET
+    event_id = EXCLUDED.event_id,
+    source = EXCLUDED.source,
+    type = EXCLUDED.type,
+    reason = EXCLUDED.reason,
+    last_error = EXCLUDED.last_error,
+    attempts = EXCLUDED.attempts,
+    first_failed_at = LEAST(dead_letters.first_failed_at, EXCLUDED.first_failed_at),
+    dead_lettered_at = GREATEST(dead_letters.dead_lettered_at, EXCLUDED.dead_lettered_at),
+    body = EXCLUDED.body,
+    request_id = COALESCE(EXCLUDED.request_id, dead_letters.request_id),
+    dead_letter_count = dead_letters.dead_letter_count + 1
+  RETURNING id`;
+
+interface SummaryDbRow {
+  id: string;
+  event_id: string | null;
+  source: string | null;
+  type: string | null;
+  reason: string;
+  last_error: string;
+  attempts: number;
+  first_failed_at: string;
+  dead_lettered_at: string;
+  request_id: string | null;
+  dead_letter_count: number;
+  replay_count: number;
+  replayed_at: string | null;
+  status: DeadLetterStatus;
+}
+
+function toSummary(row: SummaryDbRow): DeadLetterSummary {
+  return {
+    id: row.id,
+    eventId: row.event_id,
+    source: row.source,
+    type: row.type,
+    reason: row.reason,
+    lastError: row.last_error,
+    attempts: row.attempts,
+    firstFailedAt: row.first_failed_at,
+    deadLetteredAt: row.dead_lettered_at,
+    requestId: row.request_id,
+    deadLetterCount: row.dead_letter_count,
+    replayCount: row.replay_count,
+    replayedAt: row.replayed_at,
+    status: row.status,
+  };
+}
+
+/** `dead_letters`: recorded by the consumer, searched by the ops API, marked by replays. */
+export class DeadLettersRepository {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  /** Records one dead-lettering and returns the row's id. Throws a classified `DatabaseError`. */
+  async record(letter: DeadLetterRecord): Promise<string> {
+    const result = await this.#db.query<{ id: string }>(RECORD, [
+      letter.messageKey,
+      letter.eventId ?? null,
+      letter.source ?? null,
+      letter.type ?? null,
+      letter.reason,
+      letter.lastError,
+      letter.attempts,
+      letter.firstFailedAt,
+      letter.deadLetteredAt,
+      letter.body,
+      letter.requestId ?? null,
+    ]);
+    const row = result.rows[0];
+    if (row === undefined) throw new Error('dead letter insert returned no row');
+    return row.id;
+  }
+
+  /** Newest first, keyset-paginated like the events: pass the previous page's `next`. */
+  async find(
+    filter: DeadLetterFilter & { limit: number; after?: DeadLetterPosition | undefined },
+  ): Promise<{ items: DeadLetterSummary[]; next: DeadLetterPosition | undefined }> {
+    const result = await this.#db.query<SummaryDbRow>(
+      `SELECT ${SUMMARY_COLUMNS}
+       FROM dead_letters d
+       WHERE ${FILTER_CONDITIONS}
+         AND ($7::timestamptz IS NULL OR (d.dead_lettered_at, d.id) < ($7, $8::uuid))
+       ORDER BY d.dead_lettered_at DESC, d.id DESC
+       LIMIT $9`,
+      [
+        ...filterValues(filter),
+        filter.after?.deadLetteredAt ?? null,
+        filter.after?.id ?? null,
+        filter.limit + 1,
+      ],
+    );
+    const items = result.rows.slice(0, filter.limit).map(toSummary);
+    const last = items.at(-1);
+    const more = result.rows.length > filter.limit && last !== undefined;
+    return {
+      items,
+      next: more ? { deadLetteredAt: last.deadLetteredAt, id: last.id } : undefined,
+    };
+  }
+
+  /** The row with this uuid, body included, or undefined. */
+  async findById(id: string): Promise<DeadLetter | undefined> {
+    const result = await this.#db.query<SummaryDbRow & { body: Buffer }>(
+      `SELECT ${SUMMARY_COLUMNS}, d.body FROM dead_letters d WHERE d.id = $1`,
+      [id],
+    );
+    const row = result.rows[0];
+    if (row === undefined) return undefined;
+    return { ...toSummary(row), body: row.body.toString('utf8'), bodyBytes: row.body.length };
+  }
+
+  /**
+   * The message keys of the selected rows that wait in the dead-letter queue (status `dead`),
+   * at most `limit`, oldest first: what a replay of this selection moves.
+   */
+  async findReplayable(selection: DeadLetterSelection, limit: number): Promise<string[]> {
+    const byIds = 'ids' in selection;
+    const result = await this.#db.query<{ message_key: string }>(
+      `SELECT d.message_key
+       FROM dead_letters d
+       WHERE ${FILTER_CONDITIONS}
+         AND ($7::uuid[] IS NULL OR d.id = ANY ($7::uuid[]))
+         AND ${STATUS} = 'dead'
+       ORDER BY d.dead_lettered_at, d.id
+       LIMIT $8`,
+      [...filterValues(byIds ? {} : selection.filter), byIds ? selection.ids : null, limit],
+    );
+    return result.rows.map((r) => r.message_key);
+  }
+
+  /** Marks these messages as moved back to the main queue at `at`. Returns rows marked. */
+  async markReplayed(messageKeys: readonly string[], at: Date): Promise<number> {
+    if (messageKeys.length === 0) return 0;
+    const result = await this.#db.query(
+      `UPDATE dead_letters
+       SET replayed_at = $2, replay_count = replay_count + 1
+       WHERE message_key = ANY ($1::text[])`,
+      [messageKeys, at],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  /** Dead letters recorded since `since`, counted by source and reason. */
+  async countSince(
+    since: Date,
+  ): Promise<Array<{ source: string | null; reason: string; count: number }>> {
+    const result = await this.#db.query<{ source: string | null; reason: string; count: number }>(
+      `SELECT source, reason, count(*)::int AS count
+       FROM dead_letters
+       WHERE dead_lettered_at >= $1
+       GROUP BY source, reason
+       ORDER BY count DESC, source, reason
+       LIMIT 1000`,
+      [since],
+    );
+    return result.rows;
+  }
+
+  /** When the oldest dead letter still waiting in the queue was dead-lettered, if any. */
+  async oldestWaiting(): Promise<string | undefined> {
+    const result = await this.#db.query<{ at: string | null }>(
+      `SELECT ${utc('min(d.dead_lettered_at)')} AS at
+       FROM dead_letters d
+       WHERE ${STATUS} = 'dead'`,
+    );
+    return result.rows[0]?.at ?? undefined;
+  }
+}

@@ -1,0 +1,129 @@
+import type { RejectedRequestsRepository } from '@webhooks/db';
+import {
+  AmqpConnection,
+  assertRejectedQueue,
+  QueueConsumer,
+  rejectedQueueFor,
+} from '@webhooks/queue';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import type { ConsumerConfig } from './config.js';
+import { removeExpiredEvents } from './remove-expired-events.js';
+import { RetentionScheduler } from './retention-scheduler.js';
+import { RejectedRequestStore } from './store-rejected-request.js';
+
+/** Kept requests are few and small next to events: a short prefetch is plenty. */
+const REJECTED_PREFETCH = 20;
+
+export interface RejectedQuarantine {
+  /** Connects in the background, stores what arrives, removes what is past its retention. */
+  start(): void;
+  /** Idempotent; runs every step even if one fails. */
+  stop(): Promise<void>;
+}
+
+export interface RejectedQuarantineOptions {
+  config: Pick<
+    ConsumerConfig,
+    | 'AMQP_URL'
+    | 'QUEUE_NAME'
+    | 'QUEUE_TYPE'
+    | 'KEEP_REJECTED'
+    | 'REJECTED_QUEUE_MAX_LENGTH'
+    | 'REJECTED_QUEUE_MAX_BYTES'
+    | 'REJECTED_RETENTION_DAYS'
+    | 'RETENTION_INTERVAL_MS'
+    | 'RETENTION_BATCH_SIZE'
+  >;
+  repository: RejectedRequestsRepository;
+  logger: Logger;
+  registry: Registry;
+  /** Time from `start()` to the first retention run, ms. */
+  retentionFirstRunDelayMs: number;
+}
+
+/**
+ * The consumer's half of the quarantine: drains `${QUEUE_NAME}_rejected` into
+ * `rejected_requests` on a broker connection of its own (nothing it does can disturb the
+ * events' consumption), and removes kept requests older than `REJECTED_RETENTION_DAYS`.
+ */
+export function createRejectedQuarantine(options: RejectedQuarantineOptions): RejectedQuarantine {
+  const { config, logger, repository } = options;
+  const stored = new Counter({
+    name: 'rejected_requests_stored_total',
+    help: 'Messages of the rejected queue, by outcome (stored, duplicate, malformed, refused by the database, failed and handed back)',
+    labelNames: ['outcome'] as const,
+    registers: [options.registry],
+  });
+  const queue = rejectedQueueFor({
+    queue: config.QUEUE_NAME,
+    maxLength: config.REJECTED_QUEUE_MAX_LENGTH,
+    maxBytes: config.REJECTED_QUEUE_MAX_BYTES,
+    queueType: config.QUEUE_TYPE,
+  });
+  const connection = config.KEEP_REJECTED
+    ? new AmqpConnection({ url: config.AMQP_URL, logger, connectionName: 'consumer-quarantine' })
+    : undefined;
+  const store = new RejectedRequestStore({
+    insert: (row) => repository.insert(row),
+    logger,
+    stored,
+  });
+  const consumer =
+    connection === undefined
+      ? undefined
+      : new QueueConsumer({
+          connection,
+          logger,
+          queue: queue.name,
+          prefetch: REJECTED_PREFETCH,
+          onDelivery: store.onDelivery,
+          setup: (channel) => assertRejectedQueue(channel, queue),
+        });
+  const retention = new RetentionScheduler({
+    run: (signal) =>
+      removeExpiredEvents({
+        events: {
+          deleteCreatedBefore: (before, limit) => repository.deleteReceivedBefore(before, limit),
+        },
+        retentionDays: config.REJECTED_RETENTION_DAYS,
+        batchSize: config.RETENTION_BATCH_SIZE,
+        signal,
+      }),
+    intervalMs: config.RETENTION_INTERVAL_MS,
+    firstRunDelayMs: options.retentionFirstRunDelayMs,
+    logger,
+    what: 'rejected request(s)',
+  });
+
+  let stopped: Promise<void> | undefined;
+  const stop = async () => {
+    const failures: unknown[] = [];
+    const step = async (name: string, run: () => Promise<void> | void) => {
+      try {
+        await run();
+      } catch (err) {
+        logger.error({ err, step: name }, 'shutdown step failed');
+        failures.push(err);
+      }
+    };
+    await step('cancel rejected consumption', () => consumer?.stop());
+    await step('finish the kept request in hand', () => store.drain());
+    await step('stop rejected retention', () => retention.stop());
+    await step('close rejected consume channel', () => consumer?.close());
+    await step('close quarantine connection', () => connection?.close());
+    if (failures.length > 0) throw new AggregateError(failures, 'quarantine shutdown incomplete');
+  };
+
+  return {
+    start: () => {
+      connection?.start();
+      // Kept requests expire even after KEEP_REJECTED is turned off.
+      if (config.REJECTED_RETENTION_DAYS > 0) retention.start();
+    },
+    stop: () => {
+      stopped ??= stop();
+      return stopped;
+    },
+  };
+}

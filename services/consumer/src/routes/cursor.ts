@@ -1,0 +1,29 @@
+import { Rfc3339 } from '@webhooks/contracts';
+import { z } from 'zod';
+
+/** A keyset position: a row's time and uuid. */
+export interface TimeAndId {
+  at: string;
+  id: string;
+}
+
+const Position = z.tuple([Rfc3339, z.uuid()]);
+
+/** Opaque to clients: the position, base64url-encoded (as `/events` does). */
+export function encodeCursor(position: TimeAndId): string {
+  return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): TimeAndId | undefined {
+  try {
+    const parsed = Position.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString()));
+    return parsed.success ? { at: parsed.data[0], id: parsed.data[1] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const INVALID_CURSOR = {
+  error: 'invalid_query',
+  issues: [{ path: 'cursor', message: 'not a cursor returned by this API' }],
+};

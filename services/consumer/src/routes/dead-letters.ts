@@ -1,0 +1,117 @@
+import { Rfc3339 } from '@webhooks/contracts';
+import type { DeadLetterSelection, DeadLettersRepository } from '@webhooks/db';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { ReplaySelection } from '../dead-letter-replay.js';
+import type { DeathReason } from '../decide.js';
+import { decodeCursor, encodeCursor, INVALID_CURSOR } from './cursor.js';
+import { badRequest } from './events.js';
+
+const name = z.string().min(1).max(255);
+
+const DEATH_REASONS = [
+  'invalid_message',
+  'rejected_by_database',
+  'retries_exhausted',
+] as const satisfies readonly DeathReason[];
+
+/** The filters of a dead-letter search; a replay by filter takes the same ones. */
+export const DeadLetterFilter = z.strictObject({
+  source: name.optional(),
+  type: name.optional(),
+  reason: z.enum(DEATH_REASONS).optional(),
+  eventId: name.optional(),
+  from: Rfc3339.optional().meta({ description: 'Dead-lettered at or after' }),
+  to: Rfc3339.optional().meta({ description: 'Dead-lettered before' }),
+});
+
+export const DeadLettersQuery = DeadLetterFilter.extend({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(512).optional(),
+});
+
+/** Most ids in one replay request. */
+const MAX_REPLAY_IDS = 1000;
+
+export const ReplayRequest = DeadLetterFilter.extend({
+  ids: z
+    .array(z.uuid())
+    .min(1)
+    .max(MAX_REPLAY_IDS)
+    .optional()
+    .meta({ description: 'Replay these dead letters; no filter fields with it' }),
+  dryRun: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'Count what would move, move nothing, leave the queue untouched' }),
+}).refine(
+  (body) =>
+    body.ids === undefined || Object.keys(body).every((key) => key === 'ids' || key === 'dryRun'),
+  { message: 'give either ids or filter fields, not both' },
+);
+
+export const ReplayResponse = z.object({
+  matched: z.number().int().meta({ description: 'Selected dead letters waiting in the queue' }),
+  moved: z.number().int().meta({ description: 'Moved back to the main queue (0 in a dry run)' }),
+});
+
+const IdParams = z.object({ id: z.uuid() });
+
+export interface DeadLetterRoutesDeps {
+  deadLetters: DeadLettersRepository;
+  replay: ReplaySelection;
+}
+
+/**
+ * `GET /dead-letters`, `GET /dead-letters/:id` read the `dead_letters` table, never the queue.
+ * `POST /dead-letters/replay` moves the selected ones back to the main queue.
+ */
+export function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRoutesDeps): void {
+  app.get('/dead-letters', async (request, reply) => {
+    const query = DeadLettersQuery.safeParse(request.query);
+    if (!query.success) return badRequest(reply, query.error);
+    const { cursor, ...filter } = query.data;
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    if (cursor !== undefined && after === undefined) return reply.code(400).send(INVALID_CURSOR);
+    const page = await deps.deadLetters.find({
+      ...filter,
+      after: after === undefined ? undefined : { deadLetteredAt: after.at, id: after.id },
+    });
+    return {
+      items: page.items,
+      nextCursor:
+        page.next === undefined
+          ? null
+          : encodeCursor({ at: page.next.deadLetteredAt, id: page.next.id }),
+    };
+  });
+
+  app.get('/dead-letters/:id', async (request, reply) => {
+    const params = IdParams.safeParse(request.params);
+    if (!params.success) {
+      return reply.code(400).send({
+        error: 'invalid_query',
+        issues: [{ path: 'id', message: 'must be the uuid of a dead letter' }],
+      });
+    }
+    const letter = await deps.deadLetters.findById(params.data.id);
+    if (letter === undefined) return reply.code(404).send({ error: 'not_found' });
+    return letter;
+  });
+
+  app.post('/dead-letters/replay', async (request, reply) => {
+    const body = ReplayRequest.safeParse(request.body ?? {});
+    if (!body.success) return badRequest(reply, body.error);
+    const { ids, dryRun, ...filter } = body.data;
+    const selection: DeadLetterSelection = ids === undefined ? { filter } : { ids };
+    try {
+      return await deps.replay(selection, { dryRun });
+    } catch (err) {
+      request.log.warn({ err }, 'replay failed');
+      return reply.code(503).header('retry-after', '5').send({
+        error: 'replay_failed',
+        message: 'the broker or the database did not answer; nothing was lost, try again',
+      });
+    }
+  });
+}

@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import { RejectedRequestsRepository } from '@webhooks/db';
+import { QueueAdmin, type Topology } from '@webhooks/queue';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { captureLogs } from '../../../test/helpers/log-capture.js';
+import { startConsumer, testTopology } from '../../../test/helpers/pipeline.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
+import { waitFor } from '../../../test/helpers/wait-for.js';
+import type { ConsumerService } from '../src/consumer-service.js';
+
+const DAY_MS = 86_400_000;
+
+let database: TestDatabase;
+let topology: Topology;
+let consumer: ConsumerService | undefined;
+
+beforeAll(async () => {
+  database = await createTestDatabase(inject('databaseUrl'));
+  topology = testTopology();
+});
+
+afterAll(async () => {
+  await consumer?.stop();
+  const admin = await QueueAdmin.connect(inject('amqpUrl'));
+  await admin.deleteTopology(topology).catch(() => {});
+  await admin.close();
+  await database?.drop();
+});
+
+describe('retention of kept rejected requests', () => {
+  it('removes those received more than REJECTED_RETENTION_DAYS ago, on its own schedule', async () => {
+    const repository = new RejectedRequestsRepository(database.db);
+    const keep = async (ageDays: number) => {
+      const id = randomUUID();
+      await repository.insert({
+        id,
+        source: 'github',
+        reason: 'invalid_signature',
+        receivedAt: new Date(Date.now() - ageDays * DAY_MS).toISOString(),
+        headers: { 'x-github-event': 'push' },
+        body: Buffer.from('{}'),
+      });
+      return id;
+    };
+    const old = [await keep(9), await keep(8)];
+    const recent = [await keep(6), await keep(0)];
+    const logs = captureLogs();
+    consumer = startConsumer({
+      amqpUrl: inject('amqpUrl'),
+      databaseUrl: database.url,
+      topology,
+      logger: logs.logger,
+      // Events are kept for ever here: the two retentions are independent.
+      env: { RETENTION_DAYS: '0', REJECTED_RETENTION_DAYS: '7', RETENTION_INTERVAL_MS: '200' },
+    });
+    const line = await waitFor('a rejected-requests retention run', () =>
+      logs.lines.find((l) => l.msg === 'retention: removed 2 rejected request(s)'),
+    );
+    expect(line.deleted).toBe(2);
+    const left = await repository.find({ limit: 10 });
+    expect(left.items.map((item) => item.id).sort()).toEqual([...recent].sort());
+    expect(left.items.map((item) => item.id)).not.toContain(old[0]);
+  });
+});
