@@ -61,7 +61,7 @@ export function checkTargets(r: BenchResult): Check[] {
 export function renderReport(r: BenchResult, checks: Check[]): string {
   const m = r.machine;
   const lines = [
-    `Benchmark (${r.mode}, ${r.queueType} queues), ${r.startedAt}: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}; load generator, both services, RabbitMQ and PostgreSQL on the same machine.`,
+    `Benchmark (${r.mode}, ${r.queueType} queues, ${r.brokerNodes === 1 ? 'one RabbitMQ node' : `a cluster of ${r.brokerNodes} RabbitMQ nodes`}), ${r.startedAt}: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}; load generator, both services, RabbitMQ and PostgreSQL on the same machine.`,
     '',
     '| phase | throughput | latency p50 / p99 | errors / loss |',
     '| --- | --- | --- | --- |',

@@ -11,23 +11,29 @@ import {
   topologyFor,
 } from '@webhooks/queue';
 import { pino } from 'pino';
+import { RabbitCluster } from '../test/helpers/rabbit-cluster.js';
 import { BENCH_SOURCE } from './payload.js';
 import { ROOT, type Running, runJson, startNode, waitUntilOk } from './processes.js';
 import { checkTargets, renderReport } from './report.js';
 import type { BenchResult, ClosedLoad, FixedRateLoad } from './types.js';
 
-// `pnpm bench [--quick]`: measures the pipeline on this machine, every phase in one run, and
-// writes bench/results/<timestamp>.json. See docs/performance.md for what each phase means.
+// `pnpm bench [--quick] [--cluster]`: measures the pipeline on this machine, every phase in one
+// run, and writes bench/results/<timestamp>.json. See docs/performance.md for what each phase
+// means. `--cluster` starts three RabbitMQ nodes of the installed rabbitmq-server beside the
+// machine's own (the test suite's helper) and gives the services all three, with quorum queues;
+// `BENCH_AMQP_URL` may also list the nodes of a running cluster, comma-separated.
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     // Writes a V8 CPU profile per service process to bench/profiles/ (see bench/top-functions.ts).
     profile: { type: 'boolean', default: false },
-    // The queue type every phase uses: `classic` (the default setting) or `quorum`.
+    // The queue type every phase uses: `classic` (one node's figures, comparable with earlier
+    // runs) or `quorum` (the services' default; always so with --cluster).
     'queue-type': { type: 'string', default: 'classic' },
+    cluster: { type: 'boolean', default: false },
   },
 });
-const queueType = values['queue-type'] === 'quorum' ? 'quorum' : 'classic';
+const queueType = values['queue-type'] === 'quorum' || values.cluster ? 'quorum' : 'classic';
 const profileArgs = values.profile ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [];
 const quick = values.quick;
 const plan = quick
@@ -48,7 +54,11 @@ const plan = quick
       fixedSeconds: 30,
     };
 
-const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+/** The broker's node(s); set in `main()` when `--cluster` starts its own. */
+let amqpUrls = (process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672')
+  .split(',')
+  .map((url) => url.trim())
+  .filter((url) => url !== '');
 const DATABASE_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/webhooks_bench';
 const INGEST_PORT = 18_080;
@@ -75,7 +85,7 @@ const extraServiceEnv = JSON.parse(process.env.BENCH_SERVICE_ENV ?? '{}') as Rec
 function serviceEnv(topology: Topology): Record<string, string> {
   return {
     ...extraServiceEnv,
-    AMQP_URL,
+    AMQP_URL: amqpUrls.join(','),
     DATABASE_URL,
     EXCHANGE_NAME: topology.exchange,
     QUEUE_NAME: topology.queue,
@@ -188,7 +198,11 @@ async function retype(db: Database, type: string): Promise<void> {
 }
 
 async function prefill(topology: Topology, count: number): Promise<void> {
-  const connection = new AmqpConnection({ url: AMQP_URL, logger, connectionName: 'bench-prefill' });
+  const connection = new AmqpConnection({
+    url: amqpUrls,
+    logger,
+    connectionName: 'bench-prefill',
+  });
   const publisher = new ConfirmPublisher({
     connection,
     logger,
@@ -228,9 +242,23 @@ async function prefill(topology: Topology, count: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  let cluster: RabbitCluster | undefined;
+  if (values.cluster) {
+    log('cluster: starting three RabbitMQ nodes');
+    cluster = await RabbitCluster.start({ log });
+    amqpUrls = cluster.urls;
+  }
+  try {
+    await measure();
+  } finally {
+    await cluster?.close();
+  }
+}
+
+async function measure(): Promise<void> {
   const startedAt = new Date();
   const db = await recreateDatabase();
-  const admin = await QueueAdmin.connect(AMQP_URL);
+  const admin = await QueueAdmin.connect(amqpUrls);
   const rss: Record<'ingest' | 'consumer', number> = { ingest: 0, consumer: 0 };
   const noteRss = (service: 'ingest' | 'consumer', running: Running) => {
     rss[service] = Math.max(rss[service], running.peakRssMb() ?? 0);
@@ -303,6 +331,7 @@ async function main(): Promise<void> {
       startedAt: startedAt.toISOString(),
       mode: quick ? 'quick' : 'full',
       queueType,
+      brokerNodes: amqpUrls.length,
       serviceEnv: extraServiceEnv,
       machine: {
         cpus: cpus().length,
@@ -336,7 +365,7 @@ async function main(): Promise<void> {
       peakRssMb: rss,
     };
     const checks = checkTargets(result);
-    const file = `bench/results/${startedAt.toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`;
+    const file = `bench/results/${startedAt.toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}${values.cluster ? '-cluster' : ''}.json`;
     mkdirSync(`${ROOT}bench/results`, { recursive: true });
     writeFileSync(`${ROOT}${file}`, `${JSON.stringify({ ...result, checks }, null, 2)}\n`);
     process.stdout.write(`\n${renderReport(result, checks)}\nWritten to ${file}\n`);

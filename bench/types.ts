@@ -22,6 +22,8 @@ export interface BenchResult {
   startedAt: string;
   mode: 'quick' | 'full';
   queueType: 'classic' | 'quorum';
+  /** RabbitMQ nodes the services were given (3 for `--cluster`). */
+  brokerNodes: number;
   /** Settings added to both services' defaults for this run. */
   serviceEnv: Record<string, string>;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string };

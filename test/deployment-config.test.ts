@@ -29,6 +29,9 @@ import { settingNames } from './helpers/setting-names.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const { text: composeText, compose } = readComposeFile(path.join(ROOT, 'docker-compose.yml'));
+const { text: clusterText, compose: cluster } = readComposeFile(
+  path.join(ROOT, 'docker-compose.cluster.yml'),
+);
 const rootPackage = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
   packageManager: string;
   scripts: Record<string, string>;
@@ -201,6 +204,66 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('docker-compose.cluster.yml (three RabbitMQ nodes, added to docker-compose.yml)', () => {
+  const NODES = ['rabbitmq', 'rabbitmq-2', 'rabbitmq-3'];
+  const node = (name: string) => cluster.services[name] ?? {};
+
+  it('runs three nodes of the same image, each with its hostname, volume and the cluster config', () => {
+    expect(node('rabbitmq-2').image).toBe(service('rabbitmq').image);
+    expect(node('rabbitmq-3').image).toBe(service('rabbitmq').image);
+    const hostnames = NODES.map((name) => node(name).hostname ?? compose.services[name]?.hostname);
+    expect(hostnames).toEqual(NODES);
+    for (const name of NODES) {
+      const volumes = [...(compose.services[name]?.volumes ?? []), ...(node(name).volumes ?? [])];
+      expect(volumes, name).toContain(
+        './deploy/rabbitmq/cluster.conf:/etc/rabbitmq/conf.d/20-cluster.conf:ro',
+      );
+      for (const volume of volumes) {
+        const [source = ''] = volume.split(':');
+        if (source.startsWith('.')) expect(existsSync(path.join(ROOT, source)), volume).toBe(true);
+        else expect({ ...compose.volumes, ...cluster.volumes }).toHaveProperty(source);
+      }
+      // One cookie for all nodes, or they cannot form a cluster.
+      expect(environmentWithDefaults(node(name)).RABBITMQ_ERLANG_COOKIE, name).toBe(
+        environmentWithDefaults(node('rabbitmq')).RABBITMQ_ERLANG_COOKIE,
+      );
+    }
+  });
+
+  it('forms the cluster by configuration, from exactly these nodes', () => {
+    const conf = readFileSync(path.join(ROOT, 'deploy/rabbitmq/cluster.conf'), 'utf8');
+    expect(conf).toContain('cluster_formation.peer_discovery_backend = classic_config');
+    const listed = [...conf.matchAll(/^cluster_formation\.classic_config\.nodes\.\d+ = (.+)$/gm)];
+    expect(listed.map((m) => m[1])).toEqual(NODES.map((name) => `rabbit@${name}`));
+  });
+
+  it('gives both services all three nodes, and starts them once all three are up', () => {
+    for (const name of ['ingest-api', 'consumer'] as const) {
+      const env = {
+        ...environmentWithDefaults(service(name)),
+        ...environmentWithDefaults(node(name)),
+      };
+      const urls = parseEnv(SCHEMAS[name], env).AMQP_URL;
+      expect(urls.map((url) => new URL(url).hostname)).toEqual(NODES);
+      for (const nodeName of NODES) {
+        expect(node(name).depends_on?.[nodeName], `${name} after ${nodeName}`).toEqual({
+          condition: 'service_healthy',
+        });
+      }
+    }
+    expect(node('consumer').depends_on).toMatchObject(service('consumer').depends_on ?? {});
+  });
+
+  it('reads only variables .env.example documents, with the same defaults', () => {
+    const documented = readEnvExample();
+    for (const { name, defaultValue } of variableReferences(clusterText)) {
+      const entry = documented.get(name);
+      expect(entry, `${name} is documented in .env.example`).toBeDefined();
+      expect(defaultValue, `the cluster file's default for ${name}`).toBe(entry?.value);
+    }
+  });
+});
+
 describe('.env.example', () => {
   it('documents every setting of both services and of the migrate job', () => {
     const documented = readEnvExample();
@@ -224,6 +287,7 @@ describe('.env.example', () => {
     const read = new Set([
       ...allSettingNames(),
       ...variableReferences(composeText).map((r) => r.name),
+      ...variableReferences(clusterText).map((r) => r.name),
     ]);
     expect([...readEnvExample().keys()].filter((name) => !read.has(name))).toEqual([]);
   });

@@ -38,6 +38,7 @@ async function startPipeline(env: Record<string, string> = {}) {
     HOST: '127.0.0.1',
     AMQP_URL: inject('amqpUrl'),
     QUEUE_NAME: topology.queue,
+    QUEUE_TYPE: topology.queueType,
     EXCHANGE_NAME: topology.exchange,
     LOG_LEVEL: 'warn',
     ...env,

@@ -14,6 +14,7 @@ export class FaultProxy {
   readonly #server: net.Server;
   readonly #target: { host: string; port: number };
   readonly #sockets = new Set<net.Socket>();
+  readonly #clients = new Set<net.Socket>();
   #mode: Mode = 'pass';
 
   private constructor(server: net.Server, target: { host: string; port: number }) {
@@ -50,8 +51,15 @@ export class FaultProxy {
     return address.port;
   }
 
+  /** Client connections open through the proxy now (e.g. is a service using this node?). */
+  get openConnections(): number {
+    return this.#clients.size;
+  }
+
   #accept(client: net.Socket): void {
     this.#track(client);
+    this.#clients.add(client);
+    client.on('close', () => this.#clients.delete(client));
     if (this.#mode === 'reset') {
       client.resetAndDestroy();
       return;

@@ -49,7 +49,8 @@ export interface IngestHarness {
 
 /** The ingest API in this process, wired as `main.ts` wires it, ready to take requests. */
 export async function startIngest(options: {
-  amqpUrl: string;
+  /** One broker URL, or a cluster's nodes. */
+  amqpUrl: string | readonly string[];
   topology: Topology;
   logger?: Logger;
   publishTimeoutMs?: number;
@@ -146,7 +147,8 @@ export async function startIngest(options: {
 
 /** The consumer in this process, with test-friendly defaults overridable through `env`. */
 export function startConsumer(options: {
-  amqpUrl: string;
+  /** One broker URL, or a cluster's nodes. */
+  amqpUrl: string | readonly string[];
   databaseUrl: string;
   topology: Topology;
   logger?: Logger;
@@ -154,7 +156,7 @@ export function startConsumer(options: {
 }): ConsumerService {
   const { topology } = options;
   const config = parseEnv(ConsumerConfig, {
-    AMQP_URL: options.amqpUrl,
+    AMQP_URL: typeof options.amqpUrl === 'string' ? options.amqpUrl : options.amqpUrl.join(','),
     DATABASE_URL: options.databaseUrl,
     EXCHANGE_NAME: topology.exchange,
     QUEUE_NAME: topology.queue,

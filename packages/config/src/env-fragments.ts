@@ -39,18 +39,47 @@ const delayList = z.string().transform((raw, ctx) => {
   return delays;
 });
 
+const amqpUrl = z.url({ protocol: /^amqps?$/, error: 'expected an amqp:// or amqps:// URL' });
+
+/** One broker URL, or several separated by commas (the nodes of a cluster). */
+const amqpUrlList = z.string().transform((raw, ctx) => {
+  const urls = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  if (urls.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected at least one amqp:// or amqps:// URL' });
+    return z.NEVER;
+  }
+  for (const [index, url] of urls.entries()) {
+    if (!amqpUrl.safeParse(url).success) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `URL ${index + 1} of ${urls.length}: expected an amqp:// or amqps:// URL`,
+      });
+      return z.NEVER;
+    }
+  }
+  return urls;
+});
+
 /** RabbitMQ connection and topology, shared by both services. */
 export const AmqpEnv = z.object({
-  /** Broker URL. Default `amqp://guest:guest@127.0.0.1:5672`. */
-  AMQP_URL: z
-    .url({ protocol: /^amqps?$/, error: 'expected an amqp:// or amqps:// URL' })
-    .default('amqp://guest:guest@127.0.0.1:5672'),
+  /**
+   * Broker URL, or the URLs of a cluster's nodes separated by commas: each process starts at a
+   * random one and moves to the next that answers when it loses its node. Default
+   * `amqp://guest:guest@127.0.0.1:5672`.
+   */
+  AMQP_URL: amqpUrlList.default(['amqp://guest:guest@127.0.0.1:5672']),
   /** Exchange the ingest API publishes to. Default `webhooks`. */
   EXCHANGE_NAME: z.string().min(1).max(200).default('webhooks'),
   /** Main queue; the DLQ and retry queues are named after it. Default `webhook_queue`. */
   QUEUE_NAME: z.string().min(1).max(200).default('webhook_queue'),
-  /** `classic` or `quorum` (what a cluster uses). Default `classic`. */
-  QUEUE_TYPE: z.enum(['classic', 'quorum']).default('classic'),
+  /**
+   * `quorum` (replicated over a cluster's nodes) or `classic` (one node's disk). Default
+   * `quorum`; a queue's type cannot change in place (see the README on changing it).
+   */
+  QUEUE_TYPE: z.enum(['classic', 'quorum']).default('quorum'),
   /** Delay before each retry, in ms; one retry queue per delay. Default `1000,2000,4000`. */
   RETRY_DELAYS_MS: delayList.default([1000, 2000, 4000]),
 });

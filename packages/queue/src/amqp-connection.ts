@@ -1,8 +1,14 @@
 import amqp, { type ChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
+import { TopologyMismatchError } from './errors.js';
 
 export interface AmqpConnectionOptions {
-  url: string;
+  /**
+   * One broker URL, or the URLs of a cluster's nodes. The first attempt goes to a random one
+   * (so replicas spread over the nodes); every failed attempt or lost connection moves to the
+   * next.
+   */
+  url: string | readonly string[];
   logger: Logger;
   /** Shown in the broker's Management UI. */
   connectionName: string;
@@ -12,6 +18,8 @@ export interface AmqpConnectionOptions {
   maxReconnectDelayMs?: number;
   /** Heartbeat interval negotiated with the broker, seconds. Default 10. */
   heartbeatSeconds?: number;
+  /** Longest a TCP connect to one node may take before the next is tried, ms. Default 5000. */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -22,11 +30,24 @@ export interface AmqpConnectionOptions {
 export type ConnectedListener = (connection: ChannelModel) => Promise<void>;
 
 /**
- * One broker connection that reconnects by itself with exponential backoff and jitter, logging
- * each attempt, and re-runs every registered setup on each new connection.
+ * One broker connection that reconnects by itself, logging each attempt, and re-runs every
+ * registered setup on each new connection. Given several nodes it goes round them: a lost
+ * connection is retried at once on the next node, and the backoff (exponential, with jitter)
+ * grows only with each full round that found no node answering.
+ *
+ * Own code rather than a library: amqplib (the only AMQP client here) has no recovery of its
+ * own; amqp-connection-manager keeps unconfirmed publishes in memory and sends them again on
+ * the next connection, which would turn a 503 the client already got into a stored event, and
+ * rabbitmq-client would replace amqplib and the confirm publisher built on it. What the
+ * services need (a node list, setup re-run on every connection, publishes in flight failing
+ * when their connection goes) is this small class.
  */
 export class AmqpConnection {
-  readonly #options: Required<AmqpConnectionOptions>;
+  readonly #options: Required<Omit<AmqpConnectionOptions, 'url'>>;
+  readonly #urls: readonly string[];
+  /** Index of the node in use or being tried, and of the one tried next. */
+  #current = 0;
+  #next: number;
   readonly #listeners: ConnectedListener[] = [];
   readonly #stateListeners = new Set<(connected: boolean) => void>();
   #connection: ChannelModel | undefined;
@@ -38,12 +59,22 @@ export class AmqpConnection {
   #closed: Promise<void> | undefined;
 
   constructor(options: AmqpConnectionOptions) {
+    const { url, ...rest } = options;
     this.#options = {
       initialReconnectDelayMs: 100,
       maxReconnectDelayMs: 5000,
       heartbeatSeconds: 10,
-      ...options,
+      connectTimeoutMs: 5000,
+      ...rest,
     };
+    this.#urls = typeof url === 'string' ? [url] : [...url];
+    if (this.#urls.length === 0) throw new Error('AmqpConnection needs at least one broker URL');
+    this.#next = Math.floor(Math.random() * this.#urls.length);
+  }
+
+  /** The node in use or being tried, without credentials (for logs and readiness). */
+  get node(): string {
+    return describeNode(this.#urls[this.#current] ?? '');
   }
 
   get connected(): boolean {
@@ -88,12 +119,17 @@ export class AmqpConnection {
   async #connect(): Promise<void> {
     if (this.#closing) return;
     this.#attempt += 1;
-    const { logger, url, connectionName, heartbeatSeconds } = this.#options;
+    const { logger, connectionName, heartbeatSeconds, connectTimeoutMs } = this.#options;
+    this.#current = this.#next;
+    this.#next = (this.#next + 1) % this.#urls.length;
+    const url = this.#urls[this.#current] as string;
+    const node = describeNode(url);
     let connection: ChannelModel | undefined;
     try {
       connection = await amqp.connect(withHeartbeat(url, heartbeatSeconds), {
         clientProperties: { connection_name: connectionName },
         noDelay: true,
+        timeout: connectTimeoutMs,
       });
       connection.on('error', (err: Error) => {
         logger.warn({ err }, 'broker connection error');
@@ -109,7 +145,7 @@ export class AmqpConnection {
       for (const listener of this.#listeners) await listener(connection);
       this.#attempt = 0;
       this.#setConnected(true);
-      logger.info({ connectionName }, 'connected to the broker');
+      logger.info({ connectionName, node }, 'connected to the broker');
     } catch (err) {
       if (connection !== undefined) {
         this.#connection = undefined;
@@ -117,9 +153,11 @@ export class AmqpConnection {
       }
       if (this.#closing) return;
       const delayMs = this.#backoffMs();
-      logger.warn(
-        { err, attempt: this.#attempt, retryInMs: delayMs },
-        'broker connection attempt failed',
+      // A setup that can never succeed (e.g. a queue of the other type) is an error, not a
+      // blip; it is still retried, so fixing the broker side needs no restart.
+      logger[err instanceof TopologyMismatchError ? 'error' : 'warn'](
+        { err, node, attempt: this.#attempt, retryInMs: delayMs },
+        err instanceof TopologyMismatchError ? err.message : 'broker connection attempt failed',
       );
       this.#scheduleReconnect(delayMs);
     }
@@ -130,8 +168,13 @@ export class AmqpConnection {
     this.#connection = undefined;
     this.#setConnected(false);
     if (this.#closing) return;
-    const delayMs = this.#backoffMs();
-    this.#options.logger.warn({ retryInMs: delayMs }, 'broker connection lost; reconnecting');
+    // Another node may well be up: try it at once (one node alone gets the first backoff step).
+    this.#attempt = 0;
+    const delayMs = this.#urls.length > 1 ? 0 : this.#backoffMs();
+    this.#options.logger.warn(
+      { node: this.node, retryInMs: delayMs },
+      'broker connection lost; reconnecting',
+    );
     this.#scheduleReconnect(delayMs);
   }
 
@@ -142,7 +185,10 @@ export class AmqpConnection {
 
   #backoffMs(): number {
     const { initialReconnectDelayMs, maxReconnectDelayMs } = this.#options;
-    const exponential = initialReconnectDelayMs * 2 ** Math.min(this.#attempt, 16);
+    // Within a round of the nodes the next one is tried after the first step; each full round
+    // without an answer doubles the wait.
+    const rounds = Math.floor(this.#attempt / this.#urls.length);
+    const exponential = initialReconnectDelayMs * 2 ** Math.min(rounds, 16);
     const capped = Math.min(maxReconnectDelayMs, exponential);
     // ±20 % jitter, so replicas that lost the broker together do not return in lockstep.
     return Math.round(capped * (0.8 + Math.random() * 0.4));
@@ -204,6 +250,16 @@ export class AmqpConnection {
     });
     await Promise.race([connection.close().catch(() => {}), timeout]);
     clearTimeout(timer);
+  }
+}
+
+/** `amqp://user:secret@host:5672/vhost` → `host:5672`: never log a password. */
+function describeNode(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.port === '' ? parsed.hostname : `${parsed.hostname}:${parsed.port}`;
+  } catch {
+    return '(invalid URL)';
   }
 }
 

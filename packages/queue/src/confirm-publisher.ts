@@ -46,6 +46,12 @@ export class ConfirmPublisher {
   readonly #idleWaiters: Array<() => void> = [];
   #closing = false;
   #closed: Promise<void> | undefined;
+  /** The connection the current channel is on. */
+  #connectionModel: ChannelModel | undefined;
+  /** The channel a timed-out confirm has already had replaced. */
+  #replacedAfterTimeout: ConfirmChannel | undefined;
+  /** When the current channel was opened or last confirmed anything (ack or nack). */
+  #lastConfirmAtMs = 0;
 
   constructor(options: ConfirmPublisherOptions) {
     this.#options = options;
@@ -62,6 +68,7 @@ export class ConfirmPublisher {
   }
 
   async #open(connection: ChannelModel): Promise<void> {
+    this.#connectionModel = connection;
     const channel = await connection.createConfirmChannel();
     channel.on('error', (err: Error) =>
       this.#options.logger.warn({ err }, 'publish channel error'),
@@ -83,6 +90,7 @@ export class ConfirmPublisher {
     });
     await this.#options.setup?.(channel);
     this.#channel = channel;
+    this.#lastConfirmAtMs = Date.now();
   }
 
   async publish(original: OutgoingMessage): Promise<void> {
@@ -109,6 +117,7 @@ export class ConfirmPublisher {
     });
     const timer = setTimeout(() => {
       entry.settle(new QueueUnavailableError('timeout', 'no confirm from the broker in time'));
+      this.#onConfirmTimeout();
     }, this.#options.timeoutMs);
     const entry: Pending = {
       messageId: message.properties.messageId,
@@ -157,7 +166,36 @@ export class ConfirmPublisher {
     }
   }
 
+  /**
+   * No confirm at all for a whole `timeoutMs` may mean the channel is stuck rather than slow:
+   * when a quorum queue's leader node is lost, RabbitMQ 3.x hands a channel's pending messages
+   * to the new leader only some 10 s later (measured with 3.10) and refuses nothing meanwhile.
+   * New publishes go to a fresh channel, which finds the current leader. The old channel is not
+   * closed at once: a broker that is merely slow still confirms what it has, and failing those
+   * publishes early would only add 503s. It closes after another `timeoutMs`, when everything
+   * sent on it has been confirmed or has timed out. At most once per channel.
+   */
+  #onConfirmTimeout(): void {
+    const old = this.#channel;
+    const connection = this.#connectionModel;
+    if (old === undefined || connection === undefined || this.#closing) return;
+    if (this.#replacedAfterTimeout === old) return;
+    if (Date.now() - this.#lastConfirmAtMs < this.#options.timeoutMs) return;
+    this.#replacedAfterTimeout = old;
+    this.#options.logger.warn('no publish confirm for a whole timeout; opening a new channel');
+    this.#open(connection).then(
+      () => {
+        setTimeout(() => void old.close().catch(() => {}), this.#options.timeoutMs).unref();
+      },
+      (err: unknown) => {
+        this.#options.logger.warn({ err }, 'could not open a new publish channel');
+        this.#options.connection.reconnect('no new publish channel after a confirm timeout');
+      },
+    );
+  }
+
   #onConfirm(entry: Pending, err: unknown): void {
+    this.#lastConfirmAtMs = Date.now();
     const returned = entry.messageId !== undefined && this.#returned.delete(entry.messageId);
     if (err) {
       const channelClosed = err instanceof Error && err.message === 'channel closed';

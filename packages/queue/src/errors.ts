@@ -22,3 +22,19 @@ export class QueueUnavailableError extends Error {
     this.reason = reason;
   }
 }
+
+/**
+ * A queue exists with other arguments than the topology declares, most often the other queue
+ * type (`QUEUE_TYPE`). The broker refuses the declaration; retrying cannot help until the
+ * setting or the queue changes, so the message says which queue and what to do.
+ */
+export class TopologyMismatchError extends Error {
+  readonly code = 'TOPOLOGY_MISMATCH';
+  readonly queue: string;
+
+  constructor(queue: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TopologyMismatchError';
+    this.queue = queue;
+  }
+}

@@ -4,7 +4,11 @@ export {
   type ConfirmPublisherOptions,
   type OutgoingMessage,
 } from './confirm-publisher.js';
-export { QueueUnavailableError, type QueueUnavailableReason } from './errors.js';
+export {
+  QueueUnavailableError,
+  type QueueUnavailableReason,
+  TopologyMismatchError,
+} from './errors.js';
 export {
   type InspectedMessage,
   type MoveOptions,
@@ -22,6 +26,7 @@ export {
 } from './rejected-queue.js';
 export {
   assertTopology,
+  QUORUM_DELIVERY_LIMIT,
   type QueueType,
   type Topology,
   type TopologyOptions,

@@ -41,8 +41,23 @@ export class QueueAdmin {
     this.#connection = connection;
   }
 
-  static async connect(url: string): Promise<QueueAdmin> {
-    return new QueueAdmin(await amqp.connect(url));
+  /**
+   * Connects to `url`, or to the first node of a cluster's list that answers, starting at a
+   * random one like the services do.
+   */
+  static async connect(url: string | readonly string[]): Promise<QueueAdmin> {
+    const urls = typeof url === 'string' ? [url] : url;
+    const start = Math.floor(Math.random() * urls.length);
+    const failures: unknown[] = [];
+    for (let i = 0; i < urls.length; i++) {
+      const candidate = urls[(start + i) % urls.length] as string;
+      try {
+        return new QueueAdmin(await amqp.connect(candidate, { timeout: 5000 }));
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    throw new AggregateError(failures, `no broker node answered (${urls.length} tried)`);
   }
 
   /** Fetches up to `limit` messages and returns them all to the queue when done. */

@@ -1,4 +1,5 @@
 import type { Channel, Options } from 'amqplib';
+import { TopologyMismatchError } from './errors.js';
 
 export type QueueType = 'classic' | 'quorum';
 
@@ -45,17 +46,29 @@ export function topologyFor(options: TopologyOptions): Topology {
 }
 
 /**
+ * How often a quorum queue may hand out one message before the broker itself dead-letters it
+ * (to the DLQ with reason `delivery_limit`) or, for the DLQ, drops it. RabbitMQ 4 sets 20 when
+ * the argument is missing, and every redelivery counts: a consumer losing its connection, a
+ * requeue, each look into the DLQ. The consumer decides an event's fate itself (retries, then
+ * the DLQ with its own reason), so the broker's limit is set out of reach: at one redelivery a
+ * second it takes over 30 years. (`-1`, "unlimited" on RabbitMQ 4, is read as "none allowed"
+ * by 3.x.)
+ */
+export const QUORUM_DELIVERY_LIMIT = 1_000_000_000;
+
+/**
  * Queue arguments every queue of the topology shares. For quorum queues, dead-lettering is made
  * at-least-once (RabbitMQ 3.10+), which requires `reject-publish` overflow: otherwise a message
  * expiring out of a retry queue could be dropped if the broker fails mid-way.
  */
 function typeArguments(queueType: QueueType): Record<string, unknown> {
-  // Classic is the default; leaving the argument out keeps queues declared without it compatible.
+  // Queues declared without the argument are classic; leaving it out keeps them compatible.
   if (queueType === 'classic') return {};
   return {
     'x-queue-type': 'quorum',
     'x-dead-letter-strategy': 'at-least-once',
     'x-overflow': 'reject-publish',
+    'x-delivery-limit': QUORUM_DELIVERY_LIMIT,
   };
 }
 
@@ -70,13 +83,24 @@ export async function assertTopology(channel: Channel, topology: Topology): Prom
     arguments: { ...base, ...args },
   });
 
+  const assertQueue = async (name: string, options: Options.AssertQueue) => {
+    try {
+      await channel.assertQueue(name, options);
+    } catch (err) {
+      throw asMismatch(err, name, topology.queueType) ?? err;
+    }
+  };
+
   await channel.assertExchange(topology.exchange, 'direct', { durable: true });
   // Nothing expires out of the DLQ, and it dead-letters nowhere.
-  await channel.assertQueue(topology.deadLetterQueue, {
+  await assertQueue(topology.deadLetterQueue, {
     durable: true,
-    arguments: topology.queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {},
+    arguments:
+      topology.queueType === 'quorum'
+        ? { 'x-queue-type': 'quorum', 'x-delivery-limit': QUORUM_DELIVERY_LIMIT }
+        : {},
   });
-  await channel.assertQueue(
+  await assertQueue(
     topology.queue,
     queue({
       'x-message-ttl': MAIN_QUEUE_TTL_MS,
@@ -86,7 +110,7 @@ export async function assertTopology(channel: Channel, topology: Topology): Prom
   );
   await channel.bindQueue(topology.queue, topology.exchange, topology.routingKey);
   for (const retry of topology.retryQueues) {
-    await channel.assertQueue(
+    await assertQueue(
       retry.name,
       queue({
         'x-message-ttl': retry.delayMs,
@@ -95,4 +119,36 @@ export async function assertTopology(channel: Channel, topology: Topology): Prom
       }),
     );
   }
+}
+
+/**
+ * The broker's `PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue 'q' …` as an
+ * error that says what to do; `undefined` for any other failure.
+ */
+function asMismatch(
+  err: unknown,
+  queue: string,
+  wanted: QueueType,
+): TopologyMismatchError | undefined {
+  const text = err instanceof Error ? err.message : '';
+  const argument = /inequivalent arg '([^']+)'/.exec(text)?.[1];
+  if (argument === undefined) return undefined;
+  if (argument === 'x-queue-type') {
+    const existing: QueueType = wanted === 'quorum' ? 'classic' : 'quorum';
+    return new TopologyMismatchError(
+      queue,
+      `queue "${queue}" exists as a ${existing} queue but QUEUE_TYPE is ${wanted}; a queue's ` +
+        `type cannot change in place. Set QUEUE_TYPE=${existing} to keep using it, or move to ` +
+        `${wanted} queues under a new QUEUE_NAME and drain the old queue (README: "Changing ` +
+        'the queue type")',
+      { cause: err },
+    );
+  }
+  return new TopologyMismatchError(
+    queue,
+    `queue "${queue}" exists with another ${argument} than this version declares; queue ` +
+      'arguments cannot change in place. Use a new QUEUE_NAME and drain the old queue (README: ' +
+      '"Changing the queue type")',
+    { cause: err },
+  );
 }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { ChannelModel } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { testLogger } from '../../../test/helpers/test-logger.js';
+import { waitFor } from '../../../test/helpers/wait-for.js';
 import type { AmqpConnection } from '../src/amqp-connection.js';
 import { ConfirmPublisher } from '../src/confirm-publisher.js';
 import { QueueUnavailableError } from '../src/errors.js';
@@ -61,6 +62,85 @@ describe('ConfirmPublisher when the broker stops reading', () => {
     channel.emit('drain');
     await new Promise((resolve) => setImmediate(resolve));
     expect(channel.published).toEqual(['first']);
+    await publisher.close(10);
+  });
+});
+
+/** A confirm channel that confirms only the messages whose body starts with `ok`. */
+class SelectiveChannel extends EventEmitter {
+  readonly published: string[] = [];
+  closed = false;
+  publish(
+    _exchange: string,
+    _key: string,
+    body: Buffer,
+    _options: unknown,
+    callback: (err: unknown) => void,
+  ): boolean {
+    this.published.push(body.toString());
+    if (body.toString().startsWith('ok')) setImmediate(() => callback(null));
+    return true;
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+async function publisherOnSelectiveChannels(timeoutMs: number) {
+  const channels: SelectiveChannel[] = [];
+  let onConnected: ((connection: ChannelModel) => Promise<void>) | undefined;
+  const connection = {
+    onConnected: (listener: (connection: ChannelModel) => Promise<void>) => {
+      onConnected = listener;
+    },
+    reconnect: () => {},
+  } as unknown as AmqpConnection;
+  const publisher = new ConfirmPublisher({
+    connection,
+    logger: testLogger(),
+    timeoutMs,
+    maxInFlight: 100,
+  });
+  const model = {
+    createConfirmChannel: async () => {
+      const channel = new SelectiveChannel();
+      channels.push(channel);
+      return channel;
+    },
+  } as unknown as ChannelModel;
+  await onConnected?.(model);
+  return { publisher, channels };
+}
+
+describe('ConfirmPublisher when confirms stop coming', () => {
+  it('after a whole timeout without any confirm, new publishes go to a new channel; the old one closes later', async () => {
+    const { publisher, channels } = await publisherOnSelectiveChannels(100);
+    await Promise.all([
+      expect(publisher.publish(message('stuck-1'))).rejects.toMatchObject({ reason: 'timeout' }),
+      expect(publisher.publish(message('stuck-2'))).rejects.toMatchObject({ reason: 'timeout' }),
+    ]);
+    await waitFor('a second channel', () => channels.length === 2 && publisher.ready);
+    await publisher.publish(message('ok-after'));
+    expect(channels[1]?.published).toEqual(['ok-after']);
+    // Kept open a while for confirms still on their way, then closed; only one replacement.
+    expect(channels[0]?.closed).toBe(false);
+    await waitFor('the old channel to close', () => channels[0]?.closed === true);
+    expect(channels).toHaveLength(2);
+    await publisher.close(10);
+  });
+
+  it('a slow channel that still confirms other messages is kept', async () => {
+    const { publisher, channels } = await publisherOnSelectiveChannels(200);
+    const stuck = publisher.publish(message('stuck'));
+    stuck.catch(() => {});
+    // Confirms keep arriving while the one message waits out its timeout.
+    const started = Date.now();
+    while (Date.now() - started < 300) {
+      await publisher.publish(message(`ok-${Date.now()}`));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await expect(stuck).rejects.toMatchObject({ reason: 'timeout' });
+    expect(channels).toHaveLength(1);
     await publisher.close(10);
   });
 });

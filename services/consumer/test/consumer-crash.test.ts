@@ -36,6 +36,7 @@ async function startConsumerProcess(): Promise<{ service: ServiceProcess; port: 
     DATABASE_URL: database.url,
     EXCHANGE_NAME: topology.exchange,
     QUEUE_NAME: topology.queue,
+    QUEUE_TYPE: topology.queueType,
     // Small batches, so a kill lands between many of them.
     BATCH_SIZE: '50',
     PREFETCH: '200',
