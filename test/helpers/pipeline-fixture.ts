@@ -3,6 +3,7 @@ import { QueueAdmin, type Topology, type TopologyOptions } from '@webhooks/queue
 import type { Logger } from 'pino';
 import { inject } from 'vitest';
 import type { ConsumerService } from '../../services/consumer/src/consumer-service.js';
+import type { ProviderSources } from '../../services/ingest-api/src/routes/provider-webhook.js';
 import { type IngestHarness, startConsumer, startIngest, testTopology } from './pipeline.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -22,6 +23,8 @@ export interface PipelineFixtureOptions {
   consumerEnv?: Record<string, string>;
   ingestLogger?: Logger;
   consumerLogger?: Logger;
+  /** Sources of `POST /webhook/:source`; none by default. */
+  providerSources?: ProviderSources;
   /** Runs on the fresh database before the consumer starts (e.g. `failInserts`). */
   prepareDatabase?: (db: Database) => Promise<unknown>;
 }
@@ -38,6 +41,7 @@ export async function startPipeline(
     amqpUrl,
     topology,
     ...(options.ingestLogger ? { logger: options.ingestLogger } : {}),
+    ...(options.providerSources ? { providerSources: options.providerSources } : {}),
   });
   const consumer = startConsumer({
     amqpUrl,

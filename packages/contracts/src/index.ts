@@ -1,5 +1,12 @@
+export {
+  ExactNumber,
+  isExactNumber,
+  type ParseExactJsonOptions,
+  parseExactJson,
+  stringifyExactJson,
+} from './exact-json.js';
 export { AcceptedResponse, BacklogFullResponse, ErrorResponse } from './http-responses.js';
-export { MessageHeader, QueueMessage } from './queue-message.js';
+export { MessageHeader, QueueMessage, QueueMessageInput } from './queue-message.js';
 export {
   HttpHeaders,
   RejectedRequestHeader,
@@ -12,6 +19,7 @@ export {
   JSON_DEPTH_CEILING,
   type JsonIssue,
   unstorableJsonIssues,
+  unstorableNumberReason,
   unstorableTextReason,
 } from './storable-json.js';
 export { toValidationIssues, type ValidationIssue } from './validation-issues.js';

@@ -1,3 +1,5 @@
+import { isExactNumber } from './exact-json.js';
+
 /**
  * What PostgreSQL can store as sent, checked before an event is accepted, so that an event answered 200
  * is never refused by the database afterwards (and so dead-lettered) for its content.
@@ -5,8 +7,10 @@
  * - `jsonb` and `text` cannot hold U+0000 (NUL): `\u0000` fails with SQLSTATE 22P05.
  * - `jsonb` refuses an unpaired UTF-16 surrogate (`"\ud800"`): SQLSTATE 22P02. JavaScript
  *   strings can hold one; Unicode text cannot.
- * - A number too large for a double (`1e400`) parses as Infinity, which JSON cannot carry: it
- *   would be stored as `null`.
+ * - `jsonb` stores numbers as `numeric`: at most 131072 digits before the decimal point and
+ *   16383 after it (SQLSTATE 22003 past either). Numbers a double cannot hold are parsed as
+ *   `ExactNumber`s (see `exact-json.ts`) and checked against those bounds; a double that is not
+ *   finite (only code can make one) would be stored as `null`.
  * - A key named `__proto__` does not survive being copied into a JavaScript object (it sets the
  *   copy's prototype instead), so it would be dropped silently on the way to the database.
  * - Nesting is bounded: `JSON.stringify`, which every stored event goes through, recurses and
@@ -20,6 +24,42 @@ export const JSON_DEPTH_CEILING = 1000;
 export const DEFAULT_MAX_JSON_DEPTH = 64;
 
 const TOO_LARGE = 'is a number too large to be stored as sent';
+
+/** `numeric`'s bounds: digits before the decimal point, and after it (its `dscale`). */
+const NUMERIC_MAX_INTEGER_DIGITS = 131072;
+const NUMERIC_MAX_FRACTION_DIGITS = 16383;
+/** PostgreSQL refuses an exponent at or past INT_MAX / 2 whatever the digits. */
+const NUMERIC_MAX_EXPONENT = 1073741823;
+
+const JSON_NUMBER = /^-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
+/**
+ * Why `numeric` cannot hold the JSON number `text`, or `undefined` when it can. Follows
+ * PostgreSQL's own reading of it: the digits after the point are those written minus the
+ * exponent (`1.50e-2` has 4), and zero has no digits before it.
+ */
+export function unstorableNumberReason(text: string): string | undefined {
+  const match = JSON_NUMBER.exec(text);
+  if (match === null) return 'is not a JSON number';
+  const integer = match[1] ?? '';
+  const fraction = match[2] ?? '';
+  const exponent = Number(match[3] ?? '0');
+  if (Math.abs(exponent) >= NUMERIC_MAX_EXPONENT) return TOO_LARGE;
+  if (fraction.length - exponent > NUMERIC_MAX_FRACTION_DIGITS) {
+    return `is a number with more than ${NUMERIC_MAX_FRACTION_DIGITS} digits after the decimal point, which cannot be stored`;
+  }
+  const firstNonZero = /[1-9]/.exec(integer + fraction)?.index;
+  if (firstNonZero === undefined) return undefined;
+  const integerDigits = integer.length - firstNonZero + exponent;
+  return integerDigits > NUMERIC_MAX_INTEGER_DIGITS ? TOO_LARGE : undefined;
+}
+
+function unstorableValueReason(value: unknown): string | undefined {
+  if (typeof value === 'string') return unstorableTextReason(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : TOO_LARGE;
+  if (isExactNumber(value)) return unstorableNumberReason(value.value);
+  return undefined;
+}
 
 /** Issues reported for one value at most: a hostile body could otherwise produce thousands. */
 const MAX_ISSUES = 10;
@@ -53,35 +93,28 @@ interface Frame {
 
 /**
  * Everything in `value` (a parsed JSON document) that PostgreSQL could not store as sent:
- * strings and keys with NUL or unpaired surrogates, numbers out of range, `__proto__` keys, and
- * objects or arrays nested more than `maxDepth` levels deep (the root is level 1). Iterative, so
- * no depth can overflow the stack; nothing below `maxDepth` is visited, and at most a few
- * issues are returned.
+ * strings and keys with NUL or unpaired surrogates, numbers out of `numeric`'s range,
+ * `__proto__` keys, and objects or arrays nested more than `maxDepth` levels deep (the root is
+ * level 1). Iterative, so no depth can overflow the stack; nothing below `maxDepth` is visited,
+ * and at most a few issues are returned.
  */
 export function unstorableJsonIssues(value: unknown, options: { maxDepth: number }): JsonIssue[] {
   const issues: JsonIssue[] = [];
   const report = (parent: Frame | undefined, key: string | number | undefined, message: string) => {
     if (issues.length < MAX_ISSUES) issues.push({ path: pathOf(parent, key), message });
   };
-  if (typeof value === 'string') {
-    const reason = unstorableTextReason(value);
-    if (reason !== undefined) report(undefined, undefined, reason);
-  }
-  if (typeof value === 'number' && !Number.isFinite(value)) {
-    report(undefined, undefined, TOO_LARGE);
-  }
-  if (typeof value !== 'object' || value === null) return issues;
+  const reason = unstorableValueReason(value);
+  if (reason !== undefined) report(undefined, undefined, reason);
+  if (typeof value !== 'object' || value === null || isExactNumber(value)) return issues;
 
   const stack: Frame[] = [{ value, depth: 1, parent: undefined, key: '' }];
   const nested: Frame[] = [];
   const visit = (key: string | number, child: unknown, parent: Frame) => {
-    if (typeof child === 'string') {
-      const reason = unstorableTextReason(child);
-      if (reason !== undefined) report(parent, key, reason);
-    } else if (typeof child === 'number' && !Number.isFinite(child)) {
-      report(parent, key, TOO_LARGE);
-    } else if (typeof child === 'object' && child !== null) {
+    if (typeof child === 'object' && child !== null && !isExactNumber(child)) {
       nested.push({ value: child, depth: parent.depth + 1, parent, key });
+    } else {
+      const reason = unstorableValueReason(child);
+      if (reason !== undefined) report(parent, key, reason);
     }
   };
   for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {

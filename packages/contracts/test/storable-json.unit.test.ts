@@ -9,6 +9,7 @@ import {
 } from '../../../test/helpers/hostile-json.js';
 import {
   JSON_DEPTH_CEILING,
+  parseExactJson,
   QueueMessage,
   unstorableJsonIssues,
   WebhookBody,
@@ -41,12 +42,19 @@ describe('unstorableJsonIssues', () => {
     ['an unpaired low surrogate', '{"a":["x\\udfffy"]}', ['a', 0], /unpaired UTF-16 surrogate/],
     ['surrogates in the wrong order', '{"a":"\\ude00\\ud83d"}', ['a'], /unpaired/],
     ['an unpaired surrogate in a key', '{"\\ud800":1}', ['\ud800'], /^key .*surrogate/],
-    ['a number too large for a double', '{"a":{"n":1e400}}', ['a', 'n'], /too large/],
-    ['a negative one', '{"a":[-1e999]}', ['a', 0], /too large/],
+    ['a number past numeric', '{"a":{"n":1e131072}}', ['a', 'n'], /too large/],
+    ['too many decimals', '{"a":[1.5e-16383]}', ['a', 0], /16383 digits after/],
     ['a __proto__ key, nested', '{"a":{"__proto__":{"x":1}}}', ['a', '__proto__'], /__proto__/],
   ])('refuses %s, naming its path', (_case, json, path, message) => {
-    const issues = issuesOf(JSON.parse(json));
+    const issues = issuesOf(parseExactJson(json));
     expect(issues).toEqual([{ path, message: expect.stringMatching(message) }]);
+  });
+
+  it('refuses a double that is not finite (only code makes one: JSON text cannot)', () => {
+    expect(issuesOf({ a: { n: Number.POSITIVE_INFINITY }, b: [-Infinity] })).toEqual([
+      { path: ['a', 'n'], message: expect.stringMatching(/too large/) },
+      { path: ['b', 0], message: expect.stringMatching(/too large/) },
+    ]);
   });
 
   it('counts the root as level 1: maxDepth levels pass, one more is refused at its path', () => {
@@ -123,11 +131,11 @@ describe('the contract schemas', () => {
 
   it('let the consumer refuse a queue message PostgreSQL could not store, rather than insert it', () => {
     const message = (data: string) =>
-      JSON.parse(
+      parseExactJson(
         `{"id":"e1","source":"s","type":"t","timestamp":"2026-01-01T00:00:00Z","receivedAt":"2026-01-01T00:00:00Z","data":${data}}`,
       );
     expect(QueueMessage.safeParse(message('{"ok":"😀"}')).success).toBe(true);
-    for (const data of ['{"a":"\\u0000"}', '{"a":"\\udc00"}', '{"a":1e400}']) {
+    for (const data of ['{"a":"\\u0000"}', '{"a":"\\udc00"}', '{"a":1e131072}']) {
       expect(QueueMessage.safeParse(message(data)).success, data).toBe(false);
     }
     // Copying data into an object would silently drop a top-level __proto__ key.

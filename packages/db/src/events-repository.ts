@@ -1,3 +1,4 @@
+import { stringifyExactJson } from '@webhooks/contracts';
 import type { Database } from './database.js';
 
 /** One event as stored: the queue message's fields, mapped onto `webhook_events`. */
@@ -5,6 +6,7 @@ export interface EventRow {
   eventId: string;
   source: string;
   type: string;
+  /** Its numbers may be `ExactNumber`s: they are stored with every digit. */
   data: Record<string, unknown>;
   /** RFC 3339. */
   timestamp: string;
@@ -44,7 +46,11 @@ export interface StoredEvent {
   eventId: string;
   source: string;
   type: string;
-  data: Record<string, unknown>;
+  /**
+   * `data` as `jsonb` writes it: JSON text whose numbers are exactly those stored. Parsing it
+   * with `JSON.parse` would round every number to a double; splice it into a response as is.
+   */
+  dataJson: string;
   timestamp: string;
   createdAt: string;
 }
@@ -77,7 +83,7 @@ export interface SourceTypeCount {
 /** Exact to the microsecond, so a cursor built from it never skips or repeats a row. */
 const UTC_MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
 const EVENT_COLUMNS = `
-  id, event_id, source, type, data,
+  id, event_id, source, type, data::text AS data_json,
   to_char("timestamp" AT TIME ZONE 'UTC', ${UTC_MICROS}) AS "timestamp",
   to_char(created_at AT TIME ZONE 'UTC', ${UTC_MICROS}) AS created_at`;
 
@@ -86,7 +92,7 @@ interface EventDbRow {
   event_id: string;
   source: string;
   type: string;
-  data: Record<string, unknown>;
+  data_json: string;
   timestamp: string;
   created_at: string;
 }
@@ -97,7 +103,7 @@ function toStoredEvent(row: EventDbRow): StoredEvent {
     eventId: row.event_id,
     source: row.source,
     type: row.type,
-    data: row.data,
+    dataJson: row.data_json,
     timestamp: row.timestamp,
     createdAt: row.created_at,
   };
@@ -117,7 +123,7 @@ export class EventsRepository {
       rows.map((r) => r.eventId),
       rows.map((r) => r.source),
       rows.map((r) => r.type),
-      rows.map((r) => JSON.stringify(r.data)),
+      rows.map((r) => stringifyExactJson(r.data)),
       rows.map((r) => r.timestamp),
     ]);
     return { inserted: result.rowCount ?? 0 };

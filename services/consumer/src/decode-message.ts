@@ -1,4 +1,9 @@
-import { MessageHeader, QueueMessage } from '@webhooks/contracts';
+import {
+  MessageHeader,
+  parseExactJson,
+  type QueueMessage,
+  QueueMessageInput,
+} from '@webhooks/contracts';
 import type { Delivery } from '@webhooks/queue';
 
 /** What the consumer reads of a delivery: no way to settle it from here. */
@@ -27,15 +32,24 @@ export function messageContext(message: IncomingMessage): MessageContext {
   };
 }
 
-/** Parses a message body at the edge, with the contract's schema; inside, data is trusted. */
-export function decodeMessage(message: IncomingMessage): Decoded {
+export interface DecodeOptions {
+  /** The time of consumption, for a message with neither `receivedAt` nor an AMQP timestamp. */
+  nowMs?: number;
+}
+
+/**
+ * Parses a message body at the edge, with the contract's schema; inside, data is trusted.
+ * Numbers keep every digit of the message's text. A message with only the event's own fields
+ * (as another producer would publish it) is completed: see `QueueMessageInput`.
+ */
+export function decodeMessage(message: IncomingMessage, options: DecodeOptions = {}): Decoded {
   let json: unknown;
   try {
-    json = JSON.parse(message.body.toString('utf8'));
+    json = parseExactJson(message.body.toString('utf8'));
   } catch (err) {
     return { ok: false, error: new InvalidMessageError('body is not JSON', { cause: err }) };
   }
-  const parsed = QueueMessage.safeParse(json);
+  const parsed = QueueMessageInput.safeParse(json);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
       (i) => `${i.path.join('.') || '(body)'}: ${i.message}`,
@@ -45,7 +59,30 @@ export function decodeMessage(message: IncomingMessage): Decoded {
       error: new InvalidMessageError(`message violates the contract: ${problems.join('; ')}`),
     };
   }
-  return { ok: true, event: parsed.data };
+  const receivedAt =
+    parsed.data.receivedAt ??
+    new Date(
+      amqpTimestampMs(message.properties.timestamp) ?? options.nowMs ?? Date.now(),
+    ).toISOString();
+  const event: QueueMessage = {
+    ...parsed.data,
+    timestamp: parsed.data.timestamp ?? receivedAt,
+    receivedAt,
+  };
+  return { ok: true, event };
+}
+
+/**
+ * The AMQP `timestamp` property in ms. It is whole seconds since the epoch (amqplib gives a
+ * number); one PostgreSQL could not store is ignored.
+ */
+function amqpTimestampMs(seconds: unknown): number | undefined {
+  if (typeof seconds !== 'number' || !Number.isSafeInteger(seconds) || seconds <= 0) {
+    return undefined;
+  }
+  const ms = seconds * 1000;
+  const year = new Date(ms).getUTCFullYear();
+  return year <= 9999 ? ms : undefined;
 }
 
 function attemptOf(value: unknown): number {

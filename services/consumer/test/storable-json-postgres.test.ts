@@ -1,4 +1,4 @@
-import { QueueMessage, StorableJsonObject } from '@webhooks/contracts';
+import { parseExactJson, QueueMessage, StorableJsonObject } from '@webhooks/contracts';
 import { EventsRepository } from '@webhooks/db';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -8,6 +8,7 @@ import {
   jsonObject,
   ordinaryString,
 } from '../../../test/helpers/hostile-json.js';
+import { jsonNumberText } from '../../../test/helpers/json-number.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
 
 // The contract the consumer parses messages with refuses exactly the data PostgreSQL would
@@ -34,12 +35,28 @@ afterAll(() => database?.drop());
 
 /** Whether PostgreSQL's jsonb takes `data` as the consumer sends it (SQLSTATE class 22 if not). */
 async function jsonbAccepts(data: unknown): Promise<boolean> {
+  return jsonbAcceptsText(JSON.stringify(data));
+}
+
+async function jsonbAcceptsText(text: string): Promise<boolean> {
   const result = await database.db.query<{ accepted: boolean }>(
     'SELECT jsonb_accepts($1) AS accepted',
-    [JSON.stringify(data)],
+    [text],
   );
   return result.rows[0]?.accepted === true;
 }
+
+/** Numbers at numeric's bounds: 131072 digits before the point, 16383 after it. */
+const numberNearBounds = fc
+  .tuple(
+    fc.constantFrom('0', '1', '10', '0.001', '1.5', '9.99', '0.0'),
+    fc.oneof(
+      fc.integer({ min: 131_066, max: 131_076 }),
+      fc.integer({ min: -16_388, max: -16_378 }),
+      fc.constantFrom(1_073_741_822, 1_073_741_823, -1_073_741_823),
+    ),
+  )
+  .map(([mantissa, exponent]) => `${mantissa}e${exponent}`);
 
 describe('the queue contract and PostgreSQL agree', () => {
   it('data passes the contract exactly when jsonb can hold it (property)', async () => {
@@ -52,6 +69,17 @@ describe('the queue contract and PostgreSQL agree', () => {
         expect(contract).toBe(await jsonbAccepts(data));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('a number passes the contract exactly when numeric can hold it (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(jsonNumberText(), numberNearBounds), async (number) => {
+        const text = `{"n":[${number}]}`;
+        const contract = StorableJsonObject.safeParse(parseExactJson(text)).success;
+        expect(contract, number).toBe(await jsonbAcceptsText(text));
+      }),
+      { numRuns: 400 },
     );
   });
 

@@ -1,8 +1,15 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { DEFAULT_MAX_JSON_DEPTH } from '@webhooks/contracts';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify';
 import { type Admission, alwaysAdmit } from './backlog-admission.js';
+import { clientErrorHandler } from './client-error.js';
+import { type DiscardBounds, discardRequestBody } from './discard-request-body.js';
 import { handleError } from './error-handler.js';
 import type { EventPublisher } from './event-publisher.js';
 import { InvalidPayloadError, parseJsonBody } from './json-body.js';
@@ -13,6 +20,7 @@ import { requestIdOf } from './request-id.js';
 import { healthRoutes } from './routes/health.js';
 import { type ProviderSources, providerWebhookRoutes } from './routes/provider-webhook.js';
 import { webhookRoute } from './routes/webhook.js';
+import { RefusalLog } from './signatures/refusal-log.js';
 
 export interface AppDeps {
   publisher: EventPublisher;
@@ -28,6 +36,13 @@ export interface AppDeps {
   maxJsonDepth?: number;
   /** How long slow clients may hold a socket. Default 30000, 10000 and 5000 ms, as the settings. */
   timeouts?: HttpTimeouts;
+  /**
+   * How much of an oversized body is read and thrown away so that the sender can read the 413.
+   * Default: up to 4 × `maxBodyBytes`, for up to 5000 ms; past either, the connection is closed.
+   */
+  oversizedBody?: Partial<DiscardBounds>;
+  /** Refused signatures are logged at most once per source per this interval. Default 60000. */
+  signatureLogIntervalMs?: number;
   /** Sheds new webhooks while the backlog is past `MAX_BACKLOG`. Default: admit everything. */
   admission?: Admission;
   /** Keeps provider requests refused with 401/404. Default: keep nothing. */
@@ -75,6 +90,7 @@ const docsCsp = (policy: string) => policy.replace(/\s*upgrade-insecure-requests
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const timeouts = deps.timeouts ?? DEFAULT_TIMEOUTS;
+  const { metrics } = deps;
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.maxBodyBytes,
@@ -85,12 +101,20 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       requestIdLogLabel: 'requestId',
     }),
     return503OnClosing: true,
-    // URLs Fastify refuses before routing get the API's error bodies and headers too (no
-    // hook runs for them).
+    // URLs Fastify refuses before routing get the API's error bodies and headers too, and are
+    // counted (no hook runs for them).
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id).headers(SECURITY_HEADERS);
-      return handleError(error, request, reply);
+      const sent = handleError(error, request, reply);
+      metrics.requests.inc({
+        route: 'unmatched',
+        method: request.method,
+        status: reply.statusCode,
+      });
+      return sent;
     },
+    // What Node refuses before Fastify sees a request (408, 431, 400) is answered and counted.
+    clientErrorHandler: clientErrorHandler(metrics),
     // Slow clients cannot hold a socket forever: a slowloris sending its headers byte by byte
     // is cut off by the headers timeout, one stalling mid-body by the request timeout, a
     // silent one by the socket's idle timeout (`connectionTimeout`).
@@ -114,7 +138,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     else done(new InvalidPayloadError(parsed.message), undefined);
   });
 
-  const { metrics } = deps;
   // A refusal's reason is the `error` code of the body its handler (or the error handler) sent,
   // taken from that object before it is serialised.
   const rejectionReasons = new WeakMap<object, string>();
@@ -145,7 +168,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     );
   });
 
-  app.setErrorHandler(handleError);
+  const discardBounds: DiscardBounds = {
+    maxBytes: deps.oversizedBody?.maxBytes ?? 4 * deps.maxBodyBytes,
+    timeoutMs: deps.oversizedBody?.timeoutMs ?? 5000,
+  };
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    // A sender still writing its body would get a reset rather than the 413 (Fastify answers
+    // with `connection: close`): the rest is read first, within bounds.
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      await discardRequestBody(request.raw, discardBounds);
+    }
+    return handleError(error, request, reply);
+  });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not_found' }));
 
   app.register(swagger, {
@@ -171,7 +205,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     signedSources,
     admission,
   });
+  const refusalLog = new RefusalLog({
+    logger: deps.logger,
+    intervalMs: deps.signatureLogIntervalMs ?? 60_000,
+  });
+  app.addHook('onClose', async () => refusalLog.close());
   app.register(providerWebhookRoutes, {
+    refusalLog,
     publisher: deps.publisher,
     retryAfterSeconds: deps.retryAfterSeconds,
     providerSources: deps.providerSources,

@@ -1,4 +1,4 @@
-import { MessageHeader, type QueueMessage } from '@webhooks/contracts';
+import { MessageHeader, type QueueMessage, stringifyExactJson } from '@webhooks/contracts';
 import type { ConfirmPublisher, OutgoingMessage, Topology } from '@webhooks/queue';
 import type { IngestMetrics } from './metrics.js';
 
@@ -48,7 +48,8 @@ export function eventMessage(
   return {
     exchange: topology.exchange,
     routingKey: topology.routingKey,
-    body: Buffer.from(JSON.stringify(event)),
+    // Numbers of `data` as the sender wrote them (see `parseExactJson`).
+    body: Buffer.from(stringifyExactJson(event)),
     properties: {
       messageId: event.id,
       contentType: 'application/json',

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { parseExactJson } from '@webhooks/contracts';
 import secureJson from 'secure-json-parse';
 
 /** A request body that is not JSON the API can read: answered 400 `invalid_payload`. */
@@ -19,19 +20,20 @@ export type ParsedJsonBody =
  *   of the bad bytes, which would store something the sender never sent;
  * - `__proto__` keys, and `constructor` keys holding a `prototype`, anywhere: refused (they
  *   are how prototype pollution travels);
- * - a leading byte order mark is ignored.
+ * - a leading byte order mark is ignored;
+ * - numbers keep every digit (`parseExactJson`): what is stored is what `jsonb` makes of the
+ *   text as sent, not of a double.
  */
 export function parseJsonBody(rawBody: Buffer): ParsedJsonBody {
   if (rawBody.length === 0) return { success: false, message: 'body is empty' };
   if (!isUtf8(rawBody)) return { success: false, message: 'body is not valid UTF-8' };
   try {
-    return {
-      success: true,
-      value: secureJson.parse(rawBody.toString('utf8'), {
-        protoAction: 'error',
-        constructorAction: 'error',
-      }),
-    };
+    const text = rawBody.toString('utf8');
+    const parsed: unknown = secureJson.parse(text, {
+      protoAction: 'error',
+      constructorAction: 'error',
+    });
+    return { success: true, value: parseExactJson(text, { parsed }) };
   } catch (err) {
     return { success: false, message: `body is not valid JSON: ${(err as Error).message}` };
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import {
   EventId,
+  isExactNumber,
   type JsonObject,
   Rfc3339,
   storableInstant,
@@ -94,6 +95,8 @@ function genericId(fields: FieldReader, request: ProviderRequest): string | unde
   const bodyId = request.body.id;
   // Numeric ids are common; as text they are the same key on every delivery.
   if (typeof bodyId === 'number' && Number.isSafeInteger(bodyId)) return String(bodyId);
+  // A 64-bit id past 2^53, with every digit (see `parseExactJson`).
+  if (isExactNumber(bodyId) && /^\d{1,255}$/.test(bodyId.value)) return bodyId.value;
   if (bodyId !== undefined) return fields.body('id', EventId);
   for (const header of GENERIC_ID_HEADERS) {
     if (request.headers[header] !== undefined) return fields.header(header, EventId);

@@ -300,7 +300,8 @@ describe.each(Object.entries(ROUTES))('%s: hand-picked hostile input', (_name, r
       ['a NUL in a value', '{"b":["ok","x\\u0000y"]}', 'a.b.1', /U\+0000/],
       ['a NUL in a key', '{"k\\u0000":1}', 'a.k\u0000', /^key .*U\+0000/],
       ['an unpaired surrogate', '"\\udbff"', 'a', /unpaired/],
-      ['a number too large for a double', '[1e400]', 'a.0', /too large/],
+      ['a number too large for PostgreSQL numeric', '[1e131072]', 'a.0', /too large/],
+      ['a number with too many decimals', '[1e-16384]', 'a.0', /16383 digits after/],
     ])(
       'refuses %s with 400 validation_failed naming the path',
       async (_case, json, path, message) => {

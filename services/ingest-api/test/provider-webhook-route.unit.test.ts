@@ -486,15 +486,24 @@ describe('POST /webhook/:source, broker trouble and logs', () => {
     const logs = captureLogs('info');
     startApp({ sources: SOURCES, allowUnknown: false }, logs.logger);
     const body = JSON.stringify({ zen: 'x' });
-    await post('/webhook/github', body, {
-      'x-hub-signature-256': await signGithub(SECRETS.github.stranger, body),
-    });
-    const line = logs.lines.find((l) => l.msg === 'webhook signature refused');
-    expect(line).toMatchObject({
-      source: 'github',
-      scheme: 'github',
-      reason: 'signature_mismatch',
-    });
+    const signature = await signGithub(SECRETS.github.stranger, body);
+    for (let i = 0; i < 20; i++) {
+      const res = await post('/webhook/github', body, { 'x-hub-signature-256': signature });
+      expect(res.statusCode).toBe(401);
+    }
+    // One line at once; the other 19 refusals counted in one line at the interval's end
+    // (here: when the app closes).
+    const refusedLines = () => logs.lines.filter((l) => l.msg === 'webhook signature refused');
+    expect(refusedLines()).toEqual([
+      expect.objectContaining({
+        source: 'github',
+        scheme: 'github',
+        reason: 'signature_mismatch',
+        refused: 1,
+      }),
+    ]);
+    await app.close();
+    expect(refusedLines().map((l) => l.refused)).toEqual([1, 19]);
     const everything = JSON.stringify(logs.lines);
     for (const secret of Object.values(SECRETS).flatMap((s) => Object.values(s))) {
       expect(everything).not.toContain(secret);

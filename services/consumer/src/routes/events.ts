@@ -2,6 +2,7 @@ import { Rfc3339 } from '@webhooks/contracts';
 import type { EventPosition, EventsRepository } from '@webhooks/db';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { eventsPageJson, storedEventJson } from './stored-event-json.js';
 
 const name = z.string().min(1).max(255);
 
@@ -47,6 +48,9 @@ const EventIdParams = z.object({ id: z.uuid() });
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** Events are sent as JSON text built around `data` as stored (see `stored-event-json.ts`). */
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 /** The cursor is opaque to clients: the last row's position, base64url-encoded. */
 function encodeCursor(position: EventPosition): string {
   return Buffer.from(JSON.stringify([position.createdAt, position.id])).toString('base64url');
@@ -76,7 +80,10 @@ export function badRequest(reply: FastifyReply, error: z.ZodError) {
   });
 }
 
-/** `GET /events`, `GET /events/:id` and `GET /stats`: what is stored, read-only. */
+/**
+ * `GET /events`, `GET /events/:id` and `GET /stats`: what is stored, read-only. Numbers in an
+ * event's `data` are shown exactly as stored.
+ */
 export function eventsRoutes(app: FastifyInstance, events: EventsRepository): void {
   app.get('/events', async (request, reply) => {
     const query = EventsQuery.safeParse(request.query);
@@ -90,10 +97,8 @@ export function eventsRoutes(app: FastifyInstance, events: EventsRepository): vo
       });
     }
     const page = await events.findEvents({ ...filter, after });
-    return {
-      items: page.items,
-      nextCursor: page.next === undefined ? null : encodeCursor(page.next),
-    };
+    const nextCursor = page.next === undefined ? null : encodeCursor(page.next);
+    return reply.type(JSON_TYPE).send(eventsPageJson(page.items, nextCursor));
   });
 
   app.get('/events/:id', async (request, reply) => {
@@ -106,7 +111,7 @@ export function eventsRoutes(app: FastifyInstance, events: EventsRepository): vo
     }
     const event = await events.findById(params.data.id);
     if (event === undefined) return reply.code(404).send({ error: 'not_found' });
-    return event;
+    return reply.type(JSON_TYPE).send(storedEventJson(event));
   });
 
   app.get('/stats', async (request, reply) => {

@@ -3,6 +3,7 @@ import type { Admission } from '../backlog-admission.js';
 import type { EventPublisher } from '../event-publisher.js';
 import { type ProviderSources, providerAdmission } from '../provider-admission.js';
 import type { Quarantine } from '../quarantine.js';
+import type { RefusalLog } from '../signatures/refusal-log.js';
 import { publishAndAnswer } from './publish-and-answer.js';
 
 export type { ProviderSources } from '../provider-admission.js';
@@ -18,6 +19,8 @@ export interface ProviderWebhookRouteOptions {
   /** Where requests refused with 401 or 404 are kept; the answer never waits for it. */
   quarantine: Quarantine;
   admission: Admission;
+  /** Where refused signatures are logged, rate-limited per source. */
+  refusalLog: RefusalLog;
 }
 
 /**
@@ -54,10 +57,11 @@ export async function providerWebhookRoutes(
       const { rejection } = result;
       if (rejection !== undefined) {
         if (rejection.reason === 'invalid_signature') {
-          request.log.warn(
-            { source, scheme: rejection.scheme, reason: rejection.detail },
-            'webhook signature refused',
-          );
+          options.refusalLog.refused({
+            source,
+            scheme: rejection.scheme ?? 'unknown',
+            reason: rejection.detail ?? 'unknown',
+          });
         }
         quarantine.keep({
           source,
