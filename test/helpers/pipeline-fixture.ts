@@ -3,7 +3,6 @@ import { QueueAdmin, type Topology, type TopologyOptions } from '@webhooks/queue
 import type { Logger } from 'pino';
 import { inject } from 'vitest';
 import type { ConsumerService } from '../../services/consumer/src/consumer-service.js';
-import type { ProviderSources } from '../../services/ingest-api/src/routes/provider-webhook.js';
 import { type IngestHarness, startConsumer, startIngest, testTopology } from './pipeline.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -23,8 +22,8 @@ export interface PipelineFixtureOptions {
   consumerEnv?: Record<string, string>;
   ingestLogger?: Logger;
   consumerLogger?: Logger;
-  /** Sources of `POST /webhook/:source`; none by default. */
-  providerSources?: ProviderSources;
+  /** Settings of the ingest API beyond the harness's (e.g. `WEBHOOK_SOURCES`). */
+  ingestEnv?: Record<string, string>;
   /** Runs on the fresh database before the consumer starts (e.g. `failInserts`). */
   prepareDatabase?: (db: Database) => Promise<unknown>;
 }
@@ -41,7 +40,7 @@ export async function startPipeline(
     amqpUrl,
     topology,
     ...(options.ingestLogger ? { logger: options.ingestLogger } : {}),
-    ...(options.providerSources ? { providerSources: options.providerSources } : {}),
+    ...(options.ingestEnv ? { env: options.ingestEnv } : {}),
   });
   const consumer = startConsumer({
     amqpUrl,
