@@ -135,7 +135,7 @@ describe('the images, laid out as their Dockerfiles build them', () => {
     expect(again.output).toContain('database is up to date');
   });
 
-  it('both services start with node dist/main.js, pass their health checks, store an event, dead-letter a message that is not one, and the README replay command sees it', async () => {
+  it('both services start with node dist/main.js, pass their health checks, store an event, dead-letter a message that is not one, and the documented replay command sees it', async () => {
     // Against the database the migrate job made above, as compose orders them.
     const ports = { 'ingest-api': await freePort(), consumer: await freePort() };
     for (const service of SERVICES) {
@@ -202,8 +202,8 @@ describe('the images, laid out as their Dockerfiles build them', () => {
     } finally {
       await db.close();
     }
-    // The README's dead letter: a message published by hand (Management UI, "Publish message"
-    // on the main queue) that is not an event.
+    // The dead letter of docs/operations.md ("Run with Docker"): a message published by hand
+    // (Management UI, "Publish message" on the main queue) that is not an event.
     const admin = await QueueAdmin.connect(inject('amqpUrl'));
     try {
       await admin.publishRaw(queue, Buffer.from('{"hello":"world"}'), { messageId: 'by-hand' });
@@ -217,11 +217,11 @@ describe('the images, laid out as their Dockerfiles build them', () => {
       await admin.close();
     }
 
-    // The README's replay commands, as `docker compose run … consumer` runs them in the image.
-    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    // The runbook's replay commands, as `docker compose run … consumer` runs them in the image.
+    const runbook = readFileSync(path.join(ROOT, 'docs', 'operations.md'), 'utf8');
     const replays = new Set(
       [
-        ...readme.matchAll(/docker compose run --rm --no-deps consumer (node \S*dlq-replay\.js)/g),
+        ...runbook.matchAll(/docker compose run --rm --no-deps consumer (node \S*dlq-replay\.js)/g),
       ].map((match) => match[1] ?? ''),
     );
     expect(replays.size).toBeGreaterThan(0);

@@ -76,7 +76,7 @@ export const AmqpEnv = z.object({
   QUEUE_NAME: z.string().min(1).max(200).default('webhook_queue'),
   /**
    * `quorum` (replicated over a cluster's nodes) or `classic` (one node's disk). Default
-   * `quorum`; a queue's type cannot change in place (see the README on changing it).
+   * `quorum`; a queue's type cannot change in place (see "Changing the queue type" in docs/operations.md).
    */
   QUEUE_TYPE: z.enum(['classic', 'quorum']).default('quorum'),
   /** Delay before each retry, in ms; one retry queue per delay. Default `1000,2000,4000`. */

@@ -167,16 +167,16 @@ function asMismatch(
       queue,
       `queue "${queue}" exists as a ${existing} queue but QUEUE_TYPE is ${wanted}; a queue's ` +
         `type cannot change in place. Set QUEUE_TYPE=${existing} to keep using it, or move to ` +
-        `${wanted} queues under a new QUEUE_NAME and drain the old queue (README: "Changing ` +
-        'the queue type")',
+        `${wanted} queues under a new QUEUE_NAME and drain the old queue (docs/operations.md: ` +
+        '"Changing the queue type")',
       { cause: err },
     );
   }
   return new TopologyMismatchError(
     queue,
     `queue "${queue}" exists with another ${argument} than this version declares; queue ` +
-      'arguments cannot change in place. Use a new QUEUE_NAME and drain the old queue (README: ' +
-      '"Changing the queue type")',
+      'arguments cannot change in place. Use a new QUEUE_NAME and drain the old queue (' +
+      'docs/operations.md: "Changing the queue type")',
     { cause: err },
   );
 }
