@@ -21,6 +21,8 @@ export interface PipelineFixture {
 export interface PipelineFixtureOptions {
   topology?: Partial<TopologyOptions>;
   consumerEnv?: Record<string, string>;
+  /** Settings of the ingest API over the test defaults (e.g. `WEBHOOK_SOURCES`, `KEEP_REJECTED`). */
+  ingestEnv?: Record<string, string>;
   ingestLogger?: Logger;
   consumerLogger?: Logger;
   /** Sources of `POST /webhook/:source`; none by default. */
@@ -42,6 +44,7 @@ export async function startPipeline(
     topology,
     ...(options.ingestLogger ? { logger: options.ingestLogger } : {}),
     ...(options.providerSources ? { providerSources: options.providerSources } : {}),
+    ...(options.ingestEnv ? { env: options.ingestEnv } : {}),
   });
   const consumer = startConsumer({
     amqpUrl,
