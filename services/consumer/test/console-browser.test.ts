@@ -295,13 +295,20 @@ describe('the console in a real browser', () => {
     await page.getByLabel('Reason').selectOption('unknown_source');
     await source.fill('');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await expect.poll(() => page.getByRole('cell', { name: 'gitlab', exact: true }).count()).toBe(1);
+    await expect
+      .poll(() => page.getByRole('cell', { name: 'gitlab', exact: true }).count())
+      .toBe(1);
     await page.getByLabel('Reason').selectOption('invalid_signature');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await expect.poll(() => page.getByRole('cell', { name: 'gitlab', exact: true }).count()).toBe(0);
+    await expect
+      .poll(() => page.getByRole('cell', { name: 'gitlab', exact: true }).count())
+      .toBe(0);
     await screenshot(page, 'rejected');
 
-    const link = page.getByRole('link', { name: `Rejected request from ${PROVIDER}`, exact: false });
+    const link = page.getByRole('link', {
+      name: `Rejected request from ${PROVIDER}`,
+      exact: false,
+    });
     await link.focus();
     await link.press('Enter');
     await page.getByRole('heading', { name: `Rejected request from ${PROVIDER}` }).waitFor();
@@ -316,7 +323,9 @@ describe('the console in a real browser', () => {
     expect(await headers.textContent()).not.toContain('hunter2');
     expect(await headers.getByRole('rowheader', { name: 'authorization' }).count()).toBe(0);
     const command = (await page.getByLabel('Replay command').textContent()) ?? '';
-    expect(command).toMatch(new RegExp(`^pnpm rejected:replay --source ${PROVIDER} --since \\S+Z$`));
+    expect(command).toMatch(
+      new RegExp(`^pnpm rejected:replay --source ${PROVIDER} --since \\S+Z$`),
+    );
     await screenshot(page, 'rejected-detail');
 
     // The command, run as shown once the secret is fixed, admits exactly this delivery.
