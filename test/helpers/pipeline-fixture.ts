@@ -3,7 +3,6 @@ import { QueueAdmin, type Topology, type TopologyOptions } from '@webhooks/queue
 import type { Logger } from 'pino';
 import { inject } from 'vitest';
 import type { ConsumerService } from '../../services/consumer/src/consumer-service.js';
-import type { ProviderSources } from '../../services/ingest-api/src/routes/provider-webhook.js';
 import { type IngestHarness, startConsumer, startIngest, testTopology } from './pipeline.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -21,12 +20,10 @@ export interface PipelineFixture {
 export interface PipelineFixtureOptions {
   topology?: Partial<TopologyOptions>;
   consumerEnv?: Record<string, string>;
-  /** Settings of the ingest API over the test defaults (e.g. `WEBHOOK_SOURCES`, `KEEP_REJECTED`). */
-  ingestEnv?: Record<string, string>;
   ingestLogger?: Logger;
   consumerLogger?: Logger;
-  /** Sources of `POST /webhook/:source`; none by default. */
-  providerSources?: ProviderSources;
+  /** Settings of the ingest API beyond the harness's (e.g. `WEBHOOK_SOURCES`). */
+  ingestEnv?: Record<string, string>;
   /** Runs on the fresh database before the consumer starts (e.g. `failInserts`). */
   prepareDatabase?: (db: Database) => Promise<unknown>;
 }
@@ -43,7 +40,6 @@ export async function startPipeline(
     amqpUrl,
     topology,
     ...(options.ingestLogger ? { logger: options.ingestLogger } : {}),
-    ...(options.providerSources ? { providerSources: options.providerSources } : {}),
     ...(options.ingestEnv ? { env: options.ingestEnv } : {}),
   });
   const consumer = startConsumer({

@@ -12,7 +12,7 @@ import { waitFor } from '../../../test/helpers/wait-for.js';
 let fixture: PipelineFixture;
 
 beforeAll(async () => {
-  fixture = await startPipeline({ providerSources: { sources: {}, allowUnknown: true } });
+  fixture = await startPipeline({ ingestEnv: { WEBHOOK_ALLOW_UNKNOWN_SOURCES: 'true' } });
 });
 afterAll(() => fixture?.close());
 
