@@ -140,6 +140,16 @@ export class RejectedRequestsRepository {
     return { items, next: more ? { receivedAt: last.receivedAt, id: last.id } : undefined };
   }
 
+  /** The kept request with this uuid, body included, or undefined. */
+  async findById(id: string): Promise<StoredRejectedRequest | undefined> {
+    const result = await this.#db.query<RejectedDbRow>(
+      `SELECT ${COLUMNS} FROM rejected_requests WHERE id = $1`,
+      [id],
+    );
+    const row = result.rows[0];
+    return row === undefined ? undefined : toStored(row);
+  }
+
   /**
    * Not yet admitted requests, oldest first, `limit` at a time after `after` (the last one of
    * the previous page), for `pnpm rejected:replay`.

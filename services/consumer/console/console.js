@@ -7,6 +7,7 @@ const TOKEN_KEY = 'webhook-console-token';
 const PAGE_SIZE = 25;
 const OVERVIEW_REFRESH_MS = 5000;
 const REASONS = ['invalid_message', 'rejected_by_database', 'retries_exhausted'];
+const REJECTION_REASONS = ['invalid_signature', 'unknown_source'];
 
 const main = document.getElementById('main');
 const statusLine = document.getElementById('status');
@@ -785,6 +786,182 @@ async function deadLetterScreen(id, rowId) {
   ]);
 }
 
+const REJECTED_FILTERS = [
+  { name: 'source', label: 'Source' },
+  { name: 'reason', label: 'Reason', options: REJECTION_REASONS },
+  { name: 'from', label: 'Received from', time: true },
+  { name: 'to', label: 'Received before', time: true },
+];
+
+function admittedBadge(r) {
+  return r.admittedAt ? badge('admitted') : badge('refused');
+}
+
+/** A word as one shell argument: as it is when plainly safe, else in single quotes. */
+function shellWord(word) {
+  return /^[A-Za-z0-9_.:+@%/=-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The CLI run that admits this request (and any later one of its source) once it verifies. */
+function replayCommand(r) {
+  return `pnpm rejected:replay --source ${shellWord(r.source)} --since ${r.receivedAt}`;
+}
+
+/** The body's bytes as UTF-8 text, and whether they were valid UTF-8. */
+function bodyText(base64) {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), utf8: true };
+  } catch {
+    return { text: new TextDecoder('utf-8').decode(bytes), utf8: false };
+  }
+}
+
+async function rejectedListScreen(id, params) {
+  const names = REJECTED_FILTERS.map((f) => f.name);
+  const page = await api(`/rejected?${apiQuery(params, names)}`);
+  const rows = page.items.map((r) =>
+    h(
+      'tr',
+      {},
+      h(
+        'td',
+        {},
+        h(
+          'a',
+          {
+            href: `#/rejected/${r.id}`,
+            'aria-label': `Rejected request from ${r.source} at ${r.receivedAt}`,
+          },
+          time(r.receivedAt),
+        ),
+      ),
+      h('td', {}, r.source),
+      h('td', {}, r.reason),
+      h('td', {}, admittedBadge(r)),
+      h('td', { class: 'num' }, r.bodyBytes.toLocaleString()),
+      h('td', { class: 'hide-narrow mono' }, r.requestId ?? '—'),
+    ),
+  );
+  show(id, 'Rejected requests', [
+    h('h1', {}, 'Rejected requests'),
+    filterForm('rejected', params, REJECTED_FILTERS),
+    table(
+      'Rejected requests, newest first',
+      [
+        'Received at',
+        'Source',
+        'Reason',
+        'Admitted',
+        { label: 'Bytes', class: 'num' },
+        { label: 'Request id', class: 'hide-narrow' },
+      ],
+      rows,
+      'No kept rejected request matches.',
+    ),
+    pager('rejected', params, page.nextCursor),
+    h(
+      'p',
+      { class: 'hint' },
+      'Provider requests the ingest API refused with 401 (signature) or 404 (unknown source), kept for REJECTED_RETENTION_DAYS. Once the secret is fixed in WEBHOOK_SOURCES, pnpm rejected:replay verifies them again and admits those that now verify; open one for its command.',
+    ),
+  ]);
+  say(
+    `${page.items.length} rejected request${page.items.length === 1 ? '' : 's'} shown${page.nextCursor ? ', more on older pages' : ''}.`,
+  );
+}
+
+async function rejectedScreen(id, rowId) {
+  const r = await api(`/rejected/${encodeURIComponent(rowId)}`);
+  const body = bodyText(r.bodyBase64);
+  const headerRows = Object.entries(r.headers)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .flatMap(([name, value]) =>
+      (Array.isArray(value) ? value : [value]).map((v) =>
+        h('tr', {}, h('th', { scope: 'row', class: 'mono' }, name), h('td', { class: 'mono' }, v)),
+      ),
+    );
+  const command = replayCommand(r);
+  const commandBlock = h(
+    'pre',
+    { id: 'replay-command', class: 'wrap', tabindex: '0', 'aria-label': 'Replay command' },
+    command,
+  );
+  show(id, `Rejected request ${r.id}`, [
+    h('p', {}, h('a', { href: '#/rejected' }, '← Rejected requests')),
+    h('h1', {}, 'Rejected request from ', r.source),
+    fields([
+      ['Source', r.source],
+      ['Reason', r.detail ? `${r.reason}: ${r.detail}` : r.reason],
+      ['Received at', time(r.receivedAt)],
+      [
+        'Admitted',
+        r.admittedAt
+          ? h(
+              'span',
+              {},
+              badge('admitted'),
+              ' at ',
+              time(r.admittedAt),
+              r.admittedEventId ? ' as event ' : null,
+              r.admittedEventId ? h('span', { class: 'mono' }, r.admittedEventId) : null,
+            )
+          : h('span', {}, badge('refused'), ' not admitted (yet)'),
+      ],
+      ['Request id', r.requestId ? h('span', { class: 'mono' }, r.requestId) : null],
+      ['Kept id', h('span', { class: 'mono' }, r.id)],
+    ]),
+    h('h2', {}, r.admittedAt ? 'Replay' : 'Admit it once the secret is fixed'),
+    r.admittedAt
+      ? h('p', { class: 'hint' }, 'Already admitted: a replay skips it.')
+      : h(
+          'p',
+          { class: 'hint' },
+          'Fix the secret in WEBHOOK_SOURCES, then run this where the services run (with their settings). It verifies this request and every later one of this source again, publishes those that now verify as if they had just arrived, and marks them admitted; add --dry-run to count first.',
+        ),
+    r.admittedAt ? null : commandBlock,
+    r.admittedAt
+      ? null
+      : h(
+          'div',
+          { class: 'toolbar' },
+          h(
+            'button',
+            { type: 'button', onclick: () => copyText(command, commandBlock) },
+            'Copy command',
+          ),
+        ),
+    h('h2', { id: 'headers-title' }, 'Headers, as kept'),
+    h(
+      'p',
+      { class: 'hint' },
+      'Credentials (authorization, cookie, API keys) were removed before the request was kept.',
+    ),
+    headerRows.length === 0
+      ? h('p', { class: 'muted' }, 'No header kept.')
+      : h(
+          'div',
+          { class: 'table-wrap' },
+          h(
+            'table',
+            { 'aria-labelledby': 'headers-title' },
+            h(
+              'thead',
+              {},
+              h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Value')),
+            ),
+            h('tbody', {}, headerRows),
+          ),
+        ),
+    h(
+      'h2',
+      { id: 'body-title' },
+      `Body, raw text (${r.bodyBytes.toLocaleString()} bytes${body.utf8 ? '' : ', not valid UTF-8'})`,
+    ),
+    h('pre', { class: 'wrap', 'aria-labelledby': 'body-title', tabindex: '0' }, body.text),
+  ]);
+}
+
 // ---- sign-in, routing ----------------------------------------------------------------------
 
 function showSignIn(message) {
@@ -852,6 +1029,8 @@ async function route() {
     else if (section === 'events') await eventsScreen(id, params);
     else if (section === 'dead-letters' && parts[1]) await deadLetterScreen(id, parts[1]);
     else if (section === 'dead-letters') await deadLettersScreen(id, params);
+    else if (section === 'rejected' && parts[1]) await rejectedScreen(id, parts[1]);
+    else if (section === 'rejected') await rejectedListScreen(id, params);
     else await overviewScreen(id);
   } catch (err) {
     handleError(err, id);

@@ -139,6 +139,20 @@ export function consumerOpenApiDocument() {
           },
         },
       },
+      '/rejected/{id}': {
+        get: {
+          summary: 'One kept request, with its headers and body (base64)',
+          operationId: 'getRejected',
+          security: secured,
+          parameters: [idParameter('kept request')],
+          responses: {
+            '200': { description: 'The kept request', content: { 'application/json': {} } },
+            '400': error('`invalid_query`: the id is not a uuid'),
+            '401': unauthorized,
+            '404': error('`not_found`'),
+          },
+        },
+      },
       '/overview': {
         get: {
           summary: "The console's overview: the last hour per source, queues, dead letters, lag",

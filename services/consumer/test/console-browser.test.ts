@@ -1,8 +1,11 @@
+import { execFile } from 'node:child_process';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   failInserts,
   type PipelineFixture,
@@ -26,6 +29,21 @@ const SCREENSHOTS = process.env.CONSOLE_SCREENSHOTS === '1';
 const SCREENSHOT_DIR = fileURLToPath(new URL('../../../docs/console/', import.meta.url));
 
 const TOKEN = 'console-browser-token-0123456789';
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const run = promisify(execFile);
+/** GitHub's secret as the API has it, and the rotated one the provider already signs with. */
+const SECRETS = { old: randomBytes(20).toString('hex'), new: randomBytes(20).toString('hex') };
+/** A GitHub organisation's hooks; not "github", a source the other events use unsigned. */
+const PROVIDER = 'github-org';
+const sourcesWith = (secret: string) =>
+  JSON.stringify({ [PROVIDER]: { scheme: 'github', secret } });
+/** A GitHub push signed with the new secret, its body carrying markup that must stay text. */
+const ROTATED_ID = randomUUID();
+const ROTATED_BODY = JSON.stringify({
+  ref: 'refs/heads/main',
+  delivery: ROTATED_ID,
+  pusher: { name: '<img src=x onerror=alert(1)><b>ann</b>' },
+});
 let fixture: PipelineFixture;
 let refused: { stop(): Promise<void> };
 let browser: Browser;
@@ -40,6 +58,7 @@ beforeAll(async () => {
   }
   fixture = await startPipeline({
     consumerEnv: { OPS_TOKEN: TOKEN },
+    ingestEnv: { WEBHOOK_SOURCES: sourcesWith(SECRETS.old), KEEP_REJECTED: 'true' },
     prepareDatabase: async (db) => {
       refused = await failInserts(db, { eventIdLike: 'order-broken-%', sqlstate: '22023' });
     },
@@ -63,10 +82,34 @@ beforeAll(async () => {
   await fixture.admin.publishRaw(fixture.topology.queue, Buffer.from('{"truncated":'), {
     messageId: 'garbled-1',
   });
-  await waitFor('24 stored, 3 dead letters recorded', async () => {
+  // Refused by the real ingest API and kept: a delivery signed with the rotated secret (401)
+  // and one for a source it does not know (404).
+  const signature = `sha256=${createHmac('sha256', SECRETS.new).update(ROTATED_BODY).digest('hex')}`;
+  const rotated = await ingest.app.inject({
+    method: 'POST',
+    url: `/webhook/${PROVIDER}`,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'push',
+      'x-github-delivery': ROTATED_ID,
+      'x-hub-signature-256': signature,
+      authorization: 'Bearer hunter2',
+    },
+    payload: ROTATED_BODY,
+  });
+  expect(rotated.statusCode).toBe(401);
+  const unknown = await ingest.app.inject({
+    method: 'POST',
+    url: '/webhook/gitlab',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"object_kind":"push"}',
+  });
+  expect(unknown.statusCode).toBe(404);
+  await waitFor('24 stored, 3 dead letters recorded, 2 refused requests kept', async () => {
     const stored = await fixture.database.db.query('SELECT 1 FROM webhook_events');
     const dead = await fixture.database.db.query('SELECT 1 FROM dead_letters');
-    return stored.rowCount === 24 && dead.rowCount === 3;
+    const kept = await fixture.database.db.query('SELECT 1 FROM rejected_requests');
+    return stored.rowCount === 24 && dead.rowCount === 3 && kept.rowCount === 2;
   });
 
   const address = await consumer.app.listen({ port: 0, host: '127.0.0.1' });
@@ -92,6 +135,33 @@ async function newPage(viewport = { width: 1280, height: 860 }): Promise<Page> {
 
 async function screenshot(page: Page, name: string) {
   if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOT_DIR}${name}.png`, fullPage: true });
+}
+
+async function signIn(page: Page) {
+  await page.goto(`${base}/console`);
+  await page.getByLabel('Operations token').fill(TOKEN);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+}
+
+/** Runs `pnpm rejected:replay` with the arguments the console shows, the secret fixed. */
+function replayRejected(args: string[]) {
+  const { topology, database } = fixture;
+  return run('pnpm', ['--silent', 'rejected:replay', ...args], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: database.url,
+      AMQP_URL: inject('amqpUrl'),
+      EXCHANGE_NAME: topology.exchange,
+      QUEUE_NAME: topology.queue,
+      QUEUE_TYPE: topology.queueType,
+      RETRY_DELAYS_MS: topology.retryQueues.map((q) => q.delayMs).join(','),
+      WEBHOOK_SOURCES: sourcesWith(SECRETS.new),
+      LOG_LEVEL: 'warn',
+    },
+    timeout: 60_000,
+  });
 }
 
 describe('the console in a real browser', () => {
@@ -207,12 +277,78 @@ describe('the console in a real browser', () => {
     await page.close();
   }, 120_000);
 
+  it('finds a refused provider request in the quarantine by filter, shows it as text, and gives the replay command that admits it', async () => {
+    const page = await newPage();
+    await signIn(page);
+    await page.getByRole('link', { name: 'Rejected', exact: true }).click();
+    await page.getByRole('heading', { name: 'Rejected requests' }).waitFor();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
+
+    // By keyboard: the reason filter, then Enter in the source field submits the form.
+    await page.getByLabel('Reason').selectOption('invalid_signature');
+    const source = page.getByLabel('Source');
+    await source.fill(PROVIDER);
+    await source.press('Enter');
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+    expect(page.url()).toContain('reason=invalid_signature');
+    expect(await page.getByRole('cell', { name: 'unknown_source' }).count()).toBe(0);
+    await page.getByLabel('Reason').selectOption('unknown_source');
+    await source.fill('');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect
+      .poll(() => page.getByRole('cell', { name: 'gitlab', exact: true }).count())
+      .toBe(1);
+    await page.getByLabel('Reason').selectOption('invalid_signature');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect
+      .poll(() => page.getByRole('cell', { name: 'gitlab', exact: true }).count())
+      .toBe(0);
+    await screenshot(page, 'rejected');
+
+    const link = page.getByRole('link', {
+      name: `Rejected request from ${PROVIDER}`,
+      exact: false,
+    });
+    await link.focus();
+    await link.press('Enter');
+    await page.getByRole('heading', { name: `Rejected request from ${PROVIDER}` }).waitFor();
+    const main = page.getByRole('main');
+    expect(await main.textContent()).toContain('invalid_signature');
+    // The raw body, byte for byte as text: its markup is shown, never made into elements.
+    expect(await page.getByLabel(/^Body, raw text/).textContent()).toBe(ROTATED_BODY);
+    expect(await main.locator('img, b, script').count()).toBe(0);
+    // The kept headers, the credential gone.
+    const headers = page.getByRole('table', { name: 'Headers, as kept' });
+    expect(await headers.textContent()).toContain(ROTATED_ID);
+    expect(await headers.textContent()).not.toContain('hunter2');
+    expect(await headers.getByRole('rowheader', { name: 'authorization' }).count()).toBe(0);
+    const command = (await page.getByLabel('Replay command').textContent()) ?? '';
+    expect(command).toMatch(
+      new RegExp(`^pnpm rejected:replay --source ${PROVIDER} --since \\S+Z$`),
+    );
+    await screenshot(page, 'rejected-detail');
+
+    // The command, run as shown once the secret is fixed, admits exactly this delivery.
+    const args = command.replace(/^pnpm rejected:replay /, '').split(' ');
+    const replayed = await replayRejected(args);
+    expect(replayed.stdout).toBe('verified 1, still rejected 0, published 1\n');
+    await waitFor('the admitted delivery stored', async () => {
+      const stored = await fixture.database.db.query(
+        'SELECT 1 FROM webhook_events WHERE source = $1 AND event_id = $2',
+        [PROVIDER, ROTATED_ID],
+      );
+      return stored.rowCount === 1;
+    });
+    await page.reload();
+    await page.getByRole('heading', { name: `Rejected request from ${PROVIDER}` }).waitFor();
+    expect(await main.textContent()).toContain(`as event ${ROTATED_ID}`);
+    expect(await page.getByLabel('Replay command').count()).toBe(0);
+    await page.close();
+  }, 120_000);
+
   it('is readable on a phone, and loads nothing from anywhere else', async () => {
     const page = await newPage({ width: 390, height: 844 });
-    await page.goto(`${base}/console`);
-    await page.getByLabel('Operations token').fill(TOKEN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await signIn(page);
     await page.goto(`${base}/console#/dead-letters`);
     await page.getByRole('heading', { name: 'Dead letters' }).waitFor();
     await expect.poll(() => page.locator('tbody tr').count()).toBe(3);
@@ -223,6 +359,14 @@ describe('the console in a real browser', () => {
     );
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(page, 'dead-letters-phone');
+    await page.goto(`${base}/console#/rejected`);
+    await page.getByRole('heading', { name: 'Rejected requests' }).waitFor();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
+    expect(
+      await page.evaluate<number>(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      ),
+    ).toBeLessThanOrEqual(0);
     await page.close();
 
     expect(requested.length).toBeGreaterThan(0);

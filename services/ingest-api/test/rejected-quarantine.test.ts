@@ -199,6 +199,15 @@ describe('the quarantine of refused provider requests', () => {
       expect(refused.statusCode, bad).toBe(400);
       expect(refused.json()).toMatchObject({ error: 'invalid_query' });
     }
+    // One by id, as the console's detail view reads it.
+    const byId = (id: string, authorization = `Bearer ${OPS_TOKEN}`) =>
+      consumer.app.inject({ method: 'GET', url: `/rejected/${id}`, headers: { authorization } });
+    const one = await byId(kept?.id ?? '');
+    expect(one.statusCode).toBe(200);
+    expect(one.json()).toEqual(kept);
+    expect((await byId(randomUUID())).statusCode).toBe(404);
+    expect((await byId('not-a-uuid')).json()).toMatchObject({ error: 'invalid_query' });
+    expect((await byId(kept?.id ?? '', 'Bearer wrong-token-0000000000')).statusCode).toBe(401);
     // Behind OPS_TOKEN.
     const anonymous = await consumer.app.inject({ method: 'GET', url: '/rejected' });
     expect(anonymous.statusCode).toBe(401);

@@ -22,6 +22,8 @@ function encodeCursor(position: RejectedPosition): string {
   return Buffer.from(JSON.stringify([position.receivedAt, position.id])).toString('base64url');
 }
 
+const IdParams = z.object({ id: z.uuid() });
+
 const CursorPosition = z.tuple([Rfc3339, z.uuid()]);
 
 function decodeCursor(cursor: string): RejectedPosition | undefined {
@@ -48,7 +50,7 @@ function toJson(request: StoredRejectedRequest) {
 /**
  * `GET /rejected`: the quarantine, newest first — provider requests refused with 401 or 404,
  * with their headers (credentials removed) and body, and whether `pnpm rejected:replay` has
- * admitted them since.
+ * admitted them since. `GET /rejected/:id`: one of them, for the console's detail view.
  */
 export function rejectedRoutes(app: FastifyInstance, rejected: RejectedRequestsRepository): void {
   app.get('/rejected', async (request, reply) => {
@@ -74,5 +76,15 @@ export function rejectedRoutes(app: FastifyInstance, rejected: RejectedRequestsR
       items: page.items.map(toJson),
       nextCursor: page.next === undefined ? null : encodeCursor(page.next),
     };
+  });
+
+  app.get('/rejected/:id', async (request, reply) => {
+    const params = IdParams.safeParse(request.params);
+    if (!params.success) {
+      return invalidQuery(reply, [{ path: 'id', message: 'must be the uuid of a kept request' }]);
+    }
+    const kept = await rejected.findById(params.data.id);
+    if (kept === undefined) return reply.code(404).send({ error: 'not_found' });
+    return toJson(kept);
   });
 }
