@@ -76,7 +76,7 @@ export function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
         ),
         perSecond: latencies.perSecond().map((summary, s) => ({
           ...summary,
-          ownLag: ownLag[s] ?? { p99Ms: 0, maxMs: 0 },
+          ownLag: ownLag[s] ?? { p99Ms: 0, maxMs: 0, cpuPercent: 0 },
           lateMaxMs: round(lateMaxMs[s] ?? 0),
         })),
       });

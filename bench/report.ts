@@ -1,5 +1,4 @@
 import type { LatencySummary } from './latency-seconds.js';
-import type { ServiceSecond } from './service-samples.js';
 import type { BenchResult, Check, FixedRate, SoakResult } from './types.js';
 
 const n = (value: number, digits = 0) =>
@@ -133,7 +132,7 @@ function fixedRow(via: string, f: FixedRate, r: BenchResult): string {
 }
 
 /** The service sample whose scrape ended second `s` (scrapes land about one second apart). */
-const atSecond = (rows: ServiceSecond[], s: number) =>
+const atSecond = <T extends { second: number }>(rows: T[], s: number) =>
   rows.find((row) => Math.round(row.second) - 1 === s);
 
 /**
@@ -142,12 +141,13 @@ const atSecond = (rows: ServiceSecond[], s: number) =>
  */
 export function perSecondTable(f: FixedRate): string[] {
   return [
-    '| s | sent | p50 | p99 | max | gen lag max | late max | ingest loop p99/max | ingest GC ms | confirm p50/p99 | consumer loop max | consumer GC ms | stored p99 |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| s | sent | p50 | p99 | max | gen lag max | gen CPU % | late max | ingest loop p99/max | ingest CPU % | ingest GC ms | confirm p50/p99 | consumer loop max | consumer CPU % | consumer GC ms | stored p99 | machine busy % | iowait % | RabbitMQ % | PostgreSQL % |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...f.load.perSecond.map((sec, s) => {
       const i = atSecond(f.ingest, s);
       const c = atSecond(f.consumer, s);
-      return `| ${s} | ${sec.count} | ${n(sec.p50Ms, 1)} | ${n(sec.p99Ms, 1)} | ${n(sec.maxMs, 1)} | ${n(sec.ownLag.maxMs, 1)} | ${n(sec.lateMaxMs, 1)} | ${opt(i?.eventLoopP99Ms)} / ${opt(i?.eventLoopMaxMs)} | ${opt(i?.gcPauseMs)} | ${opt(i?.confirmP50Ms)} / ${opt(i?.confirmP99Ms)} | ${opt(c?.eventLoopMaxMs)} | ${opt(c?.gcPauseMs)} | ${opt(c?.storedP99Ms)} |`;
+      const m = atSecond(f.machine, s);
+      return `| ${s} | ${sec.count} | ${n(sec.p50Ms, 1)} | ${n(sec.p99Ms, 1)} | ${n(sec.maxMs, 1)} | ${n(sec.ownLag.maxMs, 1)} | ${sec.ownLag.cpuPercent} | ${n(sec.lateMaxMs, 1)} | ${opt(i?.eventLoopP99Ms)} / ${opt(i?.eventLoopMaxMs)} | ${opt(i?.cpuPercent, 0)} | ${opt(i?.gcPauseMs)} | ${opt(i?.confirmP50Ms)} / ${opt(i?.confirmP99Ms)} | ${opt(c?.eventLoopMaxMs)} | ${opt(c?.cpuPercent, 0)} | ${opt(c?.gcPauseMs)} | ${opt(c?.storedP99Ms)} | ${opt(m?.busyPercent, 0)} | ${opt(m?.iowaitPercent, 0)} | ${opt(m?.rabbitmqPercent, 0)} | ${opt(m?.postgresPercent, 0)} |`;
     }),
   ];
 }

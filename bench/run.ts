@@ -13,6 +13,7 @@ import {
 } from '@webhooks/queue';
 import { pino } from 'pino';
 import type { BrokerLoadPlan } from './broker-load.js';
+import { sampleMachine } from './machine-samples.js';
 import type { OpenLoopResult } from './open-loop.js';
 import { BENCH_SOURCE } from './payload.js';
 import {
@@ -413,6 +414,7 @@ async function fixedRatePhase(
   const consumer = await startConsumer(topology);
   const ingest = via === 'http' ? await startIngest(topology) : undefined;
   try {
+    const machineSamples = sampleMachine();
     const consumerSamples = sampleEverySecond(consumer.url('/metrics'));
     const ingestSamples =
       ingest === undefined ? undefined : sampleEverySecond(ingest.url('/metrics'));
@@ -432,6 +434,7 @@ async function fixedRatePhase(
             String(seconds),
             String(warmupSeconds),
           ]);
+    const machineSeconds = machineSamples.stop(load.startedAtMs);
     const accepted = ingest === undefined ? load.ok : await acceptedBy(ingest);
     const ingestSeconds = serviceSeconds((await ingestSamples?.stop()) ?? [], load.startedAtMs);
     const stored = await waitForRows(db, 'order.created', accepted, 60_000);
@@ -446,6 +449,7 @@ async function fixedRatePhase(
       storedP99Ms: latency.p99Ms,
       ingest: ingestSeconds,
       consumer: consumerSeconds,
+      machine: machineSeconds,
     };
   } finally {
     await stopServices({ ...(ingest ? { ingest } : {}), consumer });

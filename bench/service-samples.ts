@@ -19,6 +19,11 @@ export interface ServiceSecond {
   second: number;
   eventLoopP99Ms: number | undefined;
   eventLoopMaxMs: number | undefined;
+  /**
+   * CPU the process used in this second, % of one core. A long loop delay with little CPU means
+   * the process waited (descheduled on a busy machine, or blocked), not that it computed.
+   */
+  cpuPercent: number;
   gcPauseMs: number;
   gcCount: number;
   rssMb: number | undefined;
@@ -85,6 +90,11 @@ export function serviceSeconds(scrapes: Timed[], startedAtMs: number): ServiceSe
       second: round((after.atMs - startedAtMs) / 1000, 1),
       eventLoopP99Ms: ms(sample(a, 'nodejs_eventloop_lag_p99_seconds')),
       eventLoopMaxMs: ms(sample(a, 'nodejs_eventloop_lag_max_seconds')),
+      cpuPercent: Math.round(
+        ((sumOf(a, 'process_cpu_seconds_total') - sumOf(b, 'process_cpu_seconds_total')) *
+          100_000) /
+          Math.max(1, after.atMs - before.atMs),
+      ),
       gcPauseMs: round(
         (sumOf(a, 'nodejs_gc_duration_seconds_sum') - sumOf(b, 'nodejs_gc_duration_seconds_sum')) *
           1000,

@@ -1,3 +1,4 @@
+import type { MachineSecond } from './machine-samples.js';
 import type { OpenLoopResult } from './open-loop.js';
 import type { ServiceSecond } from './service-samples.js';
 
@@ -43,6 +44,7 @@ export interface FixedRate {
   storedP99Ms: number;
   ingest: ServiceSecond[];
   consumer: ServiceSecond[];
+  machine: MachineSecond[];
 }
 
 export interface SoakMinute {

@@ -1,0 +1,91 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { round } from './latency-seconds.js';
+
+/**
+ * The whole machine, second by second (Linux /proc): how busy its cores were, how much time
+ * they waited on the disk, and what RabbitMQ (`beam.smp`) and PostgreSQL used. On a shared
+ * machine this tells a slow second caused by the pipeline from one caused by everything else.
+ */
+export interface MachineSecond {
+  second: number;
+  /** Busy time of all cores, % of one core (200 = two cores fully busy). */
+  busyPercent: number;
+  iowaitPercent: number;
+  rabbitmqPercent: number;
+  postgresPercent: number;
+}
+
+interface Reading {
+  atMs: number;
+  busy: number;
+  iowait: number;
+  /** CPU ticks by process name. */
+  byName: Map<string, number>;
+}
+
+const WATCHED = ['beam.smp', 'postgres'];
+
+function read(): Reading | undefined {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]?.trim().split(/\s+/) ?? [];
+    // cpu user nice system idle iowait irq softirq steal
+    const [user, nice, system, , iowait, irq, softirq, steal] = cpu.slice(1).map(Number);
+    const byName = new Map<string, number>();
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        if (!WATCHED.includes(name)) continue;
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+        byName.set(name, (byName.get(name) ?? 0) + Number(fields[11]) + Number(fields[12]));
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return {
+      atMs: Date.now(),
+      busy: [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0),
+      iowait: iowait ?? 0,
+      byName,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads /proc once a second until stopped; empty where /proc is not available. */
+export function sampleMachine(): { stop(startedAtMs: number): MachineSecond[] } {
+  const readings: Reading[] = [];
+  const take = () => {
+    const reading = read();
+    if (reading) readings.push(reading);
+  };
+  take();
+  const timer = setInterval(take, 1000);
+  return {
+    stop: (startedAtMs) => {
+      clearInterval(timer);
+      take();
+      // Kernel ticks are 1/100 s on Linux: ticks per second = percent of one core.
+      const rows: MachineSecond[] = [];
+      for (let i = 1; i < readings.length; i++) {
+        const a = readings[i];
+        const b = readings[i - 1];
+        if (a === undefined || b === undefined) continue;
+        const perSecond = 1000 / Math.max(1, a.atMs - b.atMs);
+        const delta = (name: string) =>
+          Math.round(((a.byName.get(name) ?? 0) - (b.byName.get(name) ?? 0)) * perSecond);
+        rows.push({
+          second: round((a.atMs - startedAtMs) / 1000, 1),
+          busyPercent: Math.round((a.busy - b.busy) * perSecond),
+          iowaitPercent: Math.round((a.iowait - b.iowait) * perSecond),
+          rabbitmqPercent: delta('beam.smp'),
+          postgresPercent: delta('postgres'),
+        });
+      }
+      return rows;
+    },
+  };
+}
