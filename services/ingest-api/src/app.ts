@@ -1,12 +1,10 @@
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import { DEFAULT_MAX_JSON_DEPTH } from '@webhooks/contracts';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { docsRoutes } from './docs-routes.js';
 import { handleError } from './error-handler.js';
 import type { EventPublisher } from './event-publisher.js';
 import { InvalidPayloadError, parseJsonBody } from './json-body.js';
 import type { IngestMetrics } from './metrics.js';
-import { openApiDocument } from './openapi.js';
 import { requestIdOf } from './request-id.js';
 import { healthRoutes } from './routes/health.js';
 import { type ProviderSources, providerWebhookRoutes } from './routes/provider-webhook.js';
@@ -139,12 +137,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not_found' }));
 
-  app.register(swagger, {
-    mode: 'static',
-    specification: { document: openApiDocument() as never },
-  });
-  app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: docsCsp });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+  app.register(docsRoutes, { transformCsp: docsCsp });
+  app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
   healthRoutes(app, () => deps.publisher.ready);
