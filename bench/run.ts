@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Database, migrateUp } from '@webhooks/db';
@@ -129,14 +129,27 @@ interface Service {
   url(path: string): string;
 }
 
+/**
+ * The Node flags of a service's `start` script (`node <flags> dist/main.js`), so the bench runs
+ * the services as `pnpm start` and the images do.
+ */
+function startFlags(service: string): string[] {
+  const manifest = JSON.parse(readFileSync(`${ROOT}services/${service}/package.json`, 'utf8')) as {
+    scripts?: { start?: string };
+  };
+  const words = (manifest.scripts?.start ?? '').split(/\s+/);
+  return words.slice(words.indexOf('node') + 1, words.indexOf('dist/main.js'));
+}
+
 async function startService(
   name: string,
-  script: string,
+  service: string,
   topology: Topology,
   env: Record<string, string> = {},
 ): Promise<Service> {
   const port = await freePort();
-  const running = startNode(name, [...profileArgs, script], {
+  const args = [...profileArgs, ...startFlags(service), `services/${service}/dist/main.js`];
+  const running = startNode(name, args, {
     ...serviceEnv(topology),
     ...env,
     PORT: String(port),
@@ -152,10 +165,8 @@ async function startService(
   return { running, port, url };
 }
 
-const startIngest = (topology: Topology) =>
-  startService('ingest API', 'services/ingest-api/dist/main.js', topology);
-const startConsumer = (topology: Topology) =>
-  startService('consumer', 'services/consumer/dist/main.js', topology);
+const startIngest = (topology: Topology) => startService('ingest API', 'ingest-api', topology);
+const startConsumer = (topology: Topology) => startService('consumer', 'consumer', topology);
 
 /**
  * Webhooks the running ingest API answered 200, from its own counter. The load generator's
