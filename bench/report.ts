@@ -123,6 +123,14 @@ export function renderReport(r: BenchResult, checks: Check[]): string {
     'Fixed rate through HTTP, second by second:',
     '',
     ...perSecondTable(r.fixedRate),
+    ...(r.brokerFixedRate === undefined
+      ? []
+      : [
+          '',
+          'The broker alone at the same rate, second by second (p50…max: confirm latency):',
+          '',
+          ...perSecondTable(r.brokerFixedRate),
+        ]),
   ];
   return lines.join('\n');
 }
