@@ -19,8 +19,8 @@ interface Reading {
   atMs: number;
   busy: number;
   iowait: number;
-  /** CPU ticks by process name. */
-  byName: Map<string, number>;
+  /** CPU ticks by pid, of the processes watched. */
+  byPid: Map<string, { name: string; ticks: number }>;
 }
 
 const WATCHED = ['beam.smp', 'postgres'];
@@ -30,7 +30,7 @@ function read(): Reading | undefined {
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]?.trim().split(/\s+/) ?? [];
     // cpu user nice system idle iowait irq softirq steal
     const [user, nice, system, , iowait, irq, softirq, steal] = cpu.slice(1).map(Number);
-    const byName = new Map<string, number>();
+    const byPid = new Map<string, { name: string; ticks: number }>();
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       try {
@@ -39,7 +39,7 @@ function read(): Reading | undefined {
         if (!WATCHED.includes(name)) continue;
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
         // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
-        byName.set(name, (byName.get(name) ?? 0) + Number(fields[11]) + Number(fields[12]));
+        byPid.set(pid, { name, ticks: Number(fields[11]) + Number(fields[12]) });
       } catch {
         // exited meanwhile
       }
@@ -48,7 +48,7 @@ function read(): Reading | undefined {
       atMs: Date.now(),
       busy: [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0),
       iowait: iowait ?? 0,
-      byName,
+      byPid,
     };
   } catch {
     return undefined;
@@ -75,8 +75,15 @@ export function sampleMachine(): { stop(startedAtMs: number): MachineSecond[] } 
         const b = readings[i - 1];
         if (a === undefined || b === undefined) continue;
         const perSecond = 1000 / Math.max(1, a.atMs - b.atMs);
-        const delta = (name: string) =>
-          Math.round(((a.byName.get(name) ?? 0) - (b.byName.get(name) ?? 0)) * perSecond);
+        // Per process alive at both readings, so one that exits takes its ticks along with it.
+        const delta = (name: string) => {
+          let ticks = 0;
+          for (const [pid, now] of a.byPid) {
+            const then = b.byPid.get(pid);
+            if (now.name === name && then !== undefined) ticks += now.ticks - then.ticks;
+          }
+          return Math.round(ticks * perSecond);
+        };
         rows.push({
           second: round((a.atMs - startedAtMs) / 1000, 1),
           busyPercent: Math.round((a.busy - b.busy) * perSecond),

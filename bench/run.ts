@@ -178,6 +178,22 @@ async function acceptedBy(ingest: Service): Promise<number> {
   return Number(line?.split(' ')[1] ?? Number.NaN);
 }
 
+/**
+ * `acceptedBy` once requests still in flight when the load generator stopped have been
+ * answered: the count has not moved for a second (or 30 s passed). Read earlier, the queue or
+ * table would hold events the count has not seen yet.
+ */
+async function settledAccepted(ingest: Service): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  let accepted = await acceptedBy(ingest);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const now = await acceptedBy(ingest);
+    if (now === accepted || Date.now() > deadline) return now;
+    accepted = now;
+  }
+}
+
 const closedLoad = (url: string, connections: number, seconds: number) =>
   runJson<ClosedLoad>(['bench/closed-load.ts', url, String(connections), String(seconds)]);
 
@@ -349,7 +365,7 @@ async function ingestPhase(admin: QueueAdmin): Promise<BenchResult['ingest']> {
   const ingest = await startIngest(topology);
   try {
     const load = await closedLoad(ingest.url('/webhook'), plan.connections, plan.loadSeconds);
-    const accepted = await acceptedBy(ingest);
+    const accepted = await settledAccepted(ingest);
     return { ...load, accepted, queued: await admin.count(topology.queue) };
   } finally {
     await stopServices({ ingest });
@@ -368,7 +384,7 @@ async function endToEndPhase(db: Database): Promise<EndToEnd[]> {
       const acceptedBefore = await acceptedBy(ingest);
       const started = Date.now();
       const load = await closedLoad(ingest.url('/webhook'), connections, plan.e2eSeconds);
-      const accepted = (await acceptedBy(ingest)) - acceptedBefore;
+      const accepted = (await settledAccepted(ingest)) - acceptedBefore;
       const stored = await waitForRows(db, 'order.created', accepted, 60_000);
       const seconds = (Date.now() - started) / 1000;
       const type = `e2e-${connections}`;
@@ -446,7 +462,7 @@ async function fixedRatePhase(
             String(warmupSeconds),
           ]);
     const machineSeconds = machineSamples.stop(load.startedAtMs);
-    const accepted = ingest === undefined ? load.ok : await acceptedBy(ingest);
+    const accepted = ingest === undefined ? load.ok : await settledAccepted(ingest);
     const ingestSeconds = serviceSeconds((await ingestSamples?.stop()) ?? [], load.startedAtMs);
     const stored = await waitForRows(db, 'order.created', accepted, 60_000);
     const consumerSeconds = serviceSeconds(await consumerSamples.stop(), load.startedAtMs);
