@@ -6,7 +6,11 @@ const n = (value: number, digits = 0) =>
 const opt = (value: number | undefined, digits = 1) =>
   value === undefined ? '—' : n(value, digits);
 
-/** The targets of docs/performance.md; loss and a ratio floor gate `--quick`, absolutes do not. */
+/**
+ * The targets of docs/performance.md; loss and a ratio floor gate `--quick`, absolutes do not.
+ * Loss is fewer events kept than acknowledged; more is not loss (a publish that timed out, and
+ * was answered 503, may still reach the broker).
+ */
 export function checkTargets(r: BenchResult): Check[] {
   const ratio = r.ingest.requestsPerSecond / r.ceiling.requestsPerSecond;
   const brokerRatio = r.ingest.requestsPerSecond / r.brokerCeiling.publishesPerSecond;
@@ -25,17 +29,17 @@ export function checkTargets(r: BenchResult): Check[] {
     },
     {
       name: 'broker ceiling: every confirmed publish is in the queue',
-      pass: r.brokerCeiling.queued === r.brokerCeiling.confirmed,
+      pass: r.brokerCeiling.queued >= r.brokerCeiling.confirmed,
       gate: true,
     },
     {
       name: 'ingest: every 200 is in the queue',
-      pass: r.ingest.queued === r.ingest.accepted,
+      pass: r.ingest.queued >= r.ingest.accepted,
       gate: true,
     },
     ...r.endToEndCurve.map((level) => ({
       name: `end to end, ${level.connections} connections: every 200 is stored`,
-      pass: level.stored === level.accepted,
+      pass: level.stored >= level.accepted,
       gate: true,
     })),
     {
@@ -48,13 +52,13 @@ export function checkTargets(r: BenchResult): Check[] {
       : [
           {
             name: 'broker fixed rate: every confirmed publish is stored',
-            pass: r.brokerFixedRate.stored === r.brokerFixedRate.accepted,
+            pass: r.brokerFixedRate.stored >= r.brokerFixedRate.accepted,
             gate: true,
           },
         ]),
     {
       name: 'fixed rate: every 200 is stored',
-      pass: r.fixedRate.stored === r.fixedRate.accepted,
+      pass: r.fixedRate.stored >= r.fixedRate.accepted,
       gate: true,
     },
     {
