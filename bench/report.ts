@@ -167,7 +167,7 @@ export function perSecondTable(f: FixedRate): string[] {
 export function renderSoak(r: SoakResult): string {
   return [
     `Soak (${r.queueType} queues), ${r.startedAt}: ${n(r.ratePerSecond)} requests/s for ${r.seconds} s, load average ${n(r.machine.loadAverage.start, 2)} → ${n(r.machine.loadAverage.end, 2)}.`,
-    `Accepted ${n(r.accepted)}, stored ${n(r.stored)}${r.stored === r.accepted ? ' (every 200 stored)' : ' (LOSS)'}; warm-up ${latency(r.warmup)}; steady ${latency(r.steady)}; peak RSS ingest ${r.peakRssMb.ingest} MB, consumer ${r.peakRssMb.consumer} MB.`,
+    `Accepted ${n(r.accepted)}, stored ${n(r.stored)}${r.stored >= r.accepted ? ' (every 200 stored)' : ' (LOSS)'}; warm-up ${latency(r.warmup)}; steady ${latency(r.steady)}; peak RSS ingest ${r.peakRssMb.ingest} MB, consumer ${r.peakRssMb.consumer} MB.`,
     '',
     '| minute | requests | failed | p50 | p99 | max | ingest RSS | consumer RSS |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
