@@ -45,8 +45,10 @@ export function sampleEverySecond(url: string): { stop(): Promise<Timed[]> } {
   const scrapeOnce = async () => {
     try {
       const atMs = Date.now();
-      const text = await (await fetch(url, { signal: AbortSignal.timeout(5000) })).text();
-      scrapes.push({ atMs, scrape: parsePrometheusText(text) });
+      const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      const scrape = parsePrometheusText(await res.text());
+      // An error answer (e.g. a collector that failed) is a missing second, not zeros.
+      if (res.ok && scrape.has('process_cpu_seconds_total')) scrapes.push({ atMs, scrape });
     } catch {
       // a missing second shows as a gap
     }
