@@ -2,7 +2,8 @@ import http from 'node:http';
 
 // The ceiling: a bare Node HTTP server that reads and parses the same JSON body and answers
 // a small JSON document, nothing else. Whatever the ingest API adds costs relative to this.
-const port = Number(process.argv[2] ?? 0);
+// It listens on a port the kernel picks and prints `listening <port>`, so the bench measures
+// this process and never a stray one that held a fixed port.
 const server = http.createServer((request, response) => {
   const chunks: Buffer[] = [];
   request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -18,7 +19,10 @@ const server = http.createServer((request, response) => {
   });
 });
 server.keepAliveTimeout = 5000;
-server.listen(port, '127.0.0.1', () => {
-  process.stdout.write('listening\n');
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  process.stdout.write(
+    `listening ${typeof address === 'object' && address !== null ? address.port : 0}\n`,
+  );
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,48 +1,80 @@
-import type { BenchResult, Check } from './types.js';
+import type { LatencySummary } from './latency-seconds.js';
+import type { BenchResult, Check, FixedRate, SoakResult } from './types.js';
 
 const n = (value: number, digits = 0) =>
   value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const opt = (value: number | undefined, digits = 1) =>
+  value === undefined ? '—' : n(value, digits);
 
-/** The targets of docs/performance.md; loss and a ratio floor gate `--quick`, absolutes do not. */
+/**
+ * The targets of docs/performance.md; loss and a ratio floor gate `--quick`, absolutes do not.
+ * Loss is fewer events kept than acknowledged; more is not loss (a publish that timed out, and
+ * was answered 503, may still reach the broker).
+ */
 export function checkTargets(r: BenchResult): Check[] {
   const ratio = r.ingest.requestsPerSecond / r.ceiling.requestsPerSecond;
+  const brokerRatio = r.ingest.requestsPerSecond / r.brokerCeiling.publishesPerSecond;
+  const steady = r.fixedRate.load.steady;
   return [
     // The floor gates --quick: far below anything measured, so only a regression trips it.
     {
-      name: `ingest ≥ 0.05 × ceiling, regression floor (${n(ratio, 2)})`,
+      name: `ingest ≥ 0.05 × bare HTTP, regression floor (${n(ratio, 2)})`,
       pass: ratio >= 0.05,
       gate: true,
     },
-    { name: `ingest ≥ 0.55 × ceiling (${n(ratio, 2)})`, pass: ratio >= 0.55, gate: false },
+    {
+      name: `ingest ≥ 0.8 × broker ceiling (${n(brokerRatio, 2)})`,
+      pass: brokerRatio >= 0.8,
+      gate: false,
+    },
+    {
+      name: 'broker ceiling: every confirmed publish is in the queue',
+      pass: r.brokerCeiling.queued >= r.brokerCeiling.confirmed,
+      gate: true,
+    },
     {
       name: 'ingest: every 200 is in the queue',
-      pass: r.ingest.queued === r.ingest.accepted,
+      pass: r.ingest.queued >= r.ingest.accepted,
       gate: true,
     },
-    {
-      name: 'end to end: every 200 is stored',
-      pass: r.endToEnd.stored === r.endToEnd.accepted,
+    ...r.endToEndCurve.map((level) => ({
+      name: `end to end, ${level.connections} connections: every 200 is stored`,
+      pass: level.stored >= level.accepted,
       gate: true,
-    },
+    })),
     {
       name: 'drain: every message is stored',
       pass: r.drain.stored === r.drain.messages,
       gate: true,
     },
+    ...(r.brokerFixedRate === undefined
+      ? []
+      : [
+          {
+            name: 'broker fixed rate: every confirmed publish is stored',
+            pass: r.brokerFixedRate.stored >= r.brokerFixedRate.accepted,
+            gate: true,
+          },
+        ]),
     {
       name: 'fixed rate: every 200 is stored',
-      pass: r.fixedRate.stored === r.fixedRate.accepted,
+      pass: r.fixedRate.stored >= r.fixedRate.accepted,
       gate: true,
     },
     {
-      name: 'end to end ≥ 5,000 persisted/s',
+      name: `end to end ≥ 5,000 stored/s at ${r.endToEnd.connections} connections`,
       pass: r.endToEnd.persistedPerSecond >= 5000,
       gate: false,
     },
     { name: 'drain ≥ 15,000 rows/s', pass: r.drain.rowsPerSecond >= 15_000, gate: false },
     {
-      name: 'fixed rate: ingest p99 ≤ 15 ms',
-      pass: r.fixedRate.load.latencyP99Ms <= 15,
+      name: `fixed rate, steady state: ingest p99 ≤ 25 ms (${n(steady.p99Ms, 1)})`,
+      pass: steady.p99Ms <= 25,
+      gate: false,
+    },
+    {
+      name: `fixed rate, steady state: ingest p99.9 ≤ 100 ms (${n(steady.p999Ms, 1)})`,
+      pass: steady.p999Ms <= 100,
       gate: false,
     },
     {
@@ -58,23 +90,90 @@ export function checkTargets(r: BenchResult): Check[] {
   ];
 }
 
+const latency = (s: LatencySummary) =>
+  `${n(s.p50Ms, 1)} / ${n(s.p99Ms, 1)} / ${n(s.p999Ms, 1)} / ${n(s.maxMs, 1)} ms`;
+
 export function renderReport(r: BenchResult, checks: Check[]): string {
   const m = r.machine;
+  const bc = r.brokerCeiling;
   const lines = [
-    `Benchmark (${r.mode}, ${r.queueType} queues, ${r.brokerNodes === 1 ? 'one RabbitMQ node' : `a cluster of ${r.brokerNodes} RabbitMQ nodes`}), ${r.startedAt}: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}; load generator, both services, RabbitMQ and PostgreSQL on the same machine.`,
+    `Benchmark (${r.mode}, ${r.queueType} queues, ${r.brokerNodes === 1 ? 'one RabbitMQ node' : `a cluster of ${r.brokerNodes} RabbitMQ nodes`}), ${r.startedAt}: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, load average ${n(m.loadAverage.start, 2)} → ${n(m.loadAverage.end, 2)}; load generator, both services, RabbitMQ and PostgreSQL on the same machine.`,
     '',
     '| phase | throughput | latency p50 / p99 | errors / loss |',
     '| --- | --- | --- | --- |',
-    `| ceiling: bare Node HTTP + JSON.parse | ${n(r.ceiling.requestsPerSecond)} req/s | ${r.ceiling.latencyP50Ms} / ${r.ceiling.latencyP99Ms} ms | ${r.ceiling.non2xx + r.ceiling.errors} errors |`,
-    `| ingest (publisher confirms, consumer stopped) | ${n(r.ingest.requestsPerSecond)} req/s (${n(r.ingest.requestsPerSecond / r.ceiling.requestsPerSecond, 2)} × ceiling) | ${r.ingest.latencyP50Ms} / ${r.ingest.latencyP99Ms} ms | ${r.ingest.non2xx + r.ingest.errors} errors; ${n(r.ingest.accepted)} accepted, ${n(r.ingest.queued)} in queue |`,
-    `| end to end (ingest + consumer) | ${n(r.endToEnd.persistedPerSecond)} stored/s (${n(r.endToEnd.load.requestsPerSecond)} req/s) | HTTP ${r.endToEnd.load.latencyP50Ms} / ${r.endToEnd.load.latencyP99Ms} ms; receipt→stored ${n(r.endToEnd.storedP50Ms)} / ${n(r.endToEnd.storedP99Ms)} ms | ${n(r.endToEnd.accepted)} accepted, ${n(r.endToEnd.stored)} stored |`,
+    `| ceiling: bare Node HTTP + JSON.parse, ${r.plan.connections} connections | ${n(r.ceiling.requestsPerSecond)} req/s | ${r.ceiling.latencyP50Ms} / ${r.ceiling.latencyP99Ms} ms | ${r.ceiling.non2xx + r.ceiling.errors} errors |`,
+    `| broker ceiling: confirmed persistent publishes, ${bc.concurrency} outstanding | ${n(bc.publishesPerSecond)} msg/s | ${n(bc.latencyP50Ms, 1)} / ${n(bc.latencyP99Ms, 1)} ms | ${bc.failed} failed; ${n(bc.confirmed)} confirmed, ${n(bc.queued)} in queue |`,
+    `| ingest (publisher confirms, consumer stopped) | ${n(r.ingest.requestsPerSecond)} req/s (${n(r.ingest.requestsPerSecond / bc.publishesPerSecond, 2)} × broker, ${n(r.ingest.requestsPerSecond / r.ceiling.requestsPerSecond, 2)} × bare HTTP) | ${r.ingest.latencyP50Ms} / ${r.ingest.latencyP99Ms} ms | ${r.ingest.non2xx + r.ingest.errors} errors; ${n(r.ingest.accepted)} accepted, ${n(r.ingest.queued)} in queue |`,
+    ...r.endToEndCurve.map(
+      (e) =>
+        `| end to end, ${e.connections} connections | ${n(e.persistedPerSecond)} stored/s (${n(e.load.requestsPerSecond)} req/s) | HTTP ${e.load.latencyP50Ms} / ${e.load.latencyP99Ms} ms; receipt→stored ${n(e.storedP50Ms)} / ${n(e.storedP99Ms)} ms | ${n(e.accepted)} accepted, ${n(e.stored)} stored |`,
+    ),
     `| drain (${n(r.drain.messages)} pre-filled) | ${n(r.drain.rowsPerSecond)} rows/s | — | ${n(r.drain.stored)} stored |`,
-    `| fixed rate ${n(r.plan.fixedRate ?? 0)} req/s × ${r.plan.fixedSeconds} s (open loop) | ${n(r.fixedRate.load.achievedPerSecond)} req/s sent | HTTP ${n(r.fixedRate.load.latencyP50Ms, 1)} / ${n(r.fixedRate.load.latencyP99Ms, 1)} ms; receipt→stored ${n(r.fixedRate.storedP50Ms, 1)} / ${n(r.fixedRate.storedP99Ms, 1)} ms | ${r.fixedRate.load.failed} failed; ${n(r.fixedRate.accepted)} accepted, ${n(r.fixedRate.stored)} stored |`,
+    ...(r.brokerFixedRate === undefined ? [] : [fixedRow('broker alone', r.brokerFixedRate, r)]),
+    fixedRow('HTTP', r.fixedRate, r),
     `| peak RSS | ingest ${r.peakRssMb.ingest} MB, consumer ${r.peakRssMb.consumer} MB | | |`,
+    '',
+    `Fixed rate, latency p50 / p99 / p99.9 / max: warm-up (first ${r.plan.warmupSeconds} s) ${latency(r.fixedRate.load.warmup)}; steady ${latency(r.fixedRate.load.steady)}.`,
+    ...(r.brokerFixedRate === undefined
+      ? []
+      : [
+          `Broker alone at the same rate, confirm latency: warm-up ${latency(r.brokerFixedRate.load.warmup)}; steady ${latency(r.brokerFixedRate.load.steady)}.`,
+        ]),
     '',
     ...checks.map(
       (c) => `- [${c.pass ? 'x' : ' '}] ${c.name}${c.gate ? '' : ' (target, not gated)'}`,
     ),
+    '',
+    'Fixed rate through HTTP, second by second:',
+    '',
+    ...perSecondTable(r.fixedRate),
+    ...(r.brokerFixedRate === undefined
+      ? []
+      : [
+          '',
+          'The broker alone at the same rate, second by second (p50…max: confirm latency):',
+          '',
+          ...perSecondTable(r.brokerFixedRate),
+        ]),
   ];
   return lines.join('\n');
+}
+
+function fixedRow(via: string, f: FixedRate, r: BenchResult): string {
+  return `| fixed rate ${n(r.plan.fixedRate)}/s × ${r.plan.fixedSeconds} s, ${via} (open loop) | ${n(f.load.achievedPerSecond)}/s sent | ${via === 'HTTP' ? 'HTTP' : 'confirm'} ${n(f.load.latencyP50Ms, 1)} / ${n(f.load.latencyP99Ms, 1)} ms; receipt→stored ${n(f.storedP50Ms, 1)} / ${n(f.storedP99Ms, 1)} ms | ${f.load.failed} failed; ${n(f.accepted)} accepted, ${n(f.stored)} stored |`;
+}
+
+/** The service sample whose scrape ended second `s` (scrapes land about one second apart). */
+const atSecond = <T extends { second: number }>(rows: T[], s: number) =>
+  rows.find((row) => Math.round(row.second) - 1 === s);
+
+/**
+ * HTTP latency by scheduled second beside the generator's own delay and both services' event
+ * loop, GC and confirm/receipt-to-stored histograms, so a slow second shows where it came from.
+ */
+export function perSecondTable(f: FixedRate): string[] {
+  return [
+    '| s | sent | p50 | p99 | max | gen lag max | gen CPU % | late max | ingest loop p99/max | ingest CPU % | ingest GC ms | confirm p50/p99 | consumer loop max | consumer CPU % | consumer GC ms | stored p99 | machine busy % | iowait % | RabbitMQ % | PostgreSQL % |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...f.load.perSecond.map((sec, s) => {
+      const i = atSecond(f.ingest, s);
+      const c = atSecond(f.consumer, s);
+      const m = atSecond(f.machine, s);
+      return `| ${s} | ${sec.count} | ${n(sec.p50Ms, 1)} | ${n(sec.p99Ms, 1)} | ${n(sec.maxMs, 1)} | ${n(sec.ownLag.maxMs, 1)} | ${sec.ownLag.cpuPercent} | ${n(sec.lateMaxMs, 1)} | ${opt(i?.eventLoopP99Ms)} / ${opt(i?.eventLoopMaxMs)} | ${opt(i?.cpuPercent, 0)} | ${opt(i?.gcPauseMs)} | ${opt(i?.confirmP50Ms)} / ${opt(i?.confirmP99Ms)} | ${opt(c?.eventLoopMaxMs)} | ${opt(c?.cpuPercent, 0)} | ${opt(c?.gcPauseMs)} | ${opt(c?.storedP99Ms)} | ${opt(m?.busyPercent, 0)} | ${opt(m?.iowaitPercent, 0)} | ${opt(m?.rabbitmqPercent, 0)} | ${opt(m?.postgresPercent, 0)} |`;
+    }),
+  ];
+}
+
+export function renderSoak(r: SoakResult): string {
+  return [
+    `Soak (${r.queueType} queues), ${r.startedAt}: ${n(r.ratePerSecond)} requests/s for ${r.seconds} s, load average ${n(r.machine.loadAverage.start, 2)} → ${n(r.machine.loadAverage.end, 2)}.`,
+    `Accepted ${n(r.accepted)}, stored ${n(r.stored)}${r.stored >= r.accepted ? ' (every 200 stored)' : ' (LOSS)'}; warm-up ${latency(r.warmup)}; steady ${latency(r.steady)}; peak RSS ingest ${r.peakRssMb.ingest} MB, consumer ${r.peakRssMb.consumer} MB.`,
+    '',
+    '| minute | requests | failed | p50 | p99 | max | ingest RSS | consumer RSS |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...r.perMinute.map(
+      (m) =>
+        `| ${m.minute} | ${n(m.requests)} | ${m.failed} | ${n(m.p50Ms, 1)} | ${n(m.p99Ms, 1)} | ${n(m.maxMs, 1)} | ${opt(m.ingestRssMb, 0)} MB | ${opt(m.consumerRssMb, 0)} MB |`,
+    ),
+  ].join('\n');
 }

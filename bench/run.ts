@@ -1,5 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Database, migrateUp } from '@webhooks/db';
 import {
@@ -7,18 +7,40 @@ import {
   ConfirmPublisher,
   QueueAdmin,
   type Topology,
+  type TopologyOptions,
   topologyFor,
 } from '@webhooks/queue';
 import { pino } from 'pino';
 import { RabbitCluster } from '../test/helpers/rabbit-cluster.js';
+import type { BrokerLoadPlan } from './broker-load.js';
+import { sampleMachine } from './machine-samples.js';
+import type { OpenLoopResult } from './open-loop.js';
 import { BENCH_SOURCE } from './payload.js';
-import { ROOT, type Running, runJson, startNode, waitUntilOk } from './processes.js';
-import { checkTargets, renderReport } from './report.js';
-import type { BenchResult, ClosedLoad, FixedRateLoad } from './types.js';
+import {
+  assertListensOn,
+  freePort,
+  ROOT,
+  type Running,
+  runJson,
+  startNode,
+  waitForLine,
+  waitUntilOk,
+} from './processes.js';
+import { checkTargets, renderReport, renderSoak } from './report.js';
+import { sampleEverySecond, serviceSeconds } from './service-samples.js';
+import type {
+  BenchResult,
+  BrokerCeiling,
+  ClosedLoad,
+  EndToEnd,
+  FixedRate,
+  Plan,
+  SoakResult,
+} from './types.js';
 
-// `pnpm bench [--quick] [--cluster]`: measures the pipeline on this machine, every phase in one
-// run, and writes bench/results/<timestamp>.json. See docs/performance.md for what each phase
-// means. `--cluster` starts three RabbitMQ nodes of the installed rabbitmq-server beside the
+// `pnpm bench [--quick | --soak] [--cluster]`: measures the pipeline on this machine, every phase
+// in one run, and writes bench/results/<timestamp>.json. See docs/performance.md for what each
+// phase means. `--cluster` starts three RabbitMQ nodes of the installed rabbitmq-server beside the
 // machine's own (the test suite's helper) and gives the services all three, with quorum queues;
 // `BENCH_AMQP_URL` may also list the nodes of a running cluster, comma-separated.
 const { values } = parseArgs({
@@ -30,27 +52,41 @@ const { values } = parseArgs({
     // runs) or `quorum` (the services' default; always so with --cluster).
     'queue-type': { type: 'string', default: 'classic' },
     cluster: { type: 'boolean', default: false },
+    // The fixed-rate phase: requests per second and seconds (default 2,000 for 60 s).
+    rate: { type: 'string' },
+    seconds: { type: 'string' },
+    // Only a long fixed-rate run (default 1,500 requests/s for 600 s; --rate/--seconds apply):
+    // p99 and RSS per minute, every 200 stored.
+    soak: { type: 'boolean', default: false },
   },
 });
 const queueType = values['queue-type'] === 'quorum' || values.cluster ? 'quorum' : 'classic';
 const profileArgs = values.profile ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [];
 const quick = values.quick;
-const plan = quick
+const optionalNumber = (value: string | undefined) =>
+  value === undefined ? undefined : Number(value);
+const plan: Plan = quick
   ? {
       loadSeconds: 4,
-      e2eSeconds: 5,
       connections: 100,
+      e2eSeconds: 5,
+      e2eConnections: [100],
       drainMessages: 20_000,
-      fixedRate: 2000,
-      fixedSeconds: 5,
+      fixedRate: optionalNumber(values.rate) ?? 2000,
+      fixedSeconds: optionalNumber(values.seconds) ?? 5,
+      warmupSeconds: 1,
+      brokerFixedRate: false,
     }
   : {
       loadSeconds: 10,
-      e2eSeconds: 15,
       connections: 100,
+      e2eSeconds: 15,
+      e2eConnections: [64, 128, 256],
       drainMessages: 100_000,
-      fixedRate: 2000,
-      fixedSeconds: 30,
+      fixedRate: optionalNumber(values.rate) ?? 2000,
+      fixedSeconds: optionalNumber(values.seconds) ?? 60,
+      warmupSeconds: 5,
+      brokerFixedRate: true,
     };
 
 /** The broker's node(s); set in `main()` when `--cluster` starts its own. */
@@ -60,20 +96,21 @@ let amqpUrls = (process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672
   .filter((url) => url !== '');
 const DATABASE_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/webhooks_bench';
-const INGEST_PORT = 18_080;
-const CONSUMER_PORT = 18_082;
-const BARE_PORT = 18_090;
 const logger = pino({ level: 'warn' });
 const runId = Date.now().toString(36);
 const topologies: Topology[] = [];
 
-function freshTopology(phase: string): Topology {
-  const topology = topologyFor({
+function topologyOptions(phase: string): TopologyOptions {
+  return {
     exchange: `bench_${runId}_${phase}`,
     queue: `bench_${runId}_${phase}`,
     retryDelaysMs: [1000, 2000, 4000],
     queueType,
-  });
+  };
+}
+
+function freshTopology(phase: string): Topology {
+  const topology = topologyFor(topologyOptions(phase));
   topologies.push(topology);
   return topology;
 }
@@ -94,36 +131,83 @@ function serviceEnv(topology: Topology): Record<string, string> {
   };
 }
 
-async function startIngest(topology: Topology): Promise<Running> {
-  const ingest = startNode([...profileArgs, 'services/ingest-api/dist/main.js'], {
-    ...serviceEnv(topology),
-    PORT: String(INGEST_PORT),
-  });
-  await waitUntilOk(`http://127.0.0.1:${INGEST_PORT}/readyz`);
-  return ingest;
+/** A service process and the port it was started on (checked to be its own). */
+interface Service {
+  running: Running;
+  port: number;
+  url(path: string): string;
 }
 
-async function startConsumer(topology: Topology): Promise<Running> {
-  const consumer = startNode([...profileArgs, 'services/consumer/dist/main.js'], {
-    ...serviceEnv(topology),
-    PORT: String(CONSUMER_PORT),
-  });
-  await waitUntilOk(`http://127.0.0.1:${CONSUMER_PORT}/readyz`);
-  return consumer;
+/**
+ * The Node flags of a service's `start` script (`node <flags> dist/main.js`), so the bench runs
+ * the services as `pnpm start` and the images do.
+ */
+function startFlags(service: string): string[] {
+  const manifest = JSON.parse(readFileSync(`${ROOT}services/${service}/package.json`, 'utf8')) as {
+    scripts?: { start?: string };
+  };
+  const words = (manifest.scripts?.start ?? '').split(/\s+/);
+  return words.slice(words.indexOf('node') + 1, words.indexOf('dist/main.js'));
 }
+
+async function startService(
+  name: string,
+  service: string,
+  topology: Topology,
+  env: Record<string, string> = {},
+): Promise<Service> {
+  const port = await freePort();
+  const args = [...profileArgs, ...startFlags(service), `services/${service}/dist/main.js`];
+  const running = startNode(name, args, {
+    ...serviceEnv(topology),
+    ...env,
+    PORT: String(port),
+  });
+  const url = (path: string) => `http://127.0.0.1:${port}${path}`;
+  try {
+    await waitUntilOk(url('/readyz'));
+    assertListensOn(running, port);
+  } catch (err) {
+    await running.stop();
+    throw err;
+  }
+  return { running, port, url };
+}
+
+const startIngest = (topology: Topology) => startService('ingest API', 'ingest-api', topology);
+const startConsumer = (topology: Topology) => startService('consumer', 'consumer', topology);
 
 /**
  * Webhooks the running ingest API answered 200, from its own counter. The load generator's
  * count stops at the end of its window; requests still in flight then are answered too.
  */
-async function acceptedByIngest(): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${INGEST_PORT}/metrics`)).text();
+async function acceptedBy(ingest: Service): Promise<number> {
+  const text = await (await fetch(ingest.url('/metrics'))).text();
   const line = text.split('\n').find((l) => l.startsWith('webhooks_accepted_total '));
   return Number(line?.split(' ')[1] ?? Number.NaN);
 }
 
-const closedLoad = (url: string, seconds: number) =>
-  runJson<ClosedLoad>(['bench/closed-load.ts', url, String(plan.connections), String(seconds)]);
+/**
+ * `acceptedBy` once requests still in flight when the load generator stopped have been
+ * answered: the count has not moved for a second (or 30 s passed). Read earlier, the queue or
+ * table would hold events the count has not seen yet.
+ */
+async function settledAccepted(ingest: Service): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  let accepted = await acceptedBy(ingest);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const now = await acceptedBy(ingest);
+    if (now === accepted || Date.now() > deadline) return now;
+    accepted = now;
+  }
+}
+
+const closedLoad = (url: string, connections: number, seconds: number) =>
+  runJson<ClosedLoad>(['bench/closed-load.ts', url, String(connections), String(seconds)]);
+
+const brokerLoad = <T>(loadPlan: Omit<BrokerLoadPlan, 'amqpUrl'>) =>
+  runJson<T>(['bench/broker-load.ts', JSON.stringify({ amqpUrl: amqpUrls, ...loadPlan })]);
 
 async function recreateDatabase(): Promise<Database> {
   const server = new URL(DATABASE_URL);
@@ -197,11 +281,7 @@ async function retype(db: Database, type: string): Promise<void> {
 }
 
 async function prefill(topology: Topology, count: number): Promise<void> {
-  const connection = new AmqpConnection({
-    url: amqpUrls,
-    logger,
-    connectionName: 'bench-prefill',
-  });
+  const connection = new AmqpConnection({ url: amqpUrls, logger, connectionName: 'bench-prefill' });
   const publisher = new ConfirmPublisher({
     connection,
     logger,
@@ -240,6 +320,289 @@ async function prefill(topology: Topology, count: number): Promise<void> {
   await connection.close();
 }
 
+const rss: Record<'ingest' | 'consumer', number> = { ingest: 0, consumer: 0 };
+
+/** Stops the services of a phase, after checking they ran to its end and noting their peak RSS. */
+async function stopServices(services: { ingest?: Service; consumer?: Service }): Promise<void> {
+  const { ingest, consumer } = services;
+  try {
+    ingest?.running.assertRunning();
+    consumer?.running.assertRunning();
+  } finally {
+    if (ingest) rss.ingest = Math.max(rss.ingest, ingest.running.peakRssMb() ?? 0);
+    if (consumer) rss.consumer = Math.max(rss.consumer, consumer.running.peakRssMb() ?? 0);
+    await ingest?.running.stop();
+    await consumer?.running.stop();
+  }
+}
+
+async function ceilingPhase(): Promise<ClosedLoad> {
+  log(`ceiling: bare Node HTTP server, ${plan.connections} connections, ${plan.loadSeconds} s`);
+  const bare = startNode('bare server', ['--import', 'tsx', 'bench/bare-server.ts']);
+  try {
+    const port = Number((await waitForLine(bare, /^listening \d+/)).split(' ')[1]);
+    assertListensOn(bare, port);
+    const load = await closedLoad(
+      `http://127.0.0.1:${port}/webhook`,
+      plan.connections,
+      plan.loadSeconds,
+    );
+    bare.assertRunning();
+    return load;
+  } finally {
+    await bare.stop();
+  }
+}
+
+async function brokerCeilingPhase(admin: QueueAdmin): Promise<BrokerCeiling> {
+  log(
+    `broker ceiling: confirmed publishes, ${plan.connections} outstanding, ${plan.loadSeconds} s`,
+  );
+  const topology = freshTopology('broker');
+  const load = await brokerLoad<Omit<BrokerCeiling, 'queued'>>({
+    topology: topologyOptions('broker'),
+    mode: 'closed',
+    concurrency: plan.connections,
+    seconds: plan.loadSeconds,
+  });
+  return { ...load, queued: await admin.count(topology.queue) };
+}
+
+async function ingestPhase(admin: QueueAdmin): Promise<BenchResult['ingest']> {
+  log(`ingest: API with publisher confirms, consumer stopped, ${plan.loadSeconds} s`);
+  const topology = freshTopology('ingest');
+  const ingest = await startIngest(topology);
+  try {
+    const load = await closedLoad(ingest.url('/webhook'), plan.connections, plan.loadSeconds);
+    const accepted = await settledAccepted(ingest);
+    return { ...load, accepted, queued: await admin.count(topology.queue) };
+  } finally {
+    await stopServices({ ingest });
+  }
+}
+
+/** The end-to-end curve: one topology and pair of services, one level after the other. */
+async function endToEndPhase(db: Database): Promise<EndToEnd[]> {
+  const topology = freshTopology('e2e');
+  const consumer = await startConsumer(topology);
+  const ingest = await startIngest(topology);
+  const curve: EndToEnd[] = [];
+  try {
+    for (const connections of plan.e2eConnections) {
+      log(`end to end: ingest + consumer, ${connections} connections, ${plan.e2eSeconds} s`);
+      const acceptedBefore = await acceptedBy(ingest);
+      const started = Date.now();
+      const load = await closedLoad(ingest.url('/webhook'), connections, plan.e2eSeconds);
+      const accepted = (await settledAccepted(ingest)) - acceptedBefore;
+      const stored = await waitForRows(db, 'order.created', accepted, 60_000);
+      const seconds = (Date.now() - started) / 1000;
+      const type = `e2e-${connections}`;
+      await retype(db, type);
+      const latency = await storedLatency(db, type);
+      curve.push({
+        connections,
+        load,
+        accepted,
+        stored,
+        persistedPerSecond: stored / seconds,
+        storedP50Ms: latency.p50Ms,
+        storedP99Ms: latency.p99Ms,
+      });
+    }
+    return curve;
+  } finally {
+    await stopServices({ ingest, consumer });
+  }
+}
+
+async function drainPhase(db: Database): Promise<BenchResult['drain']> {
+  log(`drain: ${plan.drainMessages} messages pre-filled, then the consumer alone`);
+  const topology = freshTopology('drain');
+  await prefill(topology, plan.drainMessages);
+  const consumer = await startConsumer(topology);
+  try {
+    const stored = await waitForRows(db, 'drain', plan.drainMessages, 120_000);
+    const latency = await storedLatency(db, 'drain');
+    return {
+      messages: plan.drainMessages,
+      stored,
+      rowsPerSecond: stored / Math.max(latency.spanSeconds, 0.001),
+    };
+  } finally {
+    await stopServices({ consumer });
+  }
+}
+
+/**
+ * Open-loop load at `rate` for `seconds`, through the ingest API (`via: 'http'`) or straight to
+ * the broker (`via: 'broker'`), the consumer storing; both services sampled once a second.
+ */
+async function fixedRatePhase(
+  db: Database,
+  options: { via: 'http' | 'broker'; rate: number; seconds: number; warmupSeconds: number },
+): Promise<FixedRate> {
+  const { via, rate, seconds, warmupSeconds } = options;
+  const phase = via === 'http' ? 'fixed' : 'broker-fixed';
+  log(
+    `${phase}: ${rate}/s for ${seconds} s ${via === 'http' ? 'through the ingest API' : 'straight to the broker'}, consumer storing`,
+  );
+  const topology = freshTopology(phase);
+  const consumer = await startConsumer(topology);
+  const ingest = via === 'http' ? await startIngest(topology) : undefined;
+  let stopped = false;
+  try {
+    const machineSamples = sampleMachine();
+    const consumerSamples = sampleEverySecond(consumer.url('/metrics'));
+    const ingestSamples =
+      ingest === undefined ? undefined : sampleEverySecond(ingest.url('/metrics'));
+    const load =
+      ingest === undefined
+        ? await brokerLoad<OpenLoopResult>({
+            topology: topologyOptions(phase),
+            mode: 'open',
+            ratePerSecond: rate,
+            seconds,
+            warmupSeconds,
+          })
+        : await runJson<OpenLoopResult>([
+            'bench/fixed-rate-load.ts',
+            ingest.url('/webhook'),
+            String(rate),
+            String(seconds),
+            String(warmupSeconds),
+          ]);
+    const machineSeconds = machineSamples.stop(load.startedAtMs);
+    const accepted = ingest === undefined ? load.ok : await settledAccepted(ingest);
+    const ingestSeconds = serviceSeconds((await ingestSamples?.stop()) ?? [], load.startedAtMs);
+    await waitForRows(db, 'order.created', accepted, 60_000);
+    const consumerSeconds = serviceSeconds(await consumerSamples.stop(), load.startedAtMs);
+    // Stopped before the rows are labelled, so none of this phase is stored after and counted
+    // as the next phase's (publishes that timed out may still be stored: not loss, extra).
+    stopped = true;
+    await stopServices({ ...(ingest ? { ingest } : {}), consumer });
+    await retype(db, phase);
+    const stored = await rowsOf(db, phase);
+    const latency = await storedLatency(db, phase);
+    return {
+      load,
+      accepted,
+      stored,
+      storedP50Ms: latency.p50Ms,
+      storedP99Ms: latency.p99Ms,
+      ingest: ingestSeconds,
+      consumer: consumerSeconds,
+      machine: machineSeconds,
+    };
+  } finally {
+    if (!stopped) await stopServices({ ...(ingest ? { ingest } : {}), consumer });
+  }
+}
+
+function machine(loadAverageAtStart: number): BenchResult['machine'] {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    loadAverage: { start: loadAverageAtStart, end: loadavg()[0] ?? 0 },
+  };
+}
+
+function writeResult(startedAt: Date, suffix: string, result: unknown): string {
+  const file = `bench/results/${startedAt.toISOString().replace(/[:.]/g, '-')}${suffix}.json`;
+  mkdirSync(`${ROOT}bench/results`, { recursive: true });
+  writeFileSync(`${ROOT}${file}`, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
+}
+
+async function benchmark(db: Database, admin: QueueAdmin): Promise<void> {
+  const startedAt = new Date();
+  const loadAverageAtStart = loadavg()[0] ?? 0;
+  const ceiling = await ceilingPhase();
+  const brokerCeiling = await brokerCeilingPhase(admin);
+  const ingest = await ingestPhase(admin);
+  const endToEndCurve = await endToEndPhase(db);
+  const drain = await drainPhase(db);
+  const fixedOptions = {
+    rate: plan.fixedRate,
+    seconds: plan.fixedSeconds,
+    warmupSeconds: plan.warmupSeconds,
+  };
+  const brokerFixedRate = plan.brokerFixedRate
+    ? await fixedRatePhase(db, { via: 'broker', ...fixedOptions })
+    : undefined;
+  const fixedRate = await fixedRatePhase(db, { via: 'http', ...fixedOptions });
+  const endToEnd = endToEndCurve.at(-1);
+  if (endToEnd === undefined) throw new Error('no end-to-end level ran');
+
+  const result: BenchResult = {
+    startedAt: startedAt.toISOString(),
+    mode: quick ? 'quick' : 'full',
+    queueType,
+    brokerNodes: amqpUrls.length,
+    serviceEnv: extraServiceEnv,
+    machine: machine(loadAverageAtStart),
+    plan,
+    ceiling,
+    brokerCeiling,
+    ingest,
+    endToEnd,
+    endToEndCurve,
+    drain,
+    brokerFixedRate,
+    fixedRate,
+    peakRssMb: rss,
+  };
+  const checks = checkTargets(result);
+  const suffix = `${quick ? '-quick' : ''}${values.cluster ? '-cluster' : ''}`;
+  const file = writeResult(startedAt, suffix, { ...result, checks });
+  process.stdout.write(`\n${renderReport(result, checks)}\nWritten to ${file}\n`);
+
+  // --quick gates CI on ratios and loss only; absolute figures depend on the machine.
+  const gating = checks.filter((c) => c.gate && !c.pass);
+  if (quick && gating.length > 0) {
+    process.stdout.write(`\nFAILED: ${gating.map((c) => c.name).join('; ')}\n`);
+    process.exitCode = 1;
+  }
+}
+
+async function soak(db: Database): Promise<void> {
+  const startedAt = new Date();
+  const loadAverageAtStart = loadavg()[0] ?? 0;
+  const rate = optionalNumber(values.rate) ?? 1500;
+  const seconds = optionalNumber(values.seconds) ?? 600;
+  const run = await fixedRatePhase(db, { via: 'http', rate, seconds, warmupSeconds: 10 });
+  const rssInMinute = (samples: FixedRate['ingest'], minute: number) =>
+    samples.filter((s) => Math.floor(s.second / 60) === minute).at(-1)?.rssMb;
+  const result: SoakResult = {
+    startedAt: startedAt.toISOString(),
+    mode: 'soak',
+    queueType,
+    serviceEnv: extraServiceEnv,
+    machine: machine(loadAverageAtStart),
+    ratePerSecond: rate,
+    seconds,
+    accepted: run.accepted,
+    stored: run.stored,
+    warmup: run.load.warmup,
+    steady: run.load.steady,
+    perMinute: run.load.perMinute.map((m, minute) => ({
+      minute,
+      requests: m.count,
+      failed: m.failed,
+      p50Ms: m.p50Ms,
+      p99Ms: m.p99Ms,
+      maxMs: m.maxMs,
+      ingestRssMb: rssInMinute(run.ingest, minute),
+      consumerRssMb: rssInMinute(run.consumer, minute),
+    })),
+    peakRssMb: rss,
+  };
+  const file = writeResult(startedAt, '-soak', result);
+  process.stdout.write(`\n${renderSoak(result)}\nWritten to ${file}\n`);
+  if (result.stored < result.accepted) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   let cluster: RabbitCluster | undefined;
   if (values.cluster) {
@@ -255,143 +618,15 @@ async function main(): Promise<void> {
 }
 
 async function measure(): Promise<void> {
-  const startedAt = new Date();
   const db = await recreateDatabase();
   const admin = await QueueAdmin.connect(amqpUrls);
-  const rss: Record<'ingest' | 'consumer', number> = { ingest: 0, consumer: 0 };
-  const noteRss = (service: 'ingest' | 'consumer', running: Running) => {
-    rss[service] = Math.max(rss[service], running.peakRssMb() ?? 0);
-  };
-
   try {
-    log(`ceiling: bare Node HTTP server, ${plan.connections} connections, ${plan.loadSeconds} s`);
-    const bare = startNode(['--import', 'tsx', 'bench/bare-server.ts', String(BARE_PORT)]);
-    await waitForListening(BARE_PORT);
-    const ceiling = await closedLoad(`http://127.0.0.1:${BARE_PORT}/webhook`, plan.loadSeconds);
-    await bare.stop();
-
-    log(`ingest: API with publisher confirms, consumer stopped, ${plan.loadSeconds} s`);
-    const ingestTopology = freshTopology('ingest');
-    let ingest = await startIngest(ingestTopology);
-    const ingestOnly = await closedLoad(
-      `http://127.0.0.1:${INGEST_PORT}/webhook`,
-      plan.loadSeconds,
-    );
-    const ingestAccepted = await acceptedByIngest();
-    const queued = await admin.count(ingestTopology.queue);
-    noteRss('ingest', ingest);
-    await ingest.stop();
-
-    log(`end to end: ingest + consumer, ${plan.e2eSeconds} s`);
-    const e2eTopology = freshTopology('e2e');
-    let consumer = await startConsumer(e2eTopology);
-    ingest = await startIngest(e2eTopology);
-    const e2eStart = Date.now();
-    const e2eLoad = await closedLoad(`http://127.0.0.1:${INGEST_PORT}/webhook`, plan.e2eSeconds);
-    const e2eAccepted = await acceptedByIngest();
-    const e2eRows = await waitForRows(db, 'order.created', e2eAccepted, 60_000);
-    const e2eSeconds = (Date.now() - e2eStart) / 1000;
-    await retype(db, 'e2e');
-    const e2eLatency = await storedLatency(db, 'e2e');
-    noteRss('ingest', ingest);
-    noteRss('consumer', consumer);
-    await ingest.stop();
-    await consumer.stop();
-
-    log(`drain: ${plan.drainMessages} messages pre-filled, then the consumer alone`);
-    const drainTopology = freshTopology('drain');
-    await prefill(drainTopology, plan.drainMessages);
-    consumer = await startConsumer(drainTopology);
-    const drainRows = await waitForRows(db, 'drain', plan.drainMessages, 120_000);
-    const drainLatency = await storedLatency(db, 'drain');
-    noteRss('consumer', consumer);
-    await consumer.stop();
-
-    log(`fixed rate: ${plan.fixedRate} requests/s for ${plan.fixedSeconds} s, ingest + consumer`);
-    const fixedTopology = freshTopology('fixed');
-    consumer = await startConsumer(fixedTopology);
-    ingest = await startIngest(fixedTopology);
-    const fixedLoad = await runJson<FixedRateLoad>([
-      'bench/fixed-rate-load.ts',
-      `http://127.0.0.1:${INGEST_PORT}/webhook`,
-      String(plan.fixedRate),
-      String(plan.fixedSeconds),
-    ]);
-    const fixedAccepted = await acceptedByIngest();
-    const fixedRows = await waitForRows(db, 'order.created', fixedAccepted, 60_000);
-    await retype(db, 'fixed');
-    const fixedLatency = await storedLatency(db, 'fixed');
-    noteRss('ingest', ingest);
-    noteRss('consumer', consumer);
-    await ingest.stop();
-    await consumer.stop();
-
-    const result: BenchResult = {
-      startedAt: startedAt.toISOString(),
-      mode: quick ? 'quick' : 'full',
-      queueType,
-      brokerNodes: amqpUrls.length,
-      serviceEnv: extraServiceEnv,
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
-        node: process.version,
-      },
-      plan,
-      ceiling,
-      ingest: { ...ingestOnly, accepted: ingestAccepted, queued },
-      endToEnd: {
-        load: e2eLoad,
-        accepted: e2eAccepted,
-        stored: e2eRows,
-        persistedPerSecond: e2eRows / e2eSeconds,
-        storedP50Ms: e2eLatency.p50Ms,
-        storedP99Ms: e2eLatency.p99Ms,
-      },
-      drain: {
-        messages: plan.drainMessages,
-        stored: drainRows,
-        rowsPerSecond: drainRows / Math.max(drainLatency.spanSeconds, 0.001),
-      },
-      fixedRate: {
-        load: fixedLoad,
-        accepted: fixedAccepted,
-        stored: fixedRows,
-        storedP50Ms: fixedLatency.p50Ms,
-        storedP99Ms: fixedLatency.p99Ms,
-      },
-      peakRssMb: rss,
-    };
-    const checks = checkTargets(result);
-    const file = `bench/results/${startedAt.toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}${values.cluster ? '-cluster' : ''}.json`;
-    mkdirSync(`${ROOT}bench/results`, { recursive: true });
-    writeFileSync(`${ROOT}${file}`, `${JSON.stringify({ ...result, checks }, null, 2)}\n`);
-    process.stdout.write(`\n${renderReport(result, checks)}\nWritten to ${file}\n`);
-
-    // --quick gates CI on ratios and loss only; absolute figures depend on the machine.
-    const gating = checks.filter((c) => c.gate && !c.pass);
-    if (quick && gating.length > 0) {
-      process.stdout.write(`\nFAILED: ${gating.map((c) => c.name).join('; ')}\n`);
-      process.exitCode = 1;
-    }
+    if (values.soak) await soak(db);
+    else await benchmark(db, admin);
   } finally {
     for (const topology of topologies) await admin.deleteTopology(topology).catch(() => {});
     await admin.close();
     await db.close();
-  }
-}
-
-async function waitForListening(port: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: '{}' });
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`port ${port} not listening`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
   }
 }
 

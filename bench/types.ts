@@ -1,3 +1,7 @@
+import type { MachineSecond } from './machine-samples.js';
+import type { OpenLoopResult } from './open-loop.js';
+import type { ServiceSecond } from './service-samples.js';
+
 export interface ClosedLoad {
   requestsPerSecond: number;
   total: number;
@@ -8,14 +12,50 @@ export interface ClosedLoad {
   latencyP99Ms: number;
 }
 
-export interface FixedRateLoad {
-  requested: number;
-  ok: number;
+/** Confirmed persistent publishes straight to the broker, `concurrency` outstanding. */
+export interface BrokerCeiling {
+  concurrency: number;
+  publishesPerSecond: number;
+  confirmed: number;
   failed: number;
-  achievedPerSecond: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
-  latencyMaxMs: number;
+  /** Messages in the queue afterwards: must equal `confirmed`. */
+  queued: number;
+}
+
+/** One point of the end-to-end curve. */
+export interface EndToEnd {
+  connections: number;
+  load: ClosedLoad;
+  accepted: number;
+  stored: number;
+  persistedPerSecond: number;
+  storedP50Ms: number;
+  storedP99Ms: number;
+}
+
+/** An open-loop phase with the services' own per-second samples beside the generator's. */
+export interface FixedRate {
+  load: OpenLoopResult;
+  accepted: number;
+  stored: number;
+  storedP50Ms: number;
+  storedP99Ms: number;
+  ingest: ServiceSecond[];
+  consumer: ServiceSecond[];
+  machine: MachineSecond[];
+}
+
+export interface SoakMinute {
+  minute: number;
+  requests: number;
+  failed: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  ingestRssMb: number | undefined;
+  consumerRssMb: number | undefined;
 }
 
 export interface BenchResult {
@@ -26,30 +66,57 @@ export interface BenchResult {
   brokerNodes: number;
   /** Settings added to both services' defaults for this run. */
   serviceEnv: Record<string, string>;
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string };
-  plan: Record<string, number>;
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGiB: number;
+    node: string;
+    /** 1-minute load average when the run started and ended (others' work on the machine). */
+    loadAverage: { start: number; end: number };
+  };
+  plan: Plan;
   ceiling: ClosedLoad;
+  brokerCeiling: BrokerCeiling;
   /**
    * `accepted`: 200s counted by the API itself (the load generator's `ok` misses requests still
    * in flight when its window closes); `queued`: messages in the queue afterwards.
    */
   ingest: ClosedLoad & { accepted: number; queued: number };
-  endToEnd: {
-    load: ClosedLoad;
-    accepted: number;
-    stored: number;
-    persistedPerSecond: number;
-    storedP50Ms: number;
-    storedP99Ms: number;
-  };
+  /** The largest connection count of the curve. */
+  endToEnd: EndToEnd;
+  endToEndCurve: EndToEnd[];
   drain: { messages: number; stored: number; rowsPerSecond: number };
-  fixedRate: {
-    load: FixedRateLoad;
-    accepted: number;
-    stored: number;
-    storedP50Ms: number;
-    storedP99Ms: number;
-  };
+  /** The broker alone at the fixed rate, consumer running (absent in --quick). */
+  brokerFixedRate?: FixedRate | undefined;
+  fixedRate: FixedRate;
+  peakRssMb: { ingest: number; consumer: number };
+}
+
+export interface Plan {
+  loadSeconds: number;
+  connections: number;
+  e2eSeconds: number;
+  e2eConnections: number[];
+  drainMessages: number;
+  fixedRate: number;
+  fixedSeconds: number;
+  warmupSeconds: number;
+  brokerFixedRate: boolean;
+}
+
+export interface SoakResult {
+  startedAt: string;
+  mode: 'soak';
+  queueType: 'classic' | 'quorum';
+  serviceEnv: Record<string, string>;
+  machine: BenchResult['machine'];
+  ratePerSecond: number;
+  seconds: number;
+  accepted: number;
+  stored: number;
+  warmup: OpenLoopResult['warmup'];
+  steady: OpenLoopResult['steady'];
+  perMinute: SoakMinute[];
   peakRssMb: { ingest: number; consumer: number };
 }
 

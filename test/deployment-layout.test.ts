@@ -94,9 +94,11 @@ describe('the images, laid out as their Dockerfiles build them', () => {
     (service) => {
       const image = images[service];
       expect(image.command[0]).toBe('node');
-      expect(existsSync(path.join(image.root, image.command[1] ?? ''))).toBe(true);
+      // `node [flags] <entry point>`
+      const entry = image.command.at(-1) ?? '';
+      expect(existsSync(path.join(image.root, entry))).toBe(true);
       // `pnpm start` runs the same file from the repository after the build.
-      expect(existsSync(path.join(ROOT, 'services', service, image.command[1] ?? ''))).toBe(true);
+      expect(existsSync(path.join(ROOT, 'services', service, entry))).toBe(true);
 
       const installed = readdirSync(path.join(image.root, 'node_modules/.pnpm'));
       for (const tool of ['typescript@', 'tsx@', 'vitest@', '@biomejs+', 'testcontainers@']) {

@@ -1,5 +1,3 @@
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import { DEFAULT_MAX_JSON_DEPTH } from '@webhooks/contracts';
 import Fastify, {
   type FastifyBaseLogger,
@@ -10,11 +8,11 @@ import Fastify, {
 import { type Admission, alwaysAdmit } from './backlog-admission.js';
 import { clientErrorHandler } from './client-error.js';
 import { type DiscardBounds, discardRequestBody } from './discard-request-body.js';
+import { docsRoutes } from './docs-routes.js';
 import { handleError } from './error-handler.js';
 import type { EventPublisher } from './event-publisher.js';
 import { InvalidPayloadError, parseJsonBody } from './json-body.js';
 import type { IngestMetrics } from './metrics.js';
-import { openApiDocument } from './openapi.js';
 import { discardRejected, type Quarantine } from './quarantine.js';
 import { requestIdOf } from './request-id.js';
 import { healthRoutes } from './routes/health.js';
@@ -182,12 +180,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not_found' }));
 
-  app.register(swagger, {
-    mode: 'static',
-    specification: { document: openApiDocument() as never },
-  });
-  app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: docsCsp });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+  app.register(docsRoutes, { transformCsp: docsCsp });
+  app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
   const admission = deps.admission ?? alwaysAdmit;

@@ -1,0 +1,98 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { round } from './latency-seconds.js';
+
+/**
+ * The whole machine, second by second (Linux /proc): how busy its cores were, how much time
+ * they waited on the disk, and what RabbitMQ (`beam.smp`) and PostgreSQL used. On a shared
+ * machine this tells a slow second caused by the pipeline from one caused by everything else.
+ */
+export interface MachineSecond {
+  second: number;
+  /** Busy time of all cores, % of one core (200 = two cores fully busy). */
+  busyPercent: number;
+  iowaitPercent: number;
+  rabbitmqPercent: number;
+  postgresPercent: number;
+}
+
+interface Reading {
+  atMs: number;
+  busy: number;
+  iowait: number;
+  /** CPU ticks by pid, of the processes watched. */
+  byPid: Map<string, { name: string; ticks: number }>;
+}
+
+const WATCHED = ['beam.smp', 'postgres'];
+
+function read(): Reading | undefined {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]?.trim().split(/\s+/) ?? [];
+    // cpu user nice system idle iowait irq softirq steal
+    const [user, nice, system, , iowait, irq, softirq, steal] = cpu.slice(1).map(Number);
+    const byPid = new Map<string, { name: string; ticks: number }>();
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        if (!WATCHED.includes(name)) continue;
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+        byPid.set(pid, { name, ticks: Number(fields[11]) + Number(fields[12]) });
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return {
+      atMs: Date.now(),
+      busy: [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0),
+      iowait: iowait ?? 0,
+      byPid,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads /proc once a second until stopped; empty where /proc is not available. */
+export function sampleMachine(): { stop(startedAtMs: number): MachineSecond[] } {
+  const readings: Reading[] = [];
+  const take = () => {
+    const reading = read();
+    if (reading) readings.push(reading);
+  };
+  take();
+  const timer = setInterval(take, 1000);
+  return {
+    stop: (startedAtMs) => {
+      clearInterval(timer);
+      take();
+      // Kernel ticks are 1/100 s on Linux: ticks per second = percent of one core.
+      const rows: MachineSecond[] = [];
+      for (let i = 1; i < readings.length; i++) {
+        const a = readings[i];
+        const b = readings[i - 1];
+        if (a === undefined || b === undefined) continue;
+        const perSecond = 1000 / Math.max(1, a.atMs - b.atMs);
+        // Per process alive at both readings, so one that exits takes its ticks along with it.
+        const delta = (name: string) => {
+          let ticks = 0;
+          for (const [pid, now] of a.byPid) {
+            const then = b.byPid.get(pid);
+            if (now.name === name && then !== undefined) ticks += now.ticks - then.ticks;
+          }
+          return Math.round(ticks * perSecond);
+        };
+        rows.push({
+          second: round((a.atMs - startedAtMs) / 1000, 1),
+          busyPercent: Math.round((a.busy - b.busy) * perSecond),
+          iowaitPercent: Math.round((a.iowait - b.iowait) * perSecond),
+          rabbitmqPercent: delta('beam.smp'),
+          postgresPercent: delta('postgres'),
+        });
+      }
+      return rows;
+    },
+  };
+}
