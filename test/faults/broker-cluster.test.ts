@@ -27,14 +27,14 @@ import { waitFor } from '../helpers/wait-for.js';
 const RATE_PER_SECOND = 1000;
 /** Load before the fault, and after it (over the 10 s the services have to recover). */
 const BEFORE_FAULT_MS = 4000;
-const AFTER_FAULT_MS = 24_000;
+const AFTER_FAULT_MS = 40_000;
 /**
  * The aim is 10 s, and each window is reported against it. What is asserted is generous enough
- * for a heavily loaded machine (where 6 to 13 s were measured), so that only a service that does
- * not come back, or loses its way between nodes, fails the test.
+ * for a heavily loaded machine (where 3 to 24 s were measured under a load average of 10), so
+ * that only a service that does not come back, or loses its way between nodes, fails the test.
  */
 const RECOVERY_TARGET_MS = 10_000;
-const RECOVERY_LIMIT_MS = 20_000;
+const RECOVERY_LIMIT_MS = 30_000;
 
 const unavailable = clusterUnavailableReason();
 
