@@ -19,3 +19,4 @@ export {
   type ShutdownSignalOptions,
   type SignalTarget,
 } from './shutdown-signals.js';
+export { runShutdownSteps, type ShutdownStep } from './shutdown-steps.js';

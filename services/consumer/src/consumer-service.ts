@@ -1,3 +1,4 @@
+import { runShutdownSteps } from '@webhooks/config';
 import {
   Database,
   DeadLettersRepository,
@@ -187,29 +188,24 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
 
   let stopped: Promise<void> | undefined;
   const stop = async () => {
-    // Each step runs even if an earlier one failed; the first failure is reported at the end.
-    const failures: unknown[] = [];
-    const step = async (name: string, run: () => Promise<void> | void) => {
-      try {
-        await run();
-      } catch (err) {
-        logger.error({ err, step: name }, 'shutdown step failed');
-        failures.push(err);
-      }
-    };
-    await step('cancel consumption', () => queue.stop());
-    // A batch waiting for the database gives its messages back rather than wait on.
-    await step('stop probing', () => circuit.stop());
-    // The batch in hand first: a slow retention DELETE must not eat the shutdown budget.
-    await step('drain batches', () => batcher.drain());
-    await step('stop retention', () => retention.stop());
-    await step('stop quarantine', () => quarantine.stop());
-    await step('close HTTP', () => app.close());
-    await step('close publisher', () => publisher.close());
-    await step('close consume channel', () => queue.close());
-    await step('close broker connection', () => connection.close());
-    await step('close database pool', () => db.close());
-    if (failures.length > 0) throw new AggregateError(failures, 'consumer shutdown incomplete');
+    await runShutdownSteps({
+      logger,
+      what: 'consumer',
+      steps: [
+        ['cancel consumption', () => queue.stop()],
+        // A batch waiting for the database gives its messages back rather than wait on.
+        ['stop probing', () => circuit.stop()],
+        // The batch in hand first: a slow retention DELETE must not eat the shutdown budget.
+        ['drain batches', () => batcher.drain()],
+        ['stop retention', () => retention.stop()],
+        ['stop quarantine', () => quarantine.stop()],
+        ['close HTTP', () => app.close()],
+        ['close publisher', () => publisher.close()],
+        ['close consume channel', () => queue.close()],
+        ['close broker connection', () => connection.close()],
+        ['close database pool', () => db.close()],
+      ],
+    });
   };
 
   return {

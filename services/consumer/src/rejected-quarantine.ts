@@ -1,3 +1,4 @@
+import { runShutdownSteps } from '@webhooks/config';
 import type { RejectedRequestsRepository } from '@webhooks/db';
 import { AmqpConnection, QueueConsumer, rejectedQueueFor } from '@webhooks/queue';
 import type { Logger } from 'pino';
@@ -92,21 +93,17 @@ export function createRejectedQuarantine(options: RejectedQuarantineOptions): Re
 
   let stopped: Promise<void> | undefined;
   const stop = async () => {
-    const failures: unknown[] = [];
-    const step = async (name: string, run: () => Promise<void> | void) => {
-      try {
-        await run();
-      } catch (err) {
-        logger.error({ err, step: name }, 'shutdown step failed');
-        failures.push(err);
-      }
-    };
-    await step('cancel rejected consumption', () => consumer?.stop());
-    await step('finish the kept request in hand', () => store.drain());
-    await step('stop rejected retention', () => retention.stop());
-    await step('close rejected consume channel', () => consumer?.close());
-    await step('close quarantine connection', () => connection?.close());
-    if (failures.length > 0) throw new AggregateError(failures, 'quarantine shutdown incomplete');
+    await runShutdownSteps({
+      logger,
+      what: 'quarantine',
+      steps: [
+        ['cancel rejected consumption', () => consumer?.stop()],
+        ['finish the kept request in hand', () => store.drain()],
+        ['stop rejected retention', () => retention.stop()],
+        ['close rejected consume channel', () => consumer?.close()],
+        ['close quarantine connection', () => connection?.close()],
+      ],
+    });
   };
 
   return {

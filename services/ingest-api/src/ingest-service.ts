@@ -1,3 +1,4 @@
+import { runShutdownSteps } from '@webhooks/config';
 import {
   AmqpConnection,
   type AmqpConnectionOptions,
@@ -133,27 +134,19 @@ export function createIngestService(
 
   let stopped: Promise<void> | undefined;
   const stop = async () => {
-    // Reverse order of opening; each step runs even if an earlier one failed.
-    const failures: unknown[] = [];
-    const step = async (name: string, run: () => Promise<void>) => {
-      try {
-        await run();
-      } catch (err) {
-        logger.error({ err, step: name }, 'shutdown step failed');
-        failures.push(err);
-      }
-    };
-    await step('close HTTP', () => app.close());
-    await step('stop admission', async () => admission?.stop());
-    await step('close publisher', () => publisher.close(config.PUBLISH_TIMEOUT_MS));
-    await step('close quarantine publisher', async () => {
-      await quarantinePublisher?.close(config.PUBLISH_TIMEOUT_MS);
+    // Reverse order of opening.
+    await runShutdownSteps({
+      logger,
+      what: 'ingest',
+      steps: [
+        ['close HTTP', () => app.close()],
+        ['stop admission', () => admission?.stop()],
+        ['close publisher', () => publisher.close(config.PUBLISH_TIMEOUT_MS)],
+        ['close quarantine publisher', () => quarantinePublisher?.close(config.PUBLISH_TIMEOUT_MS)],
+        ['close broker connection', () => connection.close()],
+        ['close quarantine connection', () => quarantineConnection?.close()],
+      ],
     });
-    await step('close broker connection', () => connection.close());
-    await step('close quarantine connection', async () => {
-      await quarantineConnection?.close();
-    });
-    if (failures.length > 0) throw new AggregateError(failures, 'ingest shutdown incomplete');
   };
 
   return {
