@@ -18,6 +18,11 @@ export interface ConfirmPublisherOptions {
   topology?: Topology;
   /** Declared on every fresh channel before it is used (the quarantine's queue). */
   rejectedQueue?: RejectedQueue;
+  /**
+   * A channel whose confirms have all been nacks for this long (none acked) is replaced.
+   * Default 1000 ms.
+   */
+  refusingChannelMs?: number;
 }
 
 export interface OutgoingMessage {
@@ -53,10 +58,12 @@ export class ConfirmPublisher {
   #closed: Promise<void> | undefined;
   /** The connection the current channel is on. */
   #connectionModel: ChannelModel | undefined;
-  /** The channel a timed-out confirm has already had replaced. */
-  #replacedAfterTimeout: ConfirmChannel | undefined;
+  /** The channel already being replaced (at most once per channel). */
+  #replaced: ConfirmChannel | undefined;
   /** When the current channel was opened or last confirmed anything (ack or nack). */
   #lastConfirmAtMs = 0;
+  /** When the current channel was opened or last acked a message. */
+  #lastAckAtMs = 0;
 
   constructor(options: ConfirmPublisherOptions) {
     this.#options = options;
@@ -99,6 +106,7 @@ export class ConfirmPublisher {
     }
     this.#channel = channel;
     this.#lastConfirmAtMs = Date.now();
+    this.#lastAckAtMs = this.#lastConfirmAtMs;
   }
 
   async publish(original: OutgoingMessage): Promise<void> {
@@ -163,7 +171,7 @@ export class ConfirmPublisher {
         message.routingKey,
         message.body,
         { ...toAmqpProperties(message.properties), persistent: true, mandatory: true },
-        (err: unknown) => this.#onConfirm(entry, err),
+        (err: unknown) => this.#onConfirm(entry, err, channel),
       );
       if (!writable) this.#writable = false;
     } catch (err) {
@@ -178,31 +186,49 @@ export class ConfirmPublisher {
    * No confirm at all for a whole `timeoutMs` may mean the channel is stuck rather than slow:
    * when a quorum queue's leader node is lost, RabbitMQ 3.x hands a channel's pending messages
    * to the new leader only some 10 s later (measured with 3.10) and refuses nothing meanwhile.
-   * New publishes go to a fresh channel, which finds the current leader. The old channel is not
-   * closed at once: a broker that is merely slow still confirms what it has, and failing those
-   * publishes early would only add 503s. It closes after another `timeoutMs`, when everything
-   * sent on it has been confirmed or has timed out. At most once per channel.
    */
   #onConfirmTimeout(): void {
+    if (Date.now() - this.#lastConfirmAtMs < this.#options.timeoutMs) return;
+    this.#replaceChannel('no publish confirm for a whole timeout');
+  }
+
+  /**
+   * Nacks and nothing else for a while may mean the channel, not the broker, is refusing: a
+   * channel opened on a surviving node while a quorum queue was electing its new leader was
+   * seen (RabbitMQ 3.10, leader's node killed) to have every publish nacked for as long as it
+   * lived, 40 s and more, while a fresh channel was accepted at once.
+   */
+  #onNack(): void {
+    const refusingMs = this.#options.refusingChannelMs ?? 1000;
+    if (Date.now() - this.#lastAckAtMs < refusingMs) return;
+    this.#replaceChannel('only nacks on the publish channel');
+  }
+
+  /**
+   * New publishes go to a fresh channel, which finds the queue's current state. The old channel
+   * is not closed at once: a broker that is merely slow still confirms what it has, and failing
+   * those publishes early would only add 503s. It closes after another `timeoutMs`, when
+   * everything sent on it has been confirmed or has timed out. At most once per channel.
+   */
+  #replaceChannel(why: string): void {
     const old = this.#channel;
     const connection = this.#connectionModel;
     if (old === undefined || connection === undefined || this.#closing) return;
-    if (this.#replacedAfterTimeout === old) return;
-    if (Date.now() - this.#lastConfirmAtMs < this.#options.timeoutMs) return;
-    this.#replacedAfterTimeout = old;
-    this.#options.logger.warn('no publish confirm for a whole timeout; opening a new channel');
+    if (this.#replaced === old) return;
+    this.#replaced = old;
+    this.#options.logger.warn(`${why}; opening a new channel`);
     this.#open(connection).then(
       () => {
         setTimeout(() => void old.close().catch(() => {}), this.#options.timeoutMs).unref();
       },
       (err: unknown) => {
         this.#options.logger.warn({ err }, 'could not open a new publish channel');
-        this.#options.connection.reconnect('no new publish channel after a confirm timeout');
+        this.#options.connection.reconnect('no new publish channel after it got stuck');
       },
     );
   }
 
-  #onConfirm(entry: Pending, err: unknown): void {
+  #onConfirm(entry: Pending, err: unknown, channel: ConfirmChannel): void {
     this.#lastConfirmAtMs = Date.now();
     const returned = entry.messageId !== undefined && this.#returned.delete(entry.messageId);
     if (err) {
@@ -212,10 +238,12 @@ export class ConfirmPublisher {
           ? new QueueUnavailableError('channel_closed', 'publish channel closed', { cause: err })
           : new QueueUnavailableError('nack', 'the broker refused the message', { cause: err }),
       );
+      if (!channelClosed && channel === this.#channel) this.#onNack();
     } else if (returned) {
       // A mandatory message that reached no queue is acked too; it must not count as stored.
       entry.settle(new QueueUnavailableError('unroutable', 'no queue is bound for the message'));
     } else {
+      this.#lastAckAtMs = this.#lastConfirmAtMs;
       entry.settle();
     }
   }

@@ -66,7 +66,10 @@ describe('ConfirmPublisher when the broker stops reading', () => {
   });
 });
 
-/** A confirm channel that confirms only the messages whose body starts with `ok`. */
+/**
+ * A confirm channel that acks the messages whose body starts with `ok`, nacks those starting
+ * with `nack`, and never confirms the rest.
+ */
 class SelectiveChannel extends EventEmitter {
   readonly published: string[] = [];
   closed = false;
@@ -79,6 +82,7 @@ class SelectiveChannel extends EventEmitter {
   ): boolean {
     this.published.push(body.toString());
     if (body.toString().startsWith('ok')) setImmediate(() => callback(null));
+    if (body.toString().startsWith('nack')) setImmediate(() => callback(new Error('nacked')));
     return true;
   }
   async close(): Promise<void> {
@@ -86,7 +90,7 @@ class SelectiveChannel extends EventEmitter {
   }
 }
 
-async function publisherOnSelectiveChannels(timeoutMs: number) {
+async function publisherOnSelectiveChannels(timeoutMs: number, refusingChannelMs?: number) {
   const channels: SelectiveChannel[] = [];
   let onConnected: ((connection: ChannelModel) => Promise<void>) | undefined;
   const connection = {
@@ -100,6 +104,7 @@ async function publisherOnSelectiveChannels(timeoutMs: number) {
     logger: testLogger(),
     timeoutMs,
     maxInFlight: 100,
+    ...(refusingChannelMs === undefined ? {} : { refusingChannelMs }),
   });
   const model = {
     createConfirmChannel: async () => {
@@ -140,6 +145,35 @@ describe('ConfirmPublisher when confirms stop coming', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await expect(stuck).rejects.toMatchObject({ reason: 'timeout' });
+    expect(channels).toHaveLength(1);
+    await publisher.close(10);
+  });
+});
+
+describe('ConfirmPublisher when a channel only refuses', () => {
+  it('after refusingChannelMs of nacks and no ack, new publishes go to a new channel', async () => {
+    const { publisher, channels } = await publisherOnSelectiveChannels(5000, 100);
+    await expect(publisher.publish(message('nack-1'))).rejects.toMatchObject({ reason: 'nack' });
+    // Still within the window: the channel is kept.
+    expect(channels).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await expect(publisher.publish(message('nack-2'))).rejects.toMatchObject({ reason: 'nack' });
+    await waitFor('a second channel', () => channels.length === 2 && publisher.ready);
+    await publisher.publish(message('ok-after'));
+    expect(channels[1]?.published).toEqual(['ok-after']);
+    // A nack for the old channel's late messages does not replace the new one.
+    expect(channels).toHaveLength(2);
+    await publisher.close(10);
+  });
+
+  it('a channel that nacks some messages but acks others is kept', async () => {
+    const { publisher, channels } = await publisherOnSelectiveChannels(5000, 100);
+    const started = Date.now();
+    while (Date.now() - started < 300) {
+      await publisher.publish(message(`ok-${Date.now()}`));
+      await expect(publisher.publish(message('nack'))).rejects.toMatchObject({ reason: 'nack' });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     expect(channels).toHaveLength(1);
     await publisher.close(10);
   });
