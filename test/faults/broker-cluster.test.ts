@@ -25,24 +25,18 @@ import { waitFor } from '../helpers/wait-for.js';
 // with a reason), and the API and the consumer must be working again within 10 s.
 
 const RATE_PER_SECOND = 1000;
-/** Load before the fault, and after it (over the 10 s the services have to recover). */
+/** Load before the fault, and after it (twice the time the services have to recover). */
 const BEFORE_FAULT_MS = 4000;
-const AFTER_FAULT_MS = 40_000;
-/**
- * The aim is 10 s, and each window is reported against it. What is asserted is generous enough
- * for a heavily loaded machine (where 3 to 24 s were measured under a load average of 10), so
- * that only a service that does not come back, or loses its way between nodes, fails the test.
- */
-const RECOVERY_TARGET_MS = 10_000;
-const RECOVERY_LIMIT_MS = 30_000;
+const AFTER_FAULT_MS = 20_000;
+/** The API answering 200 again, and the consumer storing again, within this of the fault. */
+const RECOVERY_LIMIT_MS = 10_000;
 
-// Opt-in for now: on a quiet machine the API was seen to stay on 503 for the whole 40 s after
-// the leaders' node or its own node was killed (other runs recovered in 3 to 15 s). Until that
-// is found, this file would fail CI at random; run it with CLUSTER_TESTS=1.
+// Skipped where extra nodes cannot be started (no rabbitmq-server, or not root), with the reason
+// in the test's name; CLUSTER_TESTS=0 skips it on purpose (about 5 minutes).
 const unavailable =
-  process.env.CLUSTER_TESTS === '1'
-    ? clusterUnavailableReason()
-    : 'set CLUSTER_TESTS=1 to run it (three extra RabbitMQ nodes, about 6 minutes)';
+  process.env.CLUSTER_TESTS === '0'
+    ? 'CLUSTER_TESTS=0 (three extra RabbitMQ nodes, about 5 minutes)'
+    : clusterUnavailableReason();
 
 let cluster: RabbitCluster;
 let database: TestDatabase;
@@ -170,10 +164,9 @@ async function survives(
     });
     const measured = await measureWindows(source, load, faultAtMs);
     const refused = load.answers.filter((a) => a.answer !== 200).length;
-    const onTarget = Math.max(measured.apiMs, measured.consumerMs) <= RECOVERY_TARGET_MS;
     windows.push(
       `  ${label}: API refused until ${measured.apiMs} ms after the fault, longest pause in ` +
-        `storing ${measured.consumerMs} ms (${onTarget ? 'within' : 'over'} the 10 s aim); ${load.answers.length} sent at ` +
+        `storing ${measured.consumerMs} ms; ${load.answers.length} sent at ` +
         `${load.achievedRatePerSecond}/s (${load.skipped} skipped), ${result.accepted} accepted, ` +
         `${refused} refused, ${result.deadLettered.size} dead-lettered, ` +
         `${result.storedWithout200.size} stored without a 200`,
