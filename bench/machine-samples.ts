@@ -25,7 +25,7 @@ interface Reading {
 
 const WATCHED = ['beam.smp', 'postgres'];
 
-function read(): Reading | undefined {
+function read(pids: readonly number[] = []): Reading | undefined {
   try {
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]?.trim().split(/\s+/) ?? [];
     // cpu user nice system idle iowait irq softirq steal
@@ -36,7 +36,7 @@ function read(): Reading | undefined {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        if (!WATCHED.includes(name)) continue;
+        if (!WATCHED.includes(name) && !pids.includes(Number(pid))) continue;
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
         // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
         byPid.set(pid, { name, ticks: Number(fields[11]) + Number(fields[12]) });
@@ -93,6 +93,55 @@ export function sampleMachine(): { stop(startedAtMs: number): MachineSecond[] } 
         });
       }
       return rows;
+    },
+  };
+}
+
+/** Average CPU over a whole phase, % of one core (200 = both cores of a 2-core machine). */
+export interface CpuShare {
+  seconds: number;
+  busyPercent: number;
+  rabbitmqPercent: number;
+  postgresPercent: number;
+  /** The processes named when the measurement started, by the given label. */
+  processes: Record<string, number>;
+}
+
+/**
+ * Where a phase's CPU went: the machine's busy time, RabbitMQ's and PostgreSQL's, and that of
+ * the named processes (the service measured, the load generator). Whatever the machine spent
+ * beyond these was spent by the rest. Undefined where /proc is not available.
+ */
+export function measureCpu(named: Record<string, number | undefined>): {
+  stop(): CpuShare | undefined;
+} {
+  const pids = Object.values(named).filter((pid): pid is number => pid !== undefined);
+  const first = read(pids);
+  return {
+    stop: () => {
+      const last = read(pids);
+      if (first === undefined || last === undefined) return undefined;
+      const seconds = Math.max(0.001, (last.atMs - first.atMs) / 1000);
+      const percent = (ticks: number) => Math.round(ticks / seconds);
+      const ticksOf = (match: (pid: string, name: string) => boolean) => {
+        let ticks = 0;
+        for (const [pid, now] of last.byPid) {
+          const then = first.byPid.get(pid);
+          if (then !== undefined && match(pid, now.name)) ticks += now.ticks - then.ticks;
+        }
+        return ticks;
+      };
+      const processes: Record<string, number> = {};
+      for (const [label, pid] of Object.entries(named)) {
+        if (pid !== undefined) processes[label] = percent(ticksOf((p) => p === String(pid)));
+      }
+      return {
+        seconds: round(seconds, 1),
+        busyPercent: percent(last.busy - first.busy),
+        rabbitmqPercent: percent(ticksOf((_, name) => name === 'beam.smp')),
+        postgresPercent: percent(ticksOf((_, name) => name === 'postgres')),
+        processes,
+      };
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { LatencySummary } from './latency-seconds.js';
+import type { CpuShare } from './machine-samples.js';
 import type { BenchResult, Check, FixedRate, SoakResult } from './types.js';
 
 const n = (value: number, digits = 0) =>
@@ -113,6 +114,19 @@ export function renderReport(r: BenchResult, checks: Check[]): string {
     fixedRow('HTTP', r.fixedRate, r),
     `| peak RSS | ingest ${r.peakRssMb.ingest} MB, consumer ${r.peakRssMb.consumer} MB | | |`,
     '',
+    ...cpuTable([
+      ['ceiling (bare HTTP)', r.ceiling.cpu],
+      ['broker ceiling', r.brokerCeiling.cpu],
+      ['ingest', r.ingest.cpu],
+    ]),
+    ...(r.peakRssByPhase === undefined
+      ? []
+      : [
+          `Peak RSS by phase (MB, ingest / consumer): ${Object.entries(r.peakRssByPhase)
+            .map(([phase, p]) => `${phase} ${p.ingest ?? '—'} / ${p.consumer ?? '—'}`)
+            .join('; ')}.`,
+          '',
+        ]),
     `Fixed rate, latency p50 / p99 / p99.9 / max: warm-up (first ${r.plan.warmupSeconds} s) ${latency(r.fixedRate.load.warmup)}; steady ${latency(r.fixedRate.load.steady)}.`,
     ...(r.brokerFixedRate === undefined
       ? []
@@ -176,4 +190,26 @@ export function renderSoak(r: SoakResult): string {
         `| ${m.minute} | ${n(m.requests)} | ${m.failed} | ${n(m.p50Ms, 1)} | ${n(m.p99Ms, 1)} | ${n(m.maxMs, 1)} | ${opt(m.ingestRssMb, 0)} MB | ${opt(m.consumerRssMb, 0)} MB |`,
     ),
   ].join('\n');
+}
+
+/**
+ * Where each closed-load phase's CPU went, % of one core averaged over the phase. "The rest" is
+ * the machine's busy time less what is named: mostly the load generator (and, for the broker
+ * ceiling, its publisher process), plus the kernel's loopback work.
+ */
+function cpuTable(rows: Array<[string, CpuShare | undefined]>): string[] {
+  const known = rows.filter((row): row is [string, CpuShare] => row[1] !== undefined);
+  if (known.length === 0) return [];
+  return [
+    'Where the CPU went (average % of one core over the phase; the rest is mostly the load generator):',
+    '',
+    '| phase | machine busy | server process | RabbitMQ | PostgreSQL | the rest |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...known.map(([label, c]) => {
+      const server = c.processes.server;
+      const rest = c.busyPercent - (server ?? 0) - c.rabbitmqPercent - c.postgresPercent;
+      return `| ${label} | ${c.busyPercent} | ${server ?? '—'} | ${c.rabbitmqPercent} | ${c.postgresPercent} | ${rest} |`;
+    }),
+    '',
+  ];
 }

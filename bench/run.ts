@@ -13,7 +13,7 @@ import {
 import { pino } from 'pino';
 import { RabbitCluster } from '../test/helpers/rabbit-cluster.js';
 import type { BrokerLoadPlan } from './broker-load.js';
-import { sampleMachine } from './machine-samples.js';
+import { measureCpu, sampleMachine } from './machine-samples.js';
 import type { OpenLoopResult } from './open-loop.js';
 import { BENCH_SOURCE } from './payload.js';
 import {
@@ -34,6 +34,7 @@ import type {
   ClosedLoad,
   EndToEnd,
   FixedRate,
+  PeakRssByPhase,
   Plan,
   SoakResult,
 } from './types.js';
@@ -321,16 +322,26 @@ async function prefill(topology: Topology, count: number): Promise<void> {
 }
 
 const rss: Record<'ingest' | 'consumer', number> = { ingest: 0, consumer: 0 };
+/** Each phase's own peak, to tell which phase sets the overall one. */
+const rssByPhase: PeakRssByPhase = {};
 
 /** Stops the services of a phase, after checking they ran to its end and noting their peak RSS. */
-async function stopServices(services: { ingest?: Service; consumer?: Service }): Promise<void> {
+async function stopServices(
+  phase: string,
+  services: { ingest?: Service; consumer?: Service },
+): Promise<void> {
   const { ingest, consumer } = services;
   try {
     ingest?.running.assertRunning();
     consumer?.running.assertRunning();
   } finally {
-    if (ingest) rss.ingest = Math.max(rss.ingest, ingest.running.peakRssMb() ?? 0);
-    if (consumer) rss.consumer = Math.max(rss.consumer, consumer.running.peakRssMb() ?? 0);
+    const peaks = {
+      ingest: ingest?.running.peakRssMb(),
+      consumer: consumer?.running.peakRssMb(),
+    };
+    rssByPhase[phase] = peaks;
+    rss.ingest = Math.max(rss.ingest, peaks.ingest ?? 0);
+    rss.consumer = Math.max(rss.consumer, peaks.consumer ?? 0);
     await ingest?.running.stop();
     await consumer?.running.stop();
   }
@@ -342,13 +353,14 @@ async function ceilingPhase(): Promise<ClosedLoad> {
   try {
     const port = Number((await waitForLine(bare, /^listening \d+/)).split(' ')[1]);
     assertListensOn(bare, port);
+    const cpu = measureCpu({ server: bare.child.pid });
     const load = await closedLoad(
       `http://127.0.0.1:${port}/webhook`,
       plan.connections,
       plan.loadSeconds,
     );
     bare.assertRunning();
-    return load;
+    return { ...load, cpu: cpu.stop() };
   } finally {
     await bare.stop();
   }
@@ -359,13 +371,14 @@ async function brokerCeilingPhase(admin: QueueAdmin): Promise<BrokerCeiling> {
     `broker ceiling: confirmed publishes, ${plan.connections} outstanding, ${plan.loadSeconds} s`,
   );
   const topology = freshTopology('broker');
+  const cpu = measureCpu({});
   const load = await brokerLoad<Omit<BrokerCeiling, 'queued'>>({
     topology: topologyOptions('broker'),
     mode: 'closed',
     concurrency: plan.connections,
     seconds: plan.loadSeconds,
   });
-  return { ...load, queued: await admin.count(topology.queue) };
+  return { ...load, cpu: cpu.stop(), queued: await admin.count(topology.queue) };
 }
 
 async function ingestPhase(admin: QueueAdmin): Promise<BenchResult['ingest']> {
@@ -373,11 +386,13 @@ async function ingestPhase(admin: QueueAdmin): Promise<BenchResult['ingest']> {
   const topology = freshTopology('ingest');
   const ingest = await startIngest(topology);
   try {
+    const cpu = measureCpu({ server: ingest.running.child.pid });
     const load = await closedLoad(ingest.url('/webhook'), plan.connections, plan.loadSeconds);
+    const share = cpu.stop();
     const accepted = await settledAccepted(ingest);
-    return { ...load, accepted, queued: await admin.count(topology.queue) };
+    return { ...load, cpu: share, accepted, queued: await admin.count(topology.queue) };
   } finally {
-    await stopServices({ ingest });
+    await stopServices('ingest', { ingest });
   }
 }
 
@@ -411,7 +426,7 @@ async function endToEndPhase(db: Database): Promise<EndToEnd[]> {
     }
     return curve;
   } finally {
-    await stopServices({ ingest, consumer });
+    await stopServices('e2e', { ingest, consumer });
   }
 }
 
@@ -429,7 +444,7 @@ async function drainPhase(db: Database): Promise<BenchResult['drain']> {
       rowsPerSecond: stored / Math.max(latency.spanSeconds, 0.001),
     };
   } finally {
-    await stopServices({ consumer });
+    await stopServices('drain', { consumer });
   }
 }
 
@@ -479,7 +494,7 @@ async function fixedRatePhase(
     // Stopped before the rows are labelled, so none of this phase is stored after and counted
     // as the next phase's (publishes that timed out may still be stored: not loss, extra).
     stopped = true;
-    await stopServices({ ...(ingest ? { ingest } : {}), consumer });
+    await stopServices(phase, { ...(ingest ? { ingest } : {}), consumer });
     await retype(db, phase);
     const stored = await rowsOf(db, phase);
     const latency = await storedLatency(db, phase);
@@ -494,7 +509,7 @@ async function fixedRatePhase(
       machine: machineSeconds,
     };
   } finally {
-    if (!stopped) await stopServices({ ...(ingest ? { ingest } : {}), consumer });
+    if (!stopped) await stopServices(phase, { ...(ingest ? { ingest } : {}), consumer });
   }
 }
 
@@ -552,6 +567,7 @@ async function benchmark(db: Database, admin: QueueAdmin): Promise<void> {
     brokerFixedRate,
     fixedRate,
     peakRssMb: rss,
+    peakRssByPhase: rssByPhase,
   };
   const checks = checkTargets(result);
   const suffix = `${quick ? '-quick' : ''}${values.cluster ? '-cluster' : ''}`;

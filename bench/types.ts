@@ -1,4 +1,4 @@
-import type { MachineSecond } from './machine-samples.js';
+import type { CpuShare, MachineSecond } from './machine-samples.js';
 import type { OpenLoopResult } from './open-loop.js';
 import type { ServiceSecond } from './service-samples.js';
 
@@ -10,6 +10,8 @@ export interface ClosedLoad {
   errors: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
+  /** Where the CPU went during the load (set by the phase, not the generator). */
+  cpu?: CpuShare | undefined;
 }
 
 /** Confirmed persistent publishes straight to the broker, `concurrency` outstanding. */
@@ -22,6 +24,7 @@ export interface BrokerCeiling {
   latencyP99Ms: number;
   /** Messages in the queue afterwards: must equal `confirmed`. */
   queued: number;
+  cpu?: CpuShare | undefined;
 }
 
 /** One point of the end-to-end curve. */
@@ -90,7 +93,15 @@ export interface BenchResult {
   brokerFixedRate?: FixedRate | undefined;
   fixedRate: FixedRate;
   peakRssMb: { ingest: number; consumer: number };
+  /** Peak RSS of each phase's own processes (absent in results written before it existed). */
+  peakRssByPhase?: PeakRssByPhase;
 }
+
+/** Phase → peak RSS (MB) of the services that phase ran. */
+export type PeakRssByPhase = Record<
+  string,
+  { ingest?: number | undefined; consumer?: number | undefined }
+>;
 
 export interface Plan {
   loadSeconds: number;
