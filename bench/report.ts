@@ -114,6 +114,12 @@ export function renderReport(r: BenchResult, checks: Check[]): string {
     fixedRow('HTTP', r.fixedRate, r),
     `| peak RSS | ingest ${r.peakRssMb.ingest} MB, consumer ${r.peakRssMb.consumer} MB | | |`,
     '',
+    ...(r.ingest.serverTime === undefined
+      ? []
+      : [
+          `Ingest phase, as the API timed it: a request took ${r.ingest.serverTime.requestMeanMs} ms on average from arrival to answer, of which ${r.ingest.serverTime.confirmMeanMs} ms waiting for the broker's confirm.`,
+          '',
+        ]),
     ...cpuTable([
       ['ceiling (bare HTTP)', r.ceiling.cpu],
       ['broker ceiling', r.brokerCeiling.cpu],

@@ -13,6 +13,7 @@ import {
 import { pino } from 'pino';
 import { RabbitCluster } from '../test/helpers/rabbit-cluster.js';
 import type { BrokerLoadPlan } from './broker-load.js';
+import { round } from './latency-seconds.js';
 import { measureCpu, sampleMachine } from './machine-samples.js';
 import type { OpenLoopResult } from './open-loop.js';
 import { BENCH_SOURCE } from './payload.js';
@@ -26,6 +27,7 @@ import {
   waitForLine,
   waitUntilOk,
 } from './processes.js';
+import { parsePrometheusText, sumOf } from './prometheus-text.js';
 import { checkTargets, renderReport, renderSoak } from './report.js';
 import { sampleEverySecond, serviceSeconds } from './service-samples.js';
 import type {
@@ -36,6 +38,7 @@ import type {
   FixedRate,
   PeakRssByPhase,
   Plan,
+  ServerTime,
   SoakResult,
 } from './types.js';
 
@@ -186,6 +189,23 @@ async function acceptedBy(ingest: Service): Promise<number> {
   const text = await (await fetch(ingest.url('/metrics'))).text();
   const line = text.split('\n').find((l) => l.startsWith('webhooks_accepted_total '));
   return Number(line?.split(' ')[1] ?? Number.NaN);
+}
+
+/**
+ * The ingest's own account of a request's time, from its `/metrics`: the mean time Fastify
+ * measured for `POST /webhook`, and the mean wait for the broker's confirm within it.
+ */
+async function serverTimeOf(ingest: Service): Promise<ServerTime> {
+  const scrape = parsePrometheusText(await (await fetch(ingest.url('/metrics'))).text());
+  const mean = (name: string, filter: string) =>
+    round(
+      (sumOf(scrape, `${name}_sum`, filter) / sumOf(scrape, `${name}_count`, filter)) * 1000,
+      2,
+    );
+  return {
+    requestMeanMs: mean('http_request_duration_seconds', 'route="/webhook"'),
+    confirmMeanMs: mean('publish_confirm_duration_seconds', 'outcome="confirmed"'),
+  };
 }
 
 /**
@@ -390,7 +410,13 @@ async function ingestPhase(admin: QueueAdmin): Promise<BenchResult['ingest']> {
     const load = await closedLoad(ingest.url('/webhook'), plan.connections, plan.loadSeconds);
     const share = cpu.stop();
     const accepted = await settledAccepted(ingest);
-    return { ...load, cpu: share, accepted, queued: await admin.count(topology.queue) };
+    return {
+      ...load,
+      cpu: share,
+      serverTime: await serverTimeOf(ingest),
+      accepted,
+      queued: await admin.count(topology.queue),
+    };
   } finally {
     await stopServices('ingest', { ingest });
   }

@@ -15,6 +15,14 @@ export interface ClosedLoad {
 }
 
 /** Confirmed persistent publishes straight to the broker, `concurrency` outstanding. */
+/** Means over a phase, from the ingest's own histograms. */
+export interface ServerTime {
+  /** `POST /webhook` as Fastify timed it, from the request's arrival to the answer. */
+  requestMeanMs: number;
+  /** Of which waiting for the broker's confirm. */
+  confirmMeanMs: number;
+}
+
 export interface BrokerCeiling {
   concurrency: number;
   publishesPerSecond: number;
@@ -84,7 +92,12 @@ export interface BenchResult {
    * `accepted`: 200s counted by the API itself (the load generator's `ok` misses requests still
    * in flight when its window closes); `queued`: messages in the queue afterwards.
    */
-  ingest: ClosedLoad & { accepted: number; queued: number };
+  ingest: ClosedLoad & {
+    accepted: number;
+    queued: number;
+    /** Absent in results written before it existed. */
+    serverTime?: ServerTime | undefined;
+  };
   /** The largest connection count of the curve. */
   endToEnd: EndToEnd;
   endToEndCurve: EndToEnd[];
