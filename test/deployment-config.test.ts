@@ -341,13 +341,18 @@ describe.each(['ingest-api', 'consumer'] as const)('services/%s/Dockerfile', (na
 
   it('runs compiled JavaScript with node, as a non-root user, with a health check', () => {
     const [command] = argsOf(runtime, 'CMD');
-    // The young-generation cap keeps peak RSS down (docs/performance.md).
-    expect(execForm(command ?? '')).toEqual(['node', '--max-semi-space-size=8', 'dist/main.js']);
+    // The young-generation and heap caps keep peak RSS down (docs/performance.md).
+    expect(execForm(command ?? '')).toEqual([
+      'node',
+      '--max-semi-space-size=8',
+      '--max-old-space-size=1024',
+      'dist/main.js',
+    ]);
     const servicePackage = JSON.parse(
       readFileSync(path.join(ROOT, 'services', name, 'package.json'), 'utf8'),
     ) as { scripts: Record<string, string> };
     expect(servicePackage.scripts.start, 'pnpm start runs the same command').toBe(
-      'node --max-semi-space-size=8 dist/main.js',
+      'node --max-semi-space-size=8 --max-old-space-size=1024 dist/main.js',
     );
     const users = argsOf(runtime, 'USER');
     expect(users.at(-1)).toBeDefined();
