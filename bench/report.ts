@@ -1,6 +1,6 @@
 import type { LatencySummary } from './latency-seconds.js';
 import type { CpuShare } from './machine-samples.js';
-import type { BenchResult, Check, FixedRate, SoakResult } from './types.js';
+import type { BenchResult, Check, ColdStartResult, FixedRate, SoakResult } from './types.js';
 
 const n = (value: number, digits = 0) =>
   value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -218,4 +218,20 @@ function cpuTable(rows: Array<[string, CpuShare | undefined]>): string[] {
     }),
     '',
   ];
+}
+
+/** `--cold-start`: p99 (and max) per second of each run; only the first run meets a cold API. */
+export function renderColdStart(r: ColdStartResult): string {
+  const seconds = Math.max(...r.runs.map((run) => run.perSecond.length));
+  return [
+    `Cold start (${r.queueType} queue): one fresh ingest API, ${n(r.ratePerSecond)} requests/s for ${seconds} s, three runs in a row, each from a new generator process. Latency p99 / max per second, ms; in brackets how late the generator sent at most.`,
+    '',
+    `| run | failed | ${Array.from({ length: seconds }, (_, s) => `second ${s}`).join(' | ')} |`,
+    `| --- | --- | ${Array.from({ length: seconds }, () => '---').join(' | ')} |`,
+    ...r.runs.map(
+      (run) =>
+        `| ${run.run} | ${run.failed} | ${run.perSecond.map((s) => `${n(s.p99Ms, 1)} / ${n(s.maxMs, 1)} (${n(s.lateMaxMs, 1)})`).join(' | ')} |`,
+    ),
+    '',
+  ].join('\n');
 }

@@ -28,12 +28,14 @@ import {
   waitUntilOk,
 } from './processes.js';
 import { parsePrometheusText, sumOf } from './prometheus-text.js';
-import { checkTargets, renderReport, renderSoak } from './report.js';
+import { checkTargets, renderColdStart, renderReport, renderSoak } from './report.js';
 import { sampleEverySecond, serviceSeconds } from './service-samples.js';
 import type {
   BenchResult,
   BrokerCeiling,
   ClosedLoad,
+  ColdStartResult,
+  ColdStartRun,
   EndToEnd,
   FixedRate,
   PeakRssByPhase,
@@ -62,10 +64,20 @@ const { values } = parseArgs({
     // Only a long fixed-rate run (default 1,500 requests/s for 600 s; --rate/--seconds apply):
     // p99 and RSS per minute, every 200 stored.
     soak: { type: 'boolean', default: false },
+    // Only a cold start: one fresh ingest API, the fixed-rate generator run against it three
+    // times in a row (5 s each, a new generator process each time), latency second by second.
+    'cold-start': { type: 'boolean', default: false },
+    // Only a drain, the consumer's memory sampled twice a second: peak RSS, V8 heap, rows/s.
+    'drain-memory': { type: 'boolean', default: false },
   },
 });
 const queueType = values['queue-type'] === 'quorum' || values.cluster ? 'quorum' : 'classic';
 const profileArgs = values.profile ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [];
+/**
+ * Node flags added after the `start` script's own (`BENCH_NODE_FLAGS='--max-old-space-size=4096'`;
+ * for V8 the last occurrence of a flag wins), to compare settings.
+ */
+const extraNodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
 const quick = values.quick;
 const optionalNumber = (value: string | undefined) =>
   value === undefined ? undefined : Number(value);
@@ -161,7 +173,12 @@ async function startService(
   env: Record<string, string> = {},
 ): Promise<Service> {
   const port = await freePort();
-  const args = [...profileArgs, ...startFlags(service), `services/${service}/dist/main.js`];
+  const args = [
+    ...profileArgs,
+    ...startFlags(service),
+    ...extraNodeFlags,
+    `services/${service}/dist/main.js`,
+  ];
   const running = startNode(name, args, {
     ...serviceEnv(topology),
     ...env,
@@ -645,6 +662,102 @@ async function soak(db: Database): Promise<void> {
   if (result.stored < result.accepted) process.exitCode = 1;
 }
 
+/**
+ * Is the first second's tail the service's cold start or the generator's? One fresh ingest API,
+ * the generator run three times in a row against it, each time as a new process: a tail in
+ * the first run only is the service's.
+ */
+async function coldStart(): Promise<void> {
+  const rate = plan.fixedRate;
+  const seconds = 5;
+  log(`cold start: one fresh ingest API, ${rate}/s for ${seconds} s, three times in a row`);
+  const ingest = await startIngest(freshTopology('cold'));
+  const runs: ColdStartRun[] = [];
+  try {
+    for (let run = 1; run <= 3; run++) {
+      const load = await runJson<OpenLoopResult>([
+        'bench/fixed-rate-load.ts',
+        ingest.url('/webhook'),
+        String(rate),
+        String(seconds),
+        '0',
+      ]);
+      runs.push({
+        run,
+        failed: load.failed,
+        perSecond: load.perSecond.map((s) => ({
+          p50Ms: s.p50Ms,
+          p99Ms: s.p99Ms,
+          maxMs: s.maxMs,
+          lateMaxMs: s.lateMaxMs,
+        })),
+      });
+    }
+  } finally {
+    await stopServices('cold-start', { ingest });
+  }
+  const result: ColdStartResult = {
+    startedAt: new Date().toISOString(),
+    queueType,
+    ratePerSecond: rate,
+    runs,
+  };
+  const file = writeResult(new Date(), '-cold-start', result);
+  process.stdout.write(`\n${renderColdStart(result)}\nWritten to ${file}\n`);
+}
+
+/**
+ * The consumer's memory while it drains a full queue: peak RSS (VmHWM), and V8's heap in use and
+ * reserved, read from its own `/metrics` twice a second; with `BENCH_NODE_FLAGS` to compare
+ * settings.
+ */
+async function drainMemory(db: Database): Promise<void> {
+  log(`drain memory: ${plan.drainMessages} messages pre-filled, then the consumer alone`);
+  const topology = freshTopology('drain');
+  await prefill(topology, plan.drainMessages);
+  const consumer = await startConsumer(topology);
+  let heapUsedMaxMb = 0;
+  let heapTotalMaxMb = 0;
+  const sampler = setInterval(async () => {
+    try {
+      const scrape = parsePrometheusText(await (await fetch(consumer.url('/metrics'))).text());
+      const mb = (name: string) => Math.round(sumOf(scrape, name) / 2 ** 20);
+      heapUsedMaxMb = Math.max(heapUsedMaxMb, mb('nodejs_heap_size_used_bytes'));
+      heapTotalMaxMb = Math.max(heapTotalMaxMb, mb('nodejs_heap_size_total_bytes'));
+    } catch {
+      // a missed sample
+    }
+  }, 500);
+  try {
+    const stored = await waitForRows(db, 'drain', plan.drainMessages, 120_000);
+    const latency = await storedLatency(db, 'drain');
+    const result = {
+      startedAt: new Date().toISOString(),
+      queueType,
+      nodeFlags: [...startFlags('consumer'), ...extraNodeFlags],
+      serviceEnv: extraServiceEnv,
+      messages: plan.drainMessages,
+      stored,
+      rowsPerSecond: Math.round(stored / Math.max(latency.spanSeconds, 0.001)),
+      peakRssMb: consumer.running.peakRssMb(),
+      heapUsedMaxMb,
+      heapTotalMaxMb,
+    };
+    const file = writeResult(new Date(), '-drain-memory', result);
+    process.stdout.write(
+      `\nDrain memory (${queueType} queue, consumer run with ${result.nodeFlags.join(' ')}${
+        Object.keys(extraServiceEnv).length > 0 ? `, ${JSON.stringify(extraServiceEnv)}` : ''
+      }): ${stored} of ${result.messages} stored at ${result.rowsPerSecond} rows/s; peak RSS ${
+        result.peakRssMb
+      } MB; V8 heap in use up to ${heapUsedMaxMb} MB, reserved up to ${heapTotalMaxMb} MB.\nWritten to ${file}\n`,
+    );
+    if (stored < result.messages) process.exitCode = 1;
+  } finally {
+    clearInterval(sampler);
+    await stopServices('drain-memory', { consumer });
+  }
+}
+
 async function main(): Promise<void> {
   let cluster: RabbitCluster | undefined;
   if (values.cluster) {
@@ -664,6 +777,8 @@ async function measure(): Promise<void> {
   const admin = await QueueAdmin.connect(amqpUrls);
   try {
     if (values.soak) await soak(db);
+    else if (values['cold-start']) await coldStart();
+    else if (values['drain-memory']) await drainMemory(db);
     else await benchmark(db, admin);
   } finally {
     for (const topology of topologies) await admin.deleteTopology(topology).catch(() => {});

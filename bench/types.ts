@@ -128,6 +128,20 @@ export interface Plan {
   brokerFixedRate: boolean;
 }
 
+/** One run of the generator against the same ingest API (`--cold-start`). */
+export interface ColdStartRun {
+  run: number;
+  failed: number;
+  perSecond: Array<{ p50Ms: number; p99Ms: number; maxMs: number; lateMaxMs: number }>;
+}
+
+export interface ColdStartResult {
+  startedAt: string;
+  queueType: 'classic' | 'quorum';
+  ratePerSecond: number;
+  runs: ColdStartRun[];
+}
+
 export interface SoakResult {
   startedAt: string;
   mode: 'soak';
