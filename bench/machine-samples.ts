@@ -55,6 +55,23 @@ function read(pids: readonly number[] = []): Reading | undefined {
   }
 }
 
+/**
+ * CPU ticks between two readings of the processes `match` picks, counting only those alive at
+ * both, so one that exits takes its ticks along with it.
+ */
+function ticksBetween(
+  then: Reading,
+  now: Reading,
+  match: (pid: string, name: string) => boolean,
+): number {
+  let ticks = 0;
+  for (const [pid, later] of now.byPid) {
+    const earlier = then.byPid.get(pid);
+    if (earlier !== undefined && match(pid, later.name)) ticks += later.ticks - earlier.ticks;
+  }
+  return ticks;
+}
+
 /** Reads /proc once a second until stopped; empty where /proc is not available. */
 export function sampleMachine(): { stop(startedAtMs: number): MachineSecond[] } {
   const readings: Reading[] = [];
@@ -75,15 +92,8 @@ export function sampleMachine(): { stop(startedAtMs: number): MachineSecond[] } 
         const b = readings[i - 1];
         if (a === undefined || b === undefined) continue;
         const perSecond = 1000 / Math.max(1, a.atMs - b.atMs);
-        // Per process alive at both readings, so one that exits takes its ticks along with it.
-        const delta = (name: string) => {
-          let ticks = 0;
-          for (const [pid, now] of a.byPid) {
-            const then = b.byPid.get(pid);
-            if (now.name === name && then !== undefined) ticks += now.ticks - then.ticks;
-          }
-          return Math.round(ticks * perSecond);
-        };
+        const delta = (name: string) =>
+          Math.round(ticksBetween(b, a, (_, n) => n === name) * perSecond);
         rows.push({
           second: round((a.atMs - startedAtMs) / 1000, 1),
           busyPercent: Math.round((a.busy - b.busy) * perSecond),
@@ -123,23 +133,16 @@ export function measureCpu(named: Record<string, number | undefined>): {
       if (first === undefined || last === undefined) return undefined;
       const seconds = Math.max(0.001, (last.atMs - first.atMs) / 1000);
       const percent = (ticks: number) => Math.round(ticks / seconds);
-      const ticksOf = (match: (pid: string, name: string) => boolean) => {
-        let ticks = 0;
-        for (const [pid, now] of last.byPid) {
-          const then = first.byPid.get(pid);
-          if (then !== undefined && match(pid, now.name)) ticks += now.ticks - then.ticks;
-        }
-        return ticks;
-      };
       const processes: Record<string, number> = {};
       for (const [label, pid] of Object.entries(named)) {
-        if (pid !== undefined) processes[label] = percent(ticksOf((p) => p === String(pid)));
+        if (pid !== undefined)
+          processes[label] = percent(ticksBetween(first, last, (p) => p === String(pid)));
       }
       return {
         seconds: round(seconds, 1),
         busyPercent: percent(last.busy - first.busy),
-        rabbitmqPercent: percent(ticksOf((_, name) => name === 'beam.smp')),
-        postgresPercent: percent(ticksOf((_, name) => name === 'postgres')),
+        rabbitmqPercent: percent(ticksBetween(first, last, (_, name) => name === 'beam.smp')),
+        postgresPercent: percent(ticksBetween(first, last, (_, name) => name === 'postgres')),
         processes,
       };
     },

@@ -244,6 +244,15 @@ async function settledAccepted(ingest: Service): Promise<number> {
 const closedLoad = (url: string, connections: number, seconds: number) =>
   runJson<ClosedLoad>(['bench/closed-load.ts', url, String(connections), String(seconds)]);
 
+const fixedRateLoad = (url: string, rate: number, seconds: number, warmupSeconds: number) =>
+  runJson<OpenLoopResult>([
+    'bench/fixed-rate-load.ts',
+    url,
+    String(rate),
+    String(seconds),
+    String(warmupSeconds),
+  ]);
+
 const brokerLoad = <T>(loadPlan: Omit<BrokerLoadPlan, 'amqpUrl'>) =>
   runJson<T>(['bench/broker-load.ts', JSON.stringify({ amqpUrl: amqpUrls, ...loadPlan })]);
 
@@ -475,9 +484,22 @@ async function endToEndPhase(db: Database): Promise<EndToEnd[]> {
 
 async function drainPhase(db: Database): Promise<BenchResult['drain']> {
   log(`drain: ${plan.drainMessages} messages pre-filled, then the consumer alone`);
+  return drain(db, 'drain');
+}
+
+/**
+ * Pre-fills a fresh queue with `plan.drainMessages`, then lets a consumer alone store them;
+ * `watch` is started with the consumer and stopped before it is.
+ */
+async function drain(
+  db: Database,
+  phase: string,
+  watch?: (consumer: Service) => () => void,
+): Promise<BenchResult['drain']> {
   const topology = freshTopology('drain');
   await prefill(topology, plan.drainMessages);
   const consumer = await startConsumer(topology);
+  const stopWatching = watch?.(consumer);
   try {
     const stored = await waitForRows(db, 'drain', plan.drainMessages, 120_000);
     const latency = await storedLatency(db, 'drain');
@@ -487,7 +509,8 @@ async function drainPhase(db: Database): Promise<BenchResult['drain']> {
       rowsPerSecond: stored / Math.max(latency.spanSeconds, 0.001),
     };
   } finally {
-    await stopServices('drain', { consumer });
+    stopWatching?.();
+    await stopServices(phase, { consumer });
   }
 }
 
@@ -522,13 +545,7 @@ async function fixedRatePhase(
             seconds,
             warmupSeconds,
           })
-        : await runJson<OpenLoopResult>([
-            'bench/fixed-rate-load.ts',
-            ingest.url('/webhook'),
-            String(rate),
-            String(seconds),
-            String(warmupSeconds),
-          ]);
+        : await fixedRateLoad(ingest.url('/webhook'), rate, seconds, warmupSeconds);
     const machineSeconds = machineSamples.stop(load.startedAtMs);
     const accepted = ingest === undefined ? load.ok : await settledAccepted(ingest);
     const ingestSeconds = serviceSeconds((await ingestSamples?.stop()) ?? [], load.startedAtMs);
@@ -675,13 +692,7 @@ async function coldStart(): Promise<void> {
   const runs: ColdStartRun[] = [];
   try {
     for (let run = 1; run <= 3; run++) {
-      const load = await runJson<OpenLoopResult>([
-        'bench/fixed-rate-load.ts',
-        ingest.url('/webhook'),
-        String(rate),
-        String(seconds),
-        '0',
-      ]);
+      const load = await fixedRateLoad(ingest.url('/webhook'), rate, seconds, 0);
       runs.push({
         run,
         failed: load.failed,
@@ -713,49 +724,42 @@ async function coldStart(): Promise<void> {
  */
 async function drainMemory(db: Database): Promise<void> {
   log(`drain memory: ${plan.drainMessages} messages pre-filled, then the consumer alone`);
-  const topology = freshTopology('drain');
-  await prefill(topology, plan.drainMessages);
-  const consumer = await startConsumer(topology);
   let heapUsedMaxMb = 0;
   let heapTotalMaxMb = 0;
-  const sampler = setInterval(async () => {
-    try {
-      const scrape = parsePrometheusText(await (await fetch(consumer.url('/metrics'))).text());
-      const mb = (name: string) => Math.round(sumOf(scrape, name) / 2 ** 20);
-      heapUsedMaxMb = Math.max(heapUsedMaxMb, mb('nodejs_heap_size_used_bytes'));
-      heapTotalMaxMb = Math.max(heapTotalMaxMb, mb('nodejs_heap_size_total_bytes'));
-    } catch {
-      // a missed sample
-    }
-  }, 500);
-  try {
-    const stored = await waitForRows(db, 'drain', plan.drainMessages, 120_000);
-    const latency = await storedLatency(db, 'drain');
-    const result = {
-      startedAt: new Date().toISOString(),
-      queueType,
-      nodeFlags: [...startFlags('consumer'), ...extraNodeFlags],
-      serviceEnv: extraServiceEnv,
-      messages: plan.drainMessages,
-      stored,
-      rowsPerSecond: Math.round(stored / Math.max(latency.spanSeconds, 0.001)),
-      peakRssMb: consumer.running.peakRssMb(),
-      heapUsedMaxMb,
-      heapTotalMaxMb,
-    };
-    const file = writeResult(new Date(), '-drain-memory', result);
-    process.stdout.write(
-      `\nDrain memory (${queueType} queue, consumer run with ${result.nodeFlags.join(' ')}${
-        Object.keys(extraServiceEnv).length > 0 ? `, ${JSON.stringify(extraServiceEnv)}` : ''
-      }): ${stored} of ${result.messages} stored at ${result.rowsPerSecond} rows/s; peak RSS ${
-        result.peakRssMb
-      } MB; V8 heap in use up to ${heapUsedMaxMb} MB, reserved up to ${heapTotalMaxMb} MB.\nWritten to ${file}\n`,
-    );
-    if (stored < result.messages) process.exitCode = 1;
-  } finally {
-    clearInterval(sampler);
-    await stopServices('drain-memory', { consumer });
-  }
+  const sampleHeap = (consumer: Service) => {
+    const timer = setInterval(async () => {
+      try {
+        const scrape = parsePrometheusText(await (await fetch(consumer.url('/metrics'))).text());
+        const mb = (name: string) => Math.round(sumOf(scrape, name) / 2 ** 20);
+        heapUsedMaxMb = Math.max(heapUsedMaxMb, mb('nodejs_heap_size_used_bytes'));
+        heapTotalMaxMb = Math.max(heapTotalMaxMb, mb('nodejs_heap_size_total_bytes'));
+      } catch {
+        // a missed sample
+      }
+    }, 500);
+    return () => clearInterval(timer);
+  };
+  const drained = await drain(db, 'drain-memory', sampleHeap);
+  const result = {
+    startedAt: new Date().toISOString(),
+    queueType,
+    nodeFlags: [...startFlags('consumer'), ...extraNodeFlags],
+    serviceEnv: extraServiceEnv,
+    ...drained,
+    rowsPerSecond: Math.round(drained.rowsPerSecond),
+    peakRssMb: rssByPhase['drain-memory']?.consumer,
+    heapUsedMaxMb,
+    heapTotalMaxMb,
+  };
+  const file = writeResult(new Date(), '-drain-memory', result);
+  process.stdout.write(
+    `\nDrain memory (${queueType} queue, consumer run with ${result.nodeFlags.join(' ')}${
+      Object.keys(extraServiceEnv).length > 0 ? `, ${JSON.stringify(extraServiceEnv)}` : ''
+    }): ${result.stored} of ${result.messages} stored at ${result.rowsPerSecond} rows/s; peak RSS ${
+      result.peakRssMb
+    } MB; V8 heap in use up to ${heapUsedMaxMb} MB, reserved up to ${heapTotalMaxMb} MB.\nWritten to ${file}\n`,
+  );
+  if (result.stored < result.messages) process.exitCode = 1;
 }
 
 async function main(): Promise<void> {
