@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { testLogger } from '../../../test/helpers/test-logger.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
 import type { AmqpConnection } from '../src/amqp-connection.js';
-import { ConfirmPublisher } from '../src/confirm-publisher.js';
+import { ConfirmPublisher, type ConfirmPublisherOptions } from '../src/confirm-publisher.js';
 import { QueueUnavailableError } from '../src/errors.js';
 
 /** A confirm channel whose buffer is full: `publish` says "wait for drain", and never confirms. */
@@ -17,8 +17,14 @@ class FullChannel extends EventEmitter {
   async close(): Promise<void> {}
 }
 
-async function publisherOnFullChannel(timeoutMs: number) {
-  const channel = new FullChannel();
+/**
+ * A publisher on a fake connection that is already up; every confirm channel it opens comes
+ * from `createChannel`.
+ */
+async function connectedPublisher(
+  createChannel: () => EventEmitter,
+  options: Pick<ConfirmPublisherOptions, 'timeoutMs' | 'maxInFlight' | 'refusingChannelMs'>,
+): Promise<ConfirmPublisher> {
   let onConnected: ((connection: ChannelModel) => Promise<void>) | undefined;
   const connection = {
     onConnected: (listener: (connection: ChannelModel) => Promise<void>) => {
@@ -26,13 +32,16 @@ async function publisherOnFullChannel(timeoutMs: number) {
     },
     reconnect: () => {},
   } as unknown as AmqpConnection;
-  const publisher = new ConfirmPublisher({
-    connection,
-    logger: testLogger(),
-    timeoutMs,
-    maxInFlight: 10,
-  });
-  await onConnected?.({ createConfirmChannel: async () => channel } as unknown as ChannelModel);
+  const publisher = new ConfirmPublisher({ connection, logger: testLogger(), ...options });
+  await onConnected?.({
+    createConfirmChannel: async () => createChannel(),
+  } as unknown as ChannelModel);
+  return publisher;
+}
+
+async function publisherOnFullChannel(timeoutMs: number) {
+  const channel = new FullChannel();
+  const publisher = await connectedPublisher(() => channel, { timeoutMs, maxInFlight: 10 });
   return { publisher, channel };
 }
 
@@ -92,28 +101,18 @@ class SelectiveChannel extends EventEmitter {
 
 async function publisherOnSelectiveChannels(timeoutMs: number, refusingChannelMs?: number) {
   const channels: SelectiveChannel[] = [];
-  let onConnected: ((connection: ChannelModel) => Promise<void>) | undefined;
-  const connection = {
-    onConnected: (listener: (connection: ChannelModel) => Promise<void>) => {
-      onConnected = listener;
-    },
-    reconnect: () => {},
-  } as unknown as AmqpConnection;
-  const publisher = new ConfirmPublisher({
-    connection,
-    logger: testLogger(),
-    timeoutMs,
-    maxInFlight: 100,
-    ...(refusingChannelMs === undefined ? {} : { refusingChannelMs }),
-  });
-  const model = {
-    createConfirmChannel: async () => {
+  const publisher = await connectedPublisher(
+    () => {
       const channel = new SelectiveChannel();
       channels.push(channel);
       return channel;
     },
-  } as unknown as ChannelModel;
-  await onConnected?.(model);
+    {
+      timeoutMs,
+      maxInFlight: 100,
+      ...(refusingChannelMs === undefined ? {} : { refusingChannelMs }),
+    },
+  );
   return { publisher, channels };
 }
 
