@@ -32,10 +32,10 @@ const AFTER_FAULT_MS = 20_000;
 const RECOVERY_LIMIT_MS = 10_000;
 
 // Skipped where extra nodes cannot be started (no rabbitmq-server, or not root), with the reason
-// in the test's name; CLUSTER_TESTS=0 skips it on purpose (about 5 minutes).
+// in the test's name; CLUSTER_TESTS=0 skips it on purpose (about 3 minutes).
 const unavailable =
   process.env.CLUSTER_TESTS === '0'
-    ? 'CLUSTER_TESTS=0 (three extra RabbitMQ nodes, about 5 minutes)'
+    ? 'CLUSTER_TESTS=0 (three extra RabbitMQ nodes, about 3 minutes)'
     : clusterUnavailableReason();
 
 let cluster: RabbitCluster;
