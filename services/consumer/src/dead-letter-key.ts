@@ -14,8 +14,13 @@ const MAX_NAME_CHARS = 255;
 /**
  * Identifies a message in the dead-letter queue the same way when the consumer records it and
  * when a replay looks for it: by (source, event id) when the body names them, as the events
- * table deduplicates, else by a digest of the bytes. The body's `id` is the event id; the AMQP
- * message id stands in for it when the body has none.
+ * table deduplicates; else by its AMQP message id, so that equal bodies sent as different
+ * messages stay apart (each has its own record, found and replayed by its own id); else, with
+ * neither, by a digest of the bytes. The body's `id` is the event id; the AMQP message id
+ * stands in for it when the body has none.
+ *
+ * Several queue messages can share a key (copies of one event, equal bodies without any id);
+ * a replay of the record moves all of them.
  */
 export function identifyDeadLetter(
   body: Buffer,
@@ -24,11 +29,24 @@ export function identifyDeadLetter(
   const fields = eventFields(body);
   const eventId = fields.id ?? nameOrUndefined(messageId);
   const { source, type } = fields;
-  const messageKey =
-    source !== undefined && eventId !== undefined
-      ? `event:${sha256(JSON.stringify([source, eventId]))}`
-      : `body:${sha256(body)}`;
+  let messageKey: string;
+  if (source !== undefined && eventId !== undefined) {
+    messageKey = `event:${sha256(JSON.stringify([source, eventId]))}`;
+  } else if (messageId !== undefined && messageId.length > 0) {
+    messageKey = `message:${sha256(messageId)}`;
+  } else {
+    messageKey = digestKey(body);
+  }
   return { messageKey, eventId, source, type };
+}
+
+/**
+ * The key of a body that names neither an event nor a message id. Records written before
+ * non-events were keyed by their message id have it too, so a replay also selects a message
+ * whose digest key was selected.
+ */
+export function digestKey(body: Buffer): string {
+  return `body:${sha256(body)}`;
 }
 
 function eventFields(body: Buffer): { id?: string; source?: string; type?: string } {

@@ -8,6 +8,8 @@ import type { DeathReason } from './decide.js';
 /** One dead-lettering whose copy the broker has confirmed. */
 export interface DeadLetterEntry {
   delivery: Delivery;
+  /** The message id its DLQ copy carries: the delivery's, or the one given to the copy. */
+  messageId: string;
   reason: DeathReason;
   error: string;
   /** Tries made, this one included. */
@@ -37,8 +39,9 @@ export interface DeadLetterTableLogOptions {
  */
 export function deadLetterTableLog(options: DeadLetterTableLogOptions): DeadLetterLog {
   return {
-    record: async ({ delivery, reason, error, attempts, requestId, at }) => {
-      const identity = identifyDeadLetter(delivery.body, delivery.properties.messageId);
+    record: async ({ delivery, messageId, reason, error, attempts, requestId, at }) => {
+      // Keyed as a replay will find the DLQ copy: by that copy's message id, not the delivery's.
+      const identity = identifyDeadLetter(delivery.body, messageId);
       const firstFailedAt = delivery.headers[MessageHeader.firstFailedAt];
       try {
         await options.deadLetters.record({

@@ -17,7 +17,10 @@ export interface SelectionReplayOptions {
 export interface SelectionReplayResult {
   /** Recorded dead letters selected that wait in the dead-letter queue. */
   matched: number;
-  /** Messages moved back to the main queue (0 in a dry run). */
+  /**
+   * Messages moved back to the main queue (0 in a dry run): every copy of each selected dead
+   * letter waiting in the queue, so it can exceed `matched`.
+   */
   moved: number;
 }
 
@@ -25,7 +28,8 @@ export interface SelectionReplayResult {
  * Replays recorded dead letters: by id, or all that match a filter. The selection is read from
  * the table, so a dry run counts without touching the queue (taking a message from a quorum
  * queue and giving it back counts as a redelivery). A real run then moves the queue messages
- * of those rows, and only those, with the same code as `pnpm dlq:replay`.
+ * of those rows, and only those, with the same code as `pnpm dlq:replay`: all of them, since
+ * one row can stand for several messages (copies of one event, equal bodies without an id).
  */
 export function selectionReplay(options: SelectionReplayOptions) {
   return async (
@@ -39,9 +43,9 @@ export function selectionReplay(options: SelectionReplayOptions) {
       const result = await replayDeadLetters({
         admin,
         topology: options.topology,
+        // No limit: how many queue messages a row stands for is not known (a crash between
+        // the DLQ copy and its record leaves an uncounted copy), so the whole queue is read.
         messageKeys: new Set(keys),
-        // Stop once every selected message moved: fewer others are taken and given back.
-        limit: keys.length,
         deadLetters: options.deadLetters,
         logger: options.logger,
       });

@@ -9,7 +9,7 @@ import {
   type Topology,
 } from '@webhooks/queue';
 import type { Logger } from 'pino';
-import { identifyDeadLetter } from './dead-letter-key.js';
+import { digestKey, identifyDeadLetter } from './dead-letter-key.js';
 
 export interface ReplayOptions {
   admin: QueueAdmin;
@@ -21,7 +21,10 @@ export interface ReplayOptions {
   /** Only events of this type. */
   type?: string | undefined;
   dryRun?: boolean | undefined;
-  /** Only messages with these keys (`dead_letters.message_key`), as the ops API selects them. */
+  /**
+   * Only the messages of the records with these keys (`dead_letters.message_key`), as the ops
+   * API selects them: every message with one of these keys, however many share it.
+   */
   messageKeys?: ReadonlySet<string> | undefined;
   /**
    * Marks the recorded dead letters that moved as replayed. Moving never depends on it: when
@@ -62,8 +65,15 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
   // dead again, which compares this time with the new dead-lettering's.
   const startedAt = now();
   const movedKeys: string[] = [];
-  const keyOf = (message: InspectedMessage) =>
-    identifyDeadLetter(message.body, message.properties.messageId).messageKey;
+  // A message belongs to the record of its key, and to one keyed by its body's digest, as
+  // non-events were keyed before they were keyed by message id. Selected by either; marks
+  // those of them that selected it (without a selection, both).
+  const keysOf = (message: InspectedMessage) => {
+    const key = identifyDeadLetter(message.body, message.properties.messageId).messageKey;
+    const digest = digestKey(message.body);
+    const keys = key === digest ? [key] : [key, digest];
+    return messageKeys === undefined ? keys : keys.filter((k) => messageKeys.has(k));
+  };
 
   let result: MoveResult;
   try {
@@ -74,10 +84,10 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
       dryRun: options.dryRun ?? false,
       select: (message) => {
         if (filtered && !matches(message, options)) return undefined;
-        if (messageKeys !== undefined && !messageKeys.has(keyOf(message))) return undefined;
+        if (keysOf(message).length === 0) return undefined;
         return replayProperties(message, now());
       },
-      onMoved: (message) => movedKeys.push(keyOf(message)),
+      onMoved: (message) => movedKeys.push(...keysOf(message)),
     });
   } catch (err) {
     // What moved before the failure is back in the main queue: say so in the table too.
@@ -98,7 +108,7 @@ async function markReplayed(
     return await options.deadLetters.markReplayed(messageKeys, at);
   } catch (err) {
     options.logger?.warn(
-      { err, moved: messageKeys.length },
+      { err, keys: messageKeys.length },
       'dead letters moved back but not marked as replayed in the database',
     );
     return 0;

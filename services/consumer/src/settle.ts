@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { MessageHeader } from '@webhooks/contracts';
 import {
   type ConfirmPublisher,
@@ -89,7 +90,7 @@ export class Settler {
       ...this.#failureHeaders(delivery, decision.error),
       [MessageHeader.attempt]: decision.nextAttempt,
     };
-    if (!(await this.#copyTo(target, delivery, headers, context))) return;
+    if ((await this.#copyTo(target, delivery, headers, context)) === undefined) return;
     delivery.ack();
     this.#options.metrics.retried.inc();
     this.#log(delivery, context).warn(
@@ -110,10 +111,12 @@ export class Settler {
       [MessageHeader.attempts]: context.attempt,
     };
     const target = this.#options.topology.deadLetterQueue;
-    if (!(await this.#copyTo(target, delivery, headers, context))) return;
+    const messageId = await this.#copyTo(target, delivery, headers, context);
+    if (messageId === undefined) return;
     // Recorded for searching once the DLQ copy is safe, before the original goes.
     await this.#options.deadLetterLog?.record({
       delivery,
+      messageId,
       reason: decision.reason,
       error: decision.error,
       attempts: context.attempt,
@@ -129,27 +132,31 @@ export class Settler {
   }
 
   /**
-   * Publishes a copy and waits for the broker's confirm. Unconfirmed, the original is requeued
-   * (it must stay in the broker) and `false` is returned.
+   * Publishes a copy and waits for the broker's confirm; returns the copy's message id. A
+   * message without one gets one here, as the publisher would give it (it recognises returned
+   * messages by their id), so that what is recorded names the copy in the queue. Unconfirmed,
+   * the original is requeued (it must stay in the broker) and `undefined` is returned.
    */
   async #copyTo(
     target: string,
     delivery: Delivery,
     headers: Record<string, unknown>,
     context: MessageContext,
-  ): Promise<boolean> {
+  ): Promise<string | undefined> {
+    const properties = republishProperties(delivery.properties, headers);
+    properties.messageId ??= randomUUID();
     try {
       await this.#options.publisher.publish({
         exchange: '',
         routingKey: target,
         body: delivery.body,
-        properties: republishProperties(delivery.properties, headers),
+        properties,
       });
-      return true;
+      return properties.messageId;
     } catch (err) {
       this.#log(delivery, context).warn({ err, target }, 'could not move message; requeueing it');
       delivery.nack({ requeue: true });
-      return false;
+      return undefined;
     }
   }
 

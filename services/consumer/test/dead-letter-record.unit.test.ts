@@ -1,9 +1,9 @@
 import type { DeadLetterRecord } from '@webhooks/db';
-import type { ConfirmPublisher, Delivery } from '@webhooks/queue';
+import type { ConfirmPublisher, Delivery, OutgoingMessage } from '@webhooks/queue';
 import { topologyFor } from '@webhooks/queue';
 import { describe, expect, it } from 'vitest';
 import { testLogger } from '../../../test/helpers/test-logger.js';
-import { identifyDeadLetter } from '../src/dead-letter-key.js';
+import { digestKey, identifyDeadLetter } from '../src/dead-letter-key.js';
 import { deadLetterTableLog } from '../src/dead-letter-log.js';
 import { ConsumerMetrics } from '../src/metrics.js';
 import { histogramQuantile } from '../src/ops-overview.js';
@@ -16,10 +16,14 @@ const topology = topologyFor({
   queueType: 'classic',
 });
 
-function fakeDelivery(body: string, steps: string[], messageId = 'evt-1'): Delivery {
+function fakeDelivery(
+  body: string,
+  steps: string[],
+  properties: { messageId?: string } = { messageId: 'evt-1' },
+): Delivery {
   return {
     body: Buffer.from(body),
-    properties: { messageId, headers: {} } as unknown as Delivery['properties'],
+    properties: { ...properties, headers: {} },
     headers: { 'x-request-id': 'req-1', 'x-first-failed-at': '2026-01-02T03:04:05.000Z' },
     redelivered: false,
     settleable: true,
@@ -28,10 +32,15 @@ function fakeDelivery(body: string, steps: string[], messageId = 'evt-1'): Deliv
   };
 }
 
-function settlerWith(steps: string[], record: (letter: DeadLetterRecord) => Promise<string>) {
+function settlerWith(
+  steps: string[],
+  record: (letter: DeadLetterRecord) => Promise<string>,
+  copies: OutgoingMessage[] = [],
+) {
   const metrics = new ConsumerMetrics({ queueDepths: async () => new Map() });
   const publisher = {
-    publish: async () => {
+    publish: async (copy: OutgoingMessage) => {
+      copies.push(copy);
       steps.push('dead-letter copy confirmed');
     },
   } as unknown as ConfirmPublisher;
@@ -128,13 +137,57 @@ describe('identifying a dead letter', () => {
     expect(otherSource.messageKey).not.toBe(a.messageKey);
   });
 
-  it('by its bytes when it is not an event', () => {
+  it('by its message id when the body names no event: equal bodies of two messages stay apart', () => {
     const garbage = identifyDeadLetter(Buffer.from('not json'), 'm-1');
     expect(garbage).toMatchObject({ eventId: 'm-1', source: undefined, type: undefined });
-    expect(garbage.messageKey).toBe(identifyDeadLetter(Buffer.from('not json'), 'm-1').messageKey);
     expect(garbage.messageKey).not.toBe(
-      identifyDeadLetter(Buffer.from('not json!'), 'm-1').messageKey,
+      identifyDeadLetter(Buffer.from('not json'), 'm-2').messageKey,
     );
+    // Copies of one message share it, whatever the body became.
+    expect(identifyDeadLetter(Buffer.from('not json!'), 'm-1').messageKey).toBe(garbage.messageKey);
+    // An id in a body without a source names no event either.
+    const sourceless = identifyDeadLetter(Buffer.from('{"id":"e-1"}'), 'm-1');
+    expect(sourceless).toMatchObject({ eventId: 'e-1', source: undefined });
+    expect(sourceless.messageKey).toBe(garbage.messageKey);
+  });
+
+  it('by its bytes when there is neither an event nor a message id', () => {
+    const garbage = identifyDeadLetter(Buffer.from('not json'), undefined);
+    expect(garbage).toMatchObject({
+      eventId: undefined,
+      messageKey: digestKey(Buffer.from('not json')),
+    });
+    expect(identifyDeadLetter(Buffer.from('not json'), '').messageKey).toBe(garbage.messageKey);
+    expect(identifyDeadLetter(Buffer.from('not json!'), undefined).messageKey).not.toBe(
+      garbage.messageKey,
+    );
+  });
+
+  it('a message without an id is recorded under the id its dead-letter copy was given', async () => {
+    const steps: string[] = [];
+    const recorded: DeadLetterRecord[] = [];
+    const copies: OutgoingMessage[] = [];
+    const settler = settlerWith(
+      steps,
+      async (letter) => {
+        recorded.push(letter);
+        return 'row-id';
+      },
+      copies,
+    );
+    const delivery = fakeDelivery('not json', steps, {});
+    await settler.settle({
+      message: delivery,
+      decision: { action: 'dead-letter', reason: 'invalid_message', error: 'bad' },
+      context: { attempt: 1, requestId: undefined },
+      event: undefined,
+    });
+    const copyId = copies[0]?.properties.messageId;
+    expect(copyId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(recorded[0]).toMatchObject({
+      eventId: copyId,
+      messageKey: identifyDeadLetter(Buffer.from('not json'), copyId).messageKey,
+    });
   });
 });
 
