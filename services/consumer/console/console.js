@@ -595,21 +595,21 @@ async function startReplay(panel, selection, describe) {
         method: 'POST',
         body: { ...selection, dryRun: false },
       });
+      // One dead letter can stand for several messages in the queue (copies of one event):
+      // `moved` counts messages, `matched` dead letters.
+      const messages = result.moved === 1 ? 'message' : 'messages';
+      const letters = result.matched === 1 ? 'dead letter' : 'dead letters';
+      const moved = `Moved ${result.moved} ${messages} of ${result.matched} ${letters}`;
       panel.className = 'result';
       panel.replaceChildren(
-        h(
-          'p',
-          {},
-          h('strong', {}, `Moved ${result.moved} of ${result.matched}`),
-          ' back to the main queue.',
-        ),
+        h('p', {}, h('strong', {}, moved), ' back to the main queue.'),
         h(
           'div',
           { class: 'toolbar' },
           h('button', { type: 'button', onclick: () => route() }, 'Refresh'),
         ),
       );
-      say(`Replayed: moved ${result.moved} of ${result.matched}.`);
+      say(`Replayed: ${moved.toLowerCase()}.`);
     } catch (err) {
       if (err instanceof Unauthorized) throw err;
       panel.replaceChildren(
