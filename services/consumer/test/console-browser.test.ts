@@ -254,7 +254,9 @@ describe('the console in a real browser', () => {
     const confirm = page.getByRole('button', { name: 'Replay 1 dead letter' });
     await confirm.waitFor();
     await confirm.click();
-    await expect.poll(() => page.locator('.result').textContent()).toContain('Moved 1 message of 1 dead letter');
+    await expect
+      .poll(() => page.locator('.result').textContent())
+      .toContain('Moved 1 message of 1 dead letter');
     await waitFor(
       'the replayed event shown as stored',
       async () => {
