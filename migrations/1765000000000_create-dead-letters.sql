@@ -7,7 +7,8 @@ CREATE TABLE dead_letters (
   id                uuid         PRIMARY KEY DEFAULT gen_random_uuid(),
   -- One row per message, however often it is dead-lettered (a replay that fails again, or a
   -- crash between the dead-letter copy and the ack): source and event id when the body is an
-  -- event, else a digest of the body. The replay tool finds queue messages by the same key.
+  -- event, else the message id, else a digest of the body. The replay tool finds queue
+  -- messages by the same key.
   message_key       text         NOT NULL,
   event_id          varchar(255),
   source            varchar(255),

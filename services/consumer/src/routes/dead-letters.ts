@@ -52,7 +52,10 @@ export const ReplayRequest = DeadLetterFilter.extend({
 
 export const ReplayResponse = z.object({
   matched: z.number().int().meta({ description: 'Selected dead letters waiting in the queue' }),
-  moved: z.number().int().meta({ description: 'Moved back to the main queue (0 in a dry run)' }),
+  moved: z.number().int().meta({
+    description:
+      'Messages moved back to the main queue: every one in the queue of each selected dead letter, so it can exceed matched (0 in a dry run)',
+  }),
 });
 
 const IdParams = z.object({ id: z.uuid() });
