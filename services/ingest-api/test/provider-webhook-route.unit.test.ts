@@ -291,7 +291,6 @@ describe.each(PROVIDERS)('POST /webhook/:source, $scheme signatures', (provider)
       headers[header] = 'garbage';
       expectRefused(await post(`/webhook/${provider.source}`, body, headers));
     });
-
   });
 
   it('refuses a request signed with the secret of another source of the same scheme', async () => {
@@ -427,6 +426,152 @@ describe('POST /webhook/:source, provider conventions', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json().issues.map((i: { path: string }) => i.path)).toEqual(['id', 'type']);
     expect(publisher.published).toEqual([]);
+  });
+});
+
+describe("POST /webhook/:source, GitHub's default form encoding", () => {
+  const FORM = 'application/x-www-form-urlencoded';
+  // Numbers a double would alter, and characters the form encoding escapes (`+`, `&`, `=`,
+  // `%`, spaces, new lines, non-ASCII), pretty-printed as GitHub does.
+  const json = `{
+  "action": "opened",
+  "issue": { "id": 12345678901234567890, "score": 1.5e400, "title": "a+b & c=d 100% ünïcödé 🚀" },
+  "amount": 1.10
+}`;
+  /** `json` as the queue message carries it: compact, every number's text as sent. */
+  const exactText =
+    '{"action":"opened","issue":{"id":12345678901234567890,"score":1.5e400,' +
+    '"title":"a+b & c=d 100% ünïcödé 🚀"},"amount":1.10}';
+  /** The form body GitHub sends: `payload=<URL-encoded JSON>`, spaces as `+`. */
+  const formOf = (payload: string) => new URLSearchParams({ payload }).toString();
+  const githubHeaders = async (body: string, id: string, secret = SECRETS.github.current) => ({
+    'x-github-event': 'issues',
+    'x-github-delivery': id,
+    'x-hub-signature-256': await signGithub(secret, body),
+  });
+  /** The event as published, less the times of receipt (each request has its own). */
+  const withoutTimes = ({ timestamp: _t, receivedAt: _r, ...event }: Record<string, unknown>) =>
+    event;
+
+  it('publishes a form-encoded delivery signed over the form body exactly as the same delivery sent as JSON', async () => {
+    const id = randomUUID();
+    const form = formOf(json);
+    const asJson = await post('/webhook/github', json, await githubHeaders(json, id));
+    const asForm = await post('/webhook/github', form, {
+      'content-type': FORM,
+      ...(await githubHeaders(form, id)),
+    });
+    expect([asJson.statusCode, asForm.statusCode]).toEqual([200, 200]);
+    expect(asForm.json()).toEqual({ status: 'success', id });
+    const [fromJson, fromForm] = publisher.published;
+    if (fromJson === undefined || fromForm === undefined) throw new Error('two events expected');
+    expect(withoutTimes(fromForm)).toEqual(withoutTimes(fromJson));
+    expect(fromForm).toMatchObject({ id, source: 'github', type: 'issues' });
+    // Every digit, as sent (toEqual alone would not tell two texts of one double apart).
+    expect(stringifyExactJson(fromJson.data)).toBe(exactText);
+    expect(stringifyExactJson(fromForm.data)).toBe(exactText);
+    expect(kept).toEqual([]);
+  });
+
+  it('401 for a bad signature, kept in the quarantine with its content type and form bytes', async () => {
+    const form = formOf(json);
+    const signedElsewhere = await post('/webhook/github', form, {
+      'content-type': FORM,
+      ...(await githubHeaders(form, randomUUID(), SECRETS.github.stranger)),
+    });
+    // Signed over the JSON rather than the form body as sent: refused too.
+    const signedOverJson = await post('/webhook/github', form, {
+      'content-type': FORM,
+      ...(await githubHeaders(json, randomUUID())),
+    });
+    for (const res of [signedElsewhere, signedOverJson]) {
+      expect(res.statusCode).toBe(401);
+      expect(res.json()).toEqual({ error: 'invalid_signature' });
+    }
+    expect(publisher.published).toEqual([]);
+    expect(kept).toHaveLength(2);
+    for (const request of kept) {
+      expect(request).toMatchObject({
+        source: 'github',
+        reason: 'invalid_signature',
+        detail: 'signature_mismatch',
+      });
+      expect(request.headers['content-type']).toBe(FORM);
+      expect(request.rawBody.toString('utf8')).toBe(form);
+    }
+  });
+
+  it.each([
+    ['no payload field', 'zen=hello', 'form body has no payload field'],
+    ['two payload fields', `${formOf('{}')}&${formOf('{}')}`, 'more than one payload field'],
+    ['a malformed % escape', 'payload=%7B%ZZ%7D', 'malformed % escape'],
+    ['a payload that is not JSON', formOf('{"action":'), 'the payload field is not valid JSON'],
+    ['an empty payload', 'payload=', 'the payload field is empty'],
+    ['a payload that is not UTF-8', 'payload=%7B%22a%22%3A%22%FF%22%7D', 'not valid UTF-8'],
+  ])('400 invalid_payload for a signed form body with %s', async (_case, form, message) => {
+    const res = await post('/webhook/github', form, {
+      'content-type': FORM,
+      ...(await githubHeaders(form, randomUUID())),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: 'invalid_payload', message: expect.any(String) });
+    expect(res.json().message).toContain(message);
+    expect(publisher.published).toEqual([]);
+    expect(kept).toEqual([]);
+  });
+
+  it('400 validation_failed for a signed form payload that is JSON but not an object', async () => {
+    const form = formOf('[1,2]');
+    const res = await post('/webhook/github', form, {
+      'content-type': FORM,
+      ...(await githubHeaders(form, randomUUID())),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toBe('validation_failed');
+  });
+
+  it('415 for a form body to any source that is not a GitHub one, signed or not, kept nowhere', async () => {
+    const form = formOf(JSON.stringify({ type: 't', id: 'f-1' }));
+    const at = new Date();
+    const signed: Array<[string, Record<string, string>]> = [
+      [
+        'acme',
+        {
+          'webhook-id': 'msg_f',
+          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+          'webhook-signature': new StandardWebhook(SECRETS.standard.current).sign(
+            'msg_f',
+            at,
+            form,
+          ),
+        },
+      ],
+      [
+        'stripe',
+        {
+          'stripe-signature': Stripe.webhooks.generateTestHeaderString({
+            payload: form,
+            secret: SECRETS.stripe.current,
+          }),
+        },
+      ],
+      ['plain', {}],
+      ['nobody', {}],
+    ];
+    for (const [source, headers] of signed) {
+      const res = await post(`/webhook/${source}`, form, { 'content-type': FORM, ...headers });
+      expect(res.statusCode, source).toBe(415);
+      expect(res.json()).toEqual({ error: 'unsupported_media_type' });
+    }
+    await app.close();
+    startApp({ sources: SOURCES, allowUnknown: true });
+    const unknown = await post('/webhook/newcomer', form, { 'content-type': FORM });
+    expect(unknown.statusCode).toBe(415);
+    // And POST /webhook, the envelope, takes JSON only.
+    const envelope = await post('/webhook', form, { 'content-type': FORM });
+    expect(envelope.statusCode).toBe(415);
+    expect(publisher.published).toEqual([]);
+    expect(kept).toEqual([]);
   });
 });
 
