@@ -530,6 +530,14 @@ describe("POST /webhook/:source, GitHub's default form encoding", () => {
     expect(res.json().error).toBe('validation_failed');
   });
 
+  it('413 payload_too_large for a form body over MAX_BODY_BYTES, before any check', async () => {
+    const form = formOf(JSON.stringify({ big: 'x'.repeat(MAX_BODY_BYTES) }));
+    const res = await post('/webhook/github', form, { 'content-type': FORM });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toEqual({ error: 'payload_too_large' });
+    expect(kept).toEqual([]);
+  });
+
   it('415 for a form body to any source that is not a GitHub one, signed or not, kept nowhere', async () => {
     const form = formOf(JSON.stringify({ type: 't', id: 'f-1' }));
     const at = new Date();
