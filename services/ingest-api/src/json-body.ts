@@ -24,9 +24,16 @@ export type ParsedJsonBody =
  * - numbers keep every digit (`parseExactJson`): what is stored is what `jsonb` makes of the
  *   text as sent, not of a double.
  */
-export function parseJsonBody(rawBody: Buffer): ParsedJsonBody {
-  if (rawBody.length === 0) return { success: false, message: 'body is empty' };
-  if (!isUtf8(rawBody)) return { success: false, message: 'body is not valid UTF-8' };
+export function parseJsonBody(
+  rawBody: Buffer,
+  options: {
+    /** What the messages call the JSON text. Default `body`. */
+    subject?: string;
+  } = {},
+): ParsedJsonBody {
+  const subject = options.subject ?? 'body';
+  if (rawBody.length === 0) return { success: false, message: `${subject} is empty` };
+  if (!isUtf8(rawBody)) return { success: false, message: `${subject} is not valid UTF-8` };
   try {
     const text = rawBody.toString('utf8');
     const parsed: unknown = secureJson.parse(text, {
@@ -35,6 +42,6 @@ export function parseJsonBody(rawBody: Buffer): ParsedJsonBody {
     });
     return { success: true, value: parseExactJson(text, { parsed }) };
   } catch (err) {
-    return { success: false, message: `body is not valid JSON: ${(err as Error).message}` };
+    return { success: false, message: `${subject} is not valid JSON: ${(err as Error).message}` };
   }
 }

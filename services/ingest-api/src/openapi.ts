@@ -117,7 +117,23 @@ export function openApiDocument() {
           ],
           requestBody: {
             required: true,
-            content: { 'application/json': { schema: { type: 'object' } } },
+            content: {
+              'application/json': { schema: { type: 'object' } },
+              // GitHub's default content type; accepted for `github` sources only.
+              'application/x-www-form-urlencoded': {
+                schema: {
+                  type: 'object',
+                  required: ['payload'],
+                  properties: {
+                    payload: {
+                      type: 'string',
+                      description:
+                        "The event's JSON (github sources only; the signature covers the form body)",
+                    },
+                  },
+                },
+              },
+            },
           },
           responses: {
             '200': {
@@ -136,7 +152,10 @@ export function openApiDocument() {
               '`unknown_source`: the source is not in WEBHOOK_SOURCES (kept like a 401)',
             ),
             '413': error('`payload_too_large`: the body exceeds MAX_BODY_BYTES'),
-            '415': error('`unsupported_media_type`: the body is not application/json'),
+            '415': error(
+              '`unsupported_media_type`: the body is not application/json (nor, for a github ' +
+                'source, application/x-www-form-urlencoded)',
+            ),
             '503': unavailable,
           },
         },

@@ -6,6 +6,7 @@ import {
   storableJsonObject,
   toValidationIssues,
 } from '@webhooks/contracts';
+import { formPayload, isFormContentType } from './form-body.js';
 import { parseJsonBody } from './json-body.js';
 import { type ProviderConvention, providerEventFields } from './provider-event.js';
 import type { SignatureFailure, SignatureVerifier } from './signatures/signature-verifier.js';
@@ -24,7 +25,10 @@ export interface ProviderSources {
 export interface ProviderRequest {
   /** The `:source` of the path. */
   source: string;
-  /** The body exactly as sent: signatures cover these bytes. */
+  /**
+   * The body exactly as sent: signatures cover these bytes. JSON, or for a `github` source
+   * also GitHub's form encoding (`payload=<URL-encoded JSON>`), as its `content-type` says.
+   */
   rawBody: Buffer;
   headers: IncomingHttpHeaders;
   /** Time of receipt, ms since the epoch: the signed timestamp's tolerance is measured from it. */
@@ -35,7 +39,7 @@ export type ProviderAdmission =
   | { admitted: true; event: QueueMessage }
   | {
       admitted: false;
-      status: 400 | 401 | 404;
+      status: 400 | 401 | 404 | 415;
       body: ErrorResponse;
       /** Set when the refusal is one the quarantine keeps (401 and 404). */
       rejection?: { reason: RejectionReason; detail?: SignatureFailure; scheme?: string };
@@ -65,7 +69,10 @@ const UNKNOWN_SOURCE: SourceHandling = {
 /**
  * The whole decision of `POST /webhook/:source` short of publishing: which source, whether
  * the signature holds on the raw bytes, whether the body is a storable JSON object, and the
- * event it becomes (the provider's delivery id as its id). Pure: the route and
+ * event it becomes (the provider's delivery id as its id). A GitHub source also takes GitHub's
+ * default content type, `application/x-www-form-urlencoded`: the signature is checked on the
+ * form body as sent, then the JSON of its `payload` field is read as a JSON body would be, so
+ * the event is the same as that of the same delivery sent as JSON. Pure: the route and
  * `pnpm rejected:replay` both call it, so a kept request verified again is admitted exactly as
  * it would have been on arrival.
  */
@@ -91,6 +98,12 @@ export function providerAdmission(options: {
 
   return ({ source, rawBody, headers, receivedAtMs }) => {
     let handling = sources.get(source);
+    const form = isFormContentType(headers['content-type']);
+    // Only GitHub sends form bodies; every other source answers them as it did before: 415,
+    // ahead of any other check (and so never kept in the quarantine).
+    if (form && handling?.scheme !== 'github') {
+      return { admitted: false, status: 415, body: { error: 'unsupported_media_type' } };
+    }
     if (handling === undefined) {
       if (!allowUnknown) {
         return {
@@ -118,7 +131,19 @@ export function providerAdmission(options: {
       };
     }
 
-    const json = parseJsonBody(rawBody);
+    let jsonBytes = rawBody;
+    if (form) {
+      const payload = formPayload(rawBody);
+      if (!payload.success) {
+        return {
+          admitted: false,
+          status: 400,
+          body: { error: 'invalid_payload', message: payload.message },
+        };
+      }
+      jsonBytes = payload.bytes;
+    }
+    const json = parseJsonBody(jsonBytes, form ? { subject: 'the payload field' } : {});
     if (!json.success) {
       return {
         admitted: false,

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sign as signGithub } from '@octokit/webhooks-methods';
+import { stringifyExactJson } from '@webhooks/contracts';
 import { QueueUnavailableError } from '@webhooks/queue';
 import type { Logger } from 'pino';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
@@ -10,6 +11,7 @@ import { captureLogs } from '../../../test/helpers/log-capture.js';
 import { testLogger } from '../../../test/helpers/test-logger.js';
 import { buildApp } from '../src/app.js';
 import { IngestMetrics } from '../src/metrics.js';
+import type { RejectedRequest } from '../src/quarantine.js';
 import type { ProviderSources } from '../src/routes/provider-webhook.js';
 import { WebhookSources } from '../src/signatures/webhook-sources.js';
 
@@ -18,11 +20,29 @@ const standardSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
 const stripeSecret = () => `whsec_${randomBytes(16).toString('hex')}`;
 const githubSecret = () => randomBytes(20).toString('hex');
 
-/** Current and previous secret of each provider, and one nobody configured. */
+/**
+ * Current and previous secret of each provider, one nobody configured, and the secret of
+ * another source of the same scheme (`<source>-neighbour`).
+ */
 const SECRETS = {
-  standard: { current: standardSecret(), previous: standardSecret(), stranger: standardSecret() },
-  github: { current: githubSecret(), previous: githubSecret(), stranger: githubSecret() },
-  stripe: { current: stripeSecret(), previous: stripeSecret(), stranger: stripeSecret() },
+  standard: {
+    current: standardSecret(),
+    previous: standardSecret(),
+    stranger: standardSecret(),
+    neighbour: standardSecret(),
+  },
+  github: {
+    current: githubSecret(),
+    previous: githubSecret(),
+    stranger: githubSecret(),
+    neighbour: githubSecret(),
+  },
+  stripe: {
+    current: stripeSecret(),
+    previous: stripeSecret(),
+    stranger: stripeSecret(),
+    neighbour: stripeSecret(),
+  },
 };
 
 /** Parsed by the schema `WEBHOOK_SOURCES` is read with, so the test sees the normalised config. */
@@ -42,17 +62,23 @@ const SOURCES = WebhookSources.parse({
     scheme: 'stripe',
     secrets: [SECRETS.stripe.current, SECRETS.stripe.previous],
   },
+  'acme-neighbour': { scheme: 'standard', secret: SECRETS.standard.neighbour },
+  'github-neighbour': { scheme: 'github', secret: SECRETS.github.neighbour },
+  'stripe-neighbour': { scheme: 'stripe', secret: SECRETS.stripe.neighbour },
   plain: { scheme: 'none' },
 });
 
 let publisher: FakePublisher;
 let app: ReturnType<typeof buildApp>;
+/** What the app handed to its quarantine. */
+let kept: RejectedRequest[];
 
 function startApp(
   providerSources: ProviderSources = { sources: SOURCES, allowUnknown: false },
   logger: Logger = testLogger(),
 ) {
   publisher = new FakePublisher();
+  kept = [];
   app = buildApp({
     publisher,
     logger,
@@ -60,6 +86,7 @@ function startApp(
     retryAfterSeconds: 7,
     metrics: new IngestMetrics({ brokerConnected: () => true }),
     providerSources,
+    quarantine: { keep: (request) => kept.push(request) },
   });
 }
 
@@ -264,15 +291,23 @@ describe.each(PROVIDERS)('POST /webhook/:source, $scheme signatures', (provider)
       headers[header] = 'garbage';
       expectRefused(await post(`/webhook/${provider.source}`, body, headers));
     });
+  });
 
-    it("a request signed for another source's secret", async () => {
-      const other = PROVIDERS.find((p) => p.scheme !== provider.scheme);
-      if (other === undefined) throw new Error('needs two providers');
-      const id = newId();
-      const body = provider.body(id);
-      const headers = await provider.sign({ secret: secrets.current, body, id });
-      expectRefused(await post(`/webhook/${other.source}`, body, headers));
-    });
+  it('refuses a request signed with the secret of another source of the same scheme', async () => {
+    const id = newId();
+    const body = provider.body(id);
+    const headers = await provider.sign({ secret: secrets.neighbour, body, id });
+    const refused = await post(`/webhook/${provider.source}`, body, headers);
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json()).toEqual({ error: 'invalid_signature' });
+    // Refused for the secret, not for a missing or malformed header: the very same request
+    // is accepted by the source whose secret signed it.
+    expect(kept.map(({ source, detail }) => ({ source, detail }))).toEqual([
+      { source: provider.source, detail: 'signature_mismatch' },
+    ]);
+    const accepted = await post(`/webhook/${provider.source}-neighbour`, body, headers);
+    expect(accepted.statusCode).toBe(200);
+    expect(publisher.published.map((e) => e.source)).toEqual([`${provider.source}-neighbour`]);
   });
 
   it('rotation: with two secrets configured, either verifies, a third does not', async () => {
@@ -391,6 +426,160 @@ describe('POST /webhook/:source, provider conventions', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json().issues.map((i: { path: string }) => i.path)).toEqual(['id', 'type']);
     expect(publisher.published).toEqual([]);
+  });
+});
+
+describe("POST /webhook/:source, GitHub's default form encoding", () => {
+  const FORM = 'application/x-www-form-urlencoded';
+  // Numbers a double would alter, and characters the form encoding escapes (`+`, `&`, `=`,
+  // `%`, spaces, new lines, non-ASCII), pretty-printed as GitHub does.
+  const json = `{
+  "action": "opened",
+  "issue": { "id": 12345678901234567890, "score": 1.5e400, "title": "a+b & c=d 100% ünïcödé 🚀" },
+  "amount": 1.10
+}`;
+  /** `json` as the queue message carries it: compact, every number's text as sent. */
+  const exactText =
+    '{"action":"opened","issue":{"id":12345678901234567890,"score":1.5e400,' +
+    '"title":"a+b & c=d 100% ünïcödé 🚀"},"amount":1.10}';
+  /** The form body GitHub sends: `payload=<URL-encoded JSON>`, spaces as `+`. */
+  const formOf = (payload: string) => new URLSearchParams({ payload }).toString();
+  const githubHeaders = async (body: string, id: string, secret = SECRETS.github.current) => ({
+    'x-github-event': 'issues',
+    'x-github-delivery': id,
+    'x-hub-signature-256': await signGithub(secret, body),
+  });
+  /** The event as published, less the times of receipt (each request has its own). */
+  const withoutTimes = ({ timestamp: _t, receivedAt: _r, ...event }: Record<string, unknown>) =>
+    event;
+
+  it('publishes a form-encoded delivery signed over the form body exactly as the same delivery sent as JSON', async () => {
+    const id = randomUUID();
+    const form = formOf(json);
+    const asJson = await post('/webhook/github', json, await githubHeaders(json, id));
+    const asForm = await post('/webhook/github', form, {
+      'content-type': FORM,
+      ...(await githubHeaders(form, id)),
+    });
+    expect([asJson.statusCode, asForm.statusCode]).toEqual([200, 200]);
+    expect(asForm.json()).toEqual({ status: 'success', id });
+    const [fromJson, fromForm] = publisher.published;
+    if (fromJson === undefined || fromForm === undefined) throw new Error('two events expected');
+    expect(withoutTimes(fromForm)).toEqual(withoutTimes(fromJson));
+    expect(fromForm).toMatchObject({ id, source: 'github', type: 'issues' });
+    // Every digit, as sent (toEqual alone would not tell two texts of one double apart).
+    expect(stringifyExactJson(fromJson.data)).toBe(exactText);
+    expect(stringifyExactJson(fromForm.data)).toBe(exactText);
+    expect(kept).toEqual([]);
+  });
+
+  it('401 for a bad signature, kept in the quarantine with its content type and form bytes', async () => {
+    const form = formOf(json);
+    const signedElsewhere = await post('/webhook/github', form, {
+      'content-type': FORM,
+      ...(await githubHeaders(form, randomUUID(), SECRETS.github.stranger)),
+    });
+    // Signed over the JSON rather than the form body as sent: refused too.
+    const signedOverJson = await post('/webhook/github', form, {
+      'content-type': FORM,
+      ...(await githubHeaders(json, randomUUID())),
+    });
+    for (const res of [signedElsewhere, signedOverJson]) {
+      expect(res.statusCode).toBe(401);
+      expect(res.json()).toEqual({ error: 'invalid_signature' });
+    }
+    expect(publisher.published).toEqual([]);
+    expect(kept).toHaveLength(2);
+    for (const request of kept) {
+      expect(request).toMatchObject({
+        source: 'github',
+        reason: 'invalid_signature',
+        detail: 'signature_mismatch',
+      });
+      expect(request.headers['content-type']).toBe(FORM);
+      expect(request.rawBody.toString('utf8')).toBe(form);
+    }
+  });
+
+  it.each([
+    ['no payload field', 'zen=hello', 'form body has no payload field'],
+    ['two payload fields', `${formOf('{}')}&${formOf('{}')}`, 'more than one payload field'],
+    ['a malformed % escape', 'payload=%7B%ZZ%7D', 'malformed % escape'],
+    ['a payload that is not JSON', formOf('{"action":'), 'the payload field is not valid JSON'],
+    ['an empty payload', 'payload=', 'the payload field is empty'],
+    ['a payload that is not UTF-8', 'payload=%7B%22a%22%3A%22%FF%22%7D', 'not valid UTF-8'],
+  ])('400 invalid_payload for a signed form body with %s', async (_case, form, message) => {
+    const res = await post('/webhook/github', form, {
+      'content-type': FORM,
+      ...(await githubHeaders(form, randomUUID())),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: 'invalid_payload', message: expect.any(String) });
+    expect(res.json().message).toContain(message);
+    expect(publisher.published).toEqual([]);
+    expect(kept).toEqual([]);
+  });
+
+  it('400 validation_failed for a signed form payload that is JSON but not an object', async () => {
+    const form = formOf('[1,2]');
+    const res = await post('/webhook/github', form, {
+      'content-type': FORM,
+      ...(await githubHeaders(form, randomUUID())),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toBe('validation_failed');
+  });
+
+  it('413 payload_too_large for a form body over MAX_BODY_BYTES, before any check', async () => {
+    const form = formOf(JSON.stringify({ big: 'x'.repeat(MAX_BODY_BYTES) }));
+    const res = await post('/webhook/github', form, { 'content-type': FORM });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toEqual({ error: 'payload_too_large' });
+    expect(kept).toEqual([]);
+  });
+
+  it('415 for a form body to any source that is not a GitHub one, signed or not, kept nowhere', async () => {
+    const form = formOf(JSON.stringify({ type: 't', id: 'f-1' }));
+    const at = new Date();
+    const signed: Array<[string, Record<string, string>]> = [
+      [
+        'acme',
+        {
+          'webhook-id': 'msg_f',
+          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+          'webhook-signature': new StandardWebhook(SECRETS.standard.current).sign(
+            'msg_f',
+            at,
+            form,
+          ),
+        },
+      ],
+      [
+        'stripe',
+        {
+          'stripe-signature': Stripe.webhooks.generateTestHeaderString({
+            payload: form,
+            secret: SECRETS.stripe.current,
+          }),
+        },
+      ],
+      ['plain', {}],
+      ['nobody', {}],
+    ];
+    for (const [source, headers] of signed) {
+      const res = await post(`/webhook/${source}`, form, { 'content-type': FORM, ...headers });
+      expect(res.statusCode, source).toBe(415);
+      expect(res.json()).toEqual({ error: 'unsupported_media_type' });
+    }
+    await app.close();
+    startApp({ sources: SOURCES, allowUnknown: true });
+    const unknown = await post('/webhook/newcomer', form, { 'content-type': FORM });
+    expect(unknown.statusCode).toBe(415);
+    // And POST /webhook, the envelope, takes JSON only.
+    const envelope = await post('/webhook', form, { 'content-type': FORM });
+    expect(envelope.statusCode).toBe(415);
+    expect(publisher.published).toEqual([]);
+    expect(kept).toEqual([]);
   });
 });
 

@@ -161,6 +161,58 @@ describe('provider webhooks through RabbitMQ and the consumer into PostgreSQL', 
   });
 });
 
+describe("GitHub's default form encoding through the pipeline", () => {
+  it('stores a form-encoded GitHub delivery exactly as the same delivery sent as JSON, and dedupes it with it', async () => {
+    // Numbers a double would alter, and characters the form encoding escapes.
+    const json =
+      '{"action": "opened", "issue": {"id": 12345678901234567890, "title": "a+b & c=d 100% ü"},' +
+      ' "amount": 1.10}';
+    /** GitHub's form body: `payload=<URL-encoded JSON>`. */
+    const form = new URLSearchParams({ payload: json }).toString();
+    const signed = async (body: string, id: string) => ({
+      'x-github-event': 'issues',
+      'x-github-delivery': id,
+      'x-hub-signature-256': await signGithub(SECRETS.github, body),
+    });
+    const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
+    const jsonId = randomUUID();
+    const formId = randomUUID();
+    const answers = [
+      await post('github', json, await signed(json, jsonId)),
+      await post('github', form, { ...formHeaders, ...(await signed(form, formId)) }),
+      // The JSON delivery again, form-encoded: the same event, so stored once.
+      await post('github', form, { ...formHeaders, ...(await signed(form, jsonId)) }),
+    ];
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200]);
+    expect(answers.map((a) => a.json().id)).toEqual([jsonId, formId, jsonId]);
+
+    consumer = startConsumer({ amqpUrl: inject('amqpUrl'), databaseUrl: database.url, topology });
+    const stored = async () =>
+      (
+        await database.db.query<{ event_id: string; type: string; data: string }>(
+          `SELECT event_id, type, data::text AS data
+             FROM webhook_events WHERE source = 'github' AND event_id = ANY($1) ORDER BY event_id`,
+          [[jsonId, formId]],
+        )
+      ).rows;
+    await waitFor('both deliveries stored', async () => (await stored()).length === 2, {
+      timeoutMs: 15_000,
+    });
+    await waitFor('the queue to drain', async () => (await admin.count(topology.queue)) === 0);
+    await consumer.stop();
+
+    const expected = (
+      await database.db.query<{ data: string }>('SELECT $1::jsonb::text AS data', [json])
+    ).rows[0]?.data;
+    expect(expected).toContain('12345678901234567890');
+    expect(expected).toContain('1.10');
+    const byId = new Map((await stored()).map((row) => [row.event_id, row]));
+    expect(byId.get(jsonId)).toEqual({ event_id: jsonId, type: 'issues', data: expected });
+    expect(byId.get(formId)).toEqual({ event_id: formId, type: 'issues', data: expected });
+    expect(await admin.count(topology.deadLetterQueue)).toBe(0);
+  });
+});
+
 async function rows(): Promise<Array<Record<string, unknown>>> {
   const result = await database.db.query<Record<string, unknown>>(
     'SELECT source, event_id, type, data, "timestamp" FROM webhook_events ORDER BY source',

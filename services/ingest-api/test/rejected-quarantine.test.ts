@@ -257,6 +257,66 @@ describe('the quarantine of refused provider requests', () => {
     expect(await storedCount(rotated.id)).toBe(1);
     expect(await storedCount(forged.id)).toBe(0);
   }, 120_000);
+
+  it("replays a refused delivery in GitHub's default form encoding once the secret is fixed, stored as its JSON", async () => {
+    const since = new Date().toISOString();
+    const FORM = 'application/x-www-form-urlencoded';
+    const formDelivery = async (secret: string) => {
+      const id = randomUUID();
+      const json = `{"action": "opened", "issue": {"id": 98765432109876543210}, "ref": "${id}"}`;
+      const body = new URLSearchParams({ payload: json }).toString();
+      return {
+        id,
+        json,
+        body,
+        headers: {
+          'content-type': FORM,
+          'x-github-event': 'issues',
+          'x-github-delivery': id,
+          'x-hub-signature-256': await signGithub(secret, body),
+        },
+      };
+    };
+    const rotated = await formDelivery(SECRETS.new);
+    const forged = await formDelivery(SECRETS.forger);
+    for (const delivery of [rotated, forged]) {
+      const answer = await ingest.app.inject({
+        method: 'POST',
+        url: '/webhook/github',
+        headers: delivery.headers,
+        payload: delivery.body,
+      });
+      expect(answer.statusCode).toBe(401);
+    }
+    const keptForm = await waitFor('both form-encoded requests stored', async () => {
+      const items = (await listRejected(`?from=${encodeURIComponent(since)}`)).items;
+      return items.length === 2 && items;
+    });
+    // Kept as sent: the form bytes and the content type they need to be read again.
+    expect(keptForm.find((i) => i.headers['x-github-delivery'] === rotated.id)).toMatchObject({
+      reason: 'invalid_signature',
+      detail: 'signature_mismatch',
+      bodyBase64: Buffer.from(rotated.body).toString('base64'),
+      headers: { 'content-type': FORM },
+    });
+
+    const replayed = await replay(['--source', 'github', '--since', since]);
+    expect(replayed.stdout).toBe('verified 1, still rejected 1, published 1\n');
+    await waitFor(
+      'the replayed delivery stored',
+      async () => (await storedCount(rotated.id)) === 1,
+    );
+    const { rows } = await database.db.query<{ type: string; stored: string; sent: string }>(
+      `SELECT type, data::text AS stored, $2::jsonb::text AS sent
+         FROM webhook_events WHERE source = 'github' AND event_id = $1`,
+      [rotated.id, rotated.json],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.type).toBe('issues');
+    expect(rows[0]?.stored).toContain('98765432109876543210');
+    expect(rows[0]?.stored).toBe(rows[0]?.sent);
+    expect(await storedCount(forged.id)).toBe(0);
+  }, 120_000);
 });
 
 describe('the rejected queue under a flood of forged requests', () => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Admission } from '../backlog-admission.js';
 import type { EventPublisher } from '../event-publisher.js';
+import { FORM_MEDIA_TYPE } from '../form-body.js';
 import { type ProviderSources, providerAdmission } from '../provider-admission.js';
 import type { Quarantine } from '../quarantine.js';
 import type { RefusalLog } from '../signatures/refusal-log.js';
@@ -24,7 +25,8 @@ export interface ProviderWebhookRouteOptions {
 }
 
 /**
- * `POST /webhook/:source`: a provider's own JSON, signed its own way. The signature is checked
+ * `POST /webhook/:source`: a provider's own JSON (for GitHub, also form-encoded), signed its
+ * own way. The signature is checked
  * on the raw bytes before anything else is looked at; the body is then stored whole as `data`
  * under the provider's delivery id, and answered 200 only once the broker has confirmed it.
  * Requests refused for their signature or an unknown source are handed to the quarantine.
@@ -39,11 +41,15 @@ export async function providerWebhookRoutes(
   const { publisher, retryAfterSeconds, quarantine, admission } = options;
   const admit = providerAdmission(options);
 
-  // Signatures cover the bytes as sent; parsing and re-serialising would break them.
+  // Signatures cover the bytes as sent; parsing and re-serialising would break them. Form
+  // bodies (GitHub's default) are read too; the admission answers 415 unless the source is a
+  // GitHub one. Any other content type stays a 415 from Fastify.
   scope.removeAllContentTypeParsers();
-  scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
-    done(null, body),
-  );
+  for (const mediaType of ['application/json', FORM_MEDIA_TYPE]) {
+    scope.addContentTypeParser(mediaType, { parseAs: 'buffer' }, (_request, body, done) =>
+      done(null, body),
+    );
+  }
 
   scope.post<{ Params: { source: string } }>('/webhook/:source', async (request, reply) => {
     if (request.headers['content-type'] === undefined) {
