@@ -137,6 +137,13 @@ async function screenshot(page: Page, name: string) {
   if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOT_DIR}${name}.png`, fullPage: true });
 }
 
+/** Text put straight into <main> beside the screen's elements (a stray "null", say): none. */
+function looseText(page: Page) {
+  return page.evaluate<string[]>(
+    "[...document.getElementById('main').childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent)",
+  );
+}
+
 async function signIn(page: Page) {
   await page.goto(`${base}/console`);
   await page.getByLabel('Operations token').fill(TOKEN);
@@ -271,6 +278,7 @@ describe('the console in a real browser', () => {
     ).catch(async (err) => {
       throw new Error(`${err}; page: ${await page.getByRole('main').textContent()}`);
     });
+    expect(await looseText(page)).toEqual([]);
     await page.getByRole('link', { name: 'Open the stored event' }).click();
     await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
     expect(await page.getByRole('link', { name: 'order-broken-1' }).count()).toBe(1);
@@ -343,6 +351,7 @@ describe('the console in a real browser', () => {
     await page.getByRole('heading', { name: `Rejected request from ${PROVIDER}` }).waitFor();
     expect(await main.textContent()).toContain(`as event ${ROTATED_ID}`);
     expect(await page.getByLabel('Replay command').count()).toBe(0);
+    expect(await looseText(page)).toEqual([]);
     await page.close();
   }, 120_000);
 
