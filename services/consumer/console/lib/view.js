@@ -19,11 +19,14 @@ export function isCurrent(id) {
   return id === current;
 }
 
-/** Shows a screen's content unless the user has moved on since it was requested. */
+/**
+ * Shows a screen's content unless the user has moved on since it was requested. Like `h`'s
+ * children, a part that is null or false is left out (replaceChildren would write "null").
+ */
 export function show(screen, title, nodes, { focus = true } = {}) {
   if (!isCurrent(screen.id)) return false;
   document.title = `${title} · Webhook console`;
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.filter((node) => node !== null && node !== false));
   if (focus) main.focus({ preventScroll: true });
   return true;
 }
