@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { DeathReason, RejectionReason } from '@webhooks/contracts';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -144,6 +145,14 @@ function looseText(page: Page) {
   );
 }
 
+/** The values the Reason filter offers, "any" first. */
+function reasonOptions(page: Page) {
+  // A string: this file is type-checked without the DOM's types; it runs in the page.
+  return page.evaluate<string[]>(
+    "[...document.getElementById('filter-reason').options].map((o) => o.value)",
+  );
+}
+
 async function signIn(page: Page) {
   await page.goto(`${base}/console`);
   await page.getByLabel('Operations token').fill(TOKEN);
@@ -234,6 +243,7 @@ describe('the console in a real browser', () => {
     // Dead letters: filter by reason, find the refused order with its reason and error.
     await page.getByRole('link', { name: 'Dead letters', exact: true }).click();
     await page.getByRole('heading', { name: 'Dead letters' }).waitFor();
+    expect(await reasonOptions(page)).toEqual(['', ...DeathReason.options]);
     await page.getByLabel('Reason').selectOption('rejected_by_database');
     await page.getByRole('button', { name: 'Apply' }).click();
     await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
@@ -292,6 +302,7 @@ describe('the console in a real browser', () => {
     await page.getByRole('heading', { name: 'Rejected requests' }).waitFor();
     await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
 
+    expect(await reasonOptions(page)).toEqual(['', ...RejectionReason.options]);
     // By keyboard: the reason filter, then Enter in the source field submits the form.
     await page.getByLabel('Reason').selectOption('invalid_signature');
     const source = page.getByLabel('Source');
