@@ -173,7 +173,13 @@ describe('the images, laid out as their Dockerfiles build them', () => {
     }
 
     // The console's files ship in the image beside dist/.
-    for (const file of ['/console', '/console/console.js', '/console/json-text.js']) {
+    for (const file of [
+      '/console',
+      '/console/main.js',
+      '/console/lib/json-text.js',
+      '/console/screens/dead-letters.js',
+      '/console/reasons.js',
+    ]) {
       const res = await fetch(`http://127.0.0.1:${ports.consumer}${file}`);
       expect(res.status, file).toBe(200);
     }

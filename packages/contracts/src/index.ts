@@ -1,3 +1,4 @@
+export { DeathReason } from './death-reason.js';
 export {
   ExactNumber,
   isExactNumber,

@@ -1,7 +1,5 @@
+import type { DeathReason } from '@webhooks/contracts';
 import type { Database } from './database.js';
-
-/** Why a message was dead-lettered, as the consumer decides it (`x-death-reason`). */
-export type DeadLetterReason = string;
 
 /** One dead-lettering, as the consumer records it once the dead-letter copy is confirmed. */
 export interface DeadLetterRecord {
@@ -10,7 +8,7 @@ export interface DeadLetterRecord {
   eventId: string | undefined;
   source: string | undefined;
   type: string | undefined;
-  reason: DeadLetterReason;
+  reason: DeathReason;
   lastError: string;
   attempts: number;
   /** RFC 3339. */

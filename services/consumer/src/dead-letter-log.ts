@@ -1,9 +1,8 @@
-import { MessageHeader } from '@webhooks/contracts';
+import { type DeathReason, MessageHeader } from '@webhooks/contracts';
 import type { DeadLettersRepository } from '@webhooks/db';
 import type { Delivery } from '@webhooks/queue';
 import type { Logger } from 'pino';
 import { identifyDeadLetter } from './dead-letter-key.js';
-import type { DeathReason } from './decide.js';
 
 /** One dead-lettering whose copy the broker has confirmed. */
 export interface DeadLetterEntry {

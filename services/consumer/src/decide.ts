@@ -1,3 +1,4 @@
+import type { DeathReason } from '@webhooks/contracts';
 import { PermanentDatabaseError, type TransientDatabaseError } from '@webhooks/db';
 import type { InvalidMessageError } from './decode-message.js';
 
@@ -28,9 +29,6 @@ export type Outcome =
   | { kind: 'failed'; error: BatchProcessingError }
   /** The database was still away when the consumer stopped: nothing is at fault. */
   | { kind: 'not-stored-at-shutdown' };
-
-/** Why a message is in the dead-letter queue (its `x-death-reason` header). */
-export type DeathReason = 'invalid_message' | 'rejected_by_database' | 'retries_exhausted';
 
 export type Decision =
   | { action: 'ack' }

@@ -1,6 +1,6 @@
+import type { DeathReason } from '@webhooks/contracts';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { InsertBatch } from './database-circuit.js';
-import type { DeathReason } from './decide.js';
 
 export interface ConsumerMetricsOptions {
   /** Ready-message counts of the topology's queues, read at scrape time; empty when unknown. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { MessageHeader } from '@webhooks/contracts';
+import { type DeathReason, MessageHeader } from '@webhooks/contracts';
 import {
   type ConfirmPublisher,
   type Delivery,
@@ -8,7 +8,7 @@ import {
 } from '@webhooks/queue';
 import type { Logger } from 'pino';
 import type { DeadLetterLog } from './dead-letter-log.js';
-import type { DeathReason, Decision } from './decide.js';
+import type { Decision } from './decide.js';
 import type { MessageContext } from './decode-message.js';
 import type { ConsumerMetrics } from './metrics.js';
 import type { Verdict } from './process-batch.js';

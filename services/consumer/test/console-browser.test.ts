@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { DeathReason, RejectionReason } from '@webhooks/contracts';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -137,6 +138,21 @@ async function screenshot(page: Page, name: string) {
   if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOT_DIR}${name}.png`, fullPage: true });
 }
 
+/** Text put straight into <main> beside the screen's elements (a stray "null", say): none. */
+function looseText(page: Page) {
+  return page.evaluate<string[]>(
+    "[...document.getElementById('main').childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent)",
+  );
+}
+
+/** The values the Reason filter offers, "any" first. */
+function reasonOptions(page: Page) {
+  // A string: this file is type-checked without the DOM's types; it runs in the page.
+  return page.evaluate<string[]>(
+    "[...document.getElementById('filter-reason').options].map((o) => o.value)",
+  );
+}
+
 async function signIn(page: Page) {
   await page.goto(`${base}/console`);
   await page.getByLabel('Operations token').fill(TOKEN);
@@ -227,6 +243,7 @@ describe('the console in a real browser', () => {
     // Dead letters: filter by reason, find the refused order with its reason and error.
     await page.getByRole('link', { name: 'Dead letters', exact: true }).click();
     await page.getByRole('heading', { name: 'Dead letters' }).waitFor();
+    expect(await reasonOptions(page)).toEqual(['', ...DeathReason.options]);
     await page.getByLabel('Reason').selectOption('rejected_by_database');
     await page.getByRole('button', { name: 'Apply' }).click();
     await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
@@ -273,6 +290,7 @@ describe('the console in a real browser', () => {
     ).catch(async (err) => {
       throw new Error(`${err}; page: ${await page.getByRole('main').textContent()}`);
     });
+    expect(await looseText(page)).toEqual([]);
     await page.getByRole('link', { name: 'Open the stored event' }).click();
     await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
     expect(await page.getByRole('link', { name: 'order-broken-1' }).count()).toBe(1);
@@ -286,6 +304,7 @@ describe('the console in a real browser', () => {
     await page.getByRole('heading', { name: 'Rejected requests' }).waitFor();
     await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
 
+    expect(await reasonOptions(page)).toEqual(['', ...RejectionReason.options]);
     // By keyboard: the reason filter, then Enter in the source field submits the form.
     await page.getByLabel('Reason').selectOption('invalid_signature');
     const source = page.getByLabel('Source');
@@ -345,6 +364,7 @@ describe('the console in a real browser', () => {
     await page.getByRole('heading', { name: `Rejected request from ${PROVIDER}` }).waitFor();
     expect(await main.textContent()).toContain(`as event ${ROTATED_ID}`);
     expect(await page.getByLabel('Replay command').count()).toBe(0);
+    expect(await looseText(page)).toEqual([]);
     await page.close();
   }, 120_000);
 

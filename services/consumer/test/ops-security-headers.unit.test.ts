@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { DeadLettersRepository, EventsRepository } from '@webhooks/db';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +8,13 @@ import { buildOpsApp } from '../src/app.js';
 import { CONSOLE_CSP } from '../src/routes/console.js';
 
 let app: ReturnType<typeof buildOpsApp>;
+
+/** Every file of the console, as its URL: the page, its modules and its style sheet. */
+const CONSOLE_DIR = fileURLToPath(new URL('../console/', import.meta.url));
+const CONSOLE_URLS = readdirSync(CONSOLE_DIR, { recursive: true, encoding: 'utf8' })
+  .filter((file) => /\.(?:html|css|js)$/.test(file))
+  .map((file) => `/console/${file}`);
+const TYPES: Record<string, string> = { html: 'text/html', css: 'text/css', js: 'text/javascript' };
 
 beforeAll(() => {
   app = buildOpsApp({
@@ -58,11 +67,23 @@ describe('the console', () => {
   });
   afterAll(() => consoleApp.close());
 
+  it('finds the console files it checks', () => {
+    // The page, main.js, a shared part and a screen at least: a wrong folder would find none.
+    expect(CONSOLE_URLS).toEqual(
+      expect.arrayContaining([
+        '/console/index.html',
+        '/console/console.css',
+        '/console/main.js',
+        '/console/lib/dom.js',
+        '/console/screens/overview.js',
+      ]),
+    );
+  });
+
   it.each([
     ['/console', 'text/html'],
-    ['/console/console.js', 'text/javascript'],
-    ['/console/json-text.js', 'text/javascript'],
-    ['/console/console.css', 'text/css'],
+    ['/console/reasons.js', 'text/javascript'],
+    ...CONSOLE_URLS.map((url) => [url, TYPES[url.split('.').pop() ?? ''] ?? 'none']),
   ])(
     'serves %s without a token, under a policy that allows only its own files',
     async (url, type) => {
@@ -81,7 +102,7 @@ describe('the console', () => {
   );
 
   it('has no inline script or style and names no other origin', async () => {
-    for (const file of ['/console', '/console/console.js', '/console/console.css']) {
+    for (const file of ['/console', '/console/reasons.js', ...CONSOLE_URLS]) {
       const body = (await consoleApp.inject(file)).body;
       expect(body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
       expect(body).not.toMatch(/\sstyle=/);
@@ -92,6 +113,9 @@ describe('the console', () => {
   it('serves no other file, and its data still needs the token', async () => {
     expect((await consoleApp.inject('/console/../package.json')).statusCode).toBe(404);
     expect((await consoleApp.inject('/console/index.ts')).statusCode).toBe(404);
+    expect((await consoleApp.inject('/console/..%2fpackage.json')).statusCode).toBe(404);
+    expect((await consoleApp.inject('/console/lib/missing.js')).statusCode).toBe(404);
+    expect((await consoleApp.inject('/console/lib')).statusCode).toBe(404);
     const api = await consoleApp.inject('/dead-letters');
     expect(api.statusCode).toBe(401);
     expect(api.headers['content-security-policy']).toBe(

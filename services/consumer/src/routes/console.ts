@@ -1,17 +1,25 @@
 import { readFile } from 'node:fs/promises';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { DeathReason, RejectionReason } from '@webhooks/contracts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * The console's files, shipped in the package (`console/`) beside `src/` and `dist/`, so the
- * same path works from the sources and from the build. Only these names are served.
+ * same path works from the sources and from the build.
  */
 const CONSOLE_DIR = new URL('../../console/', import.meta.url);
-const FILES: Record<string, string> = {
-  'index.html': 'text/html; charset=utf-8',
-  'console.css': 'text/css; charset=utf-8',
-  'console.js': 'text/javascript; charset=utf-8',
-  'json-text.js': 'text/javascript; charset=utf-8',
+
+/** What may be served, by extension; anything else under `/console/` is a 404. */
+const CONTENT_TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
 };
+
+/**
+ * A file of `console/` by its path there: lower-case kebab-case names in folders of such names,
+ * one dot before a known extension. No `..`, no dot file, no backslash, nothing encoded.
+ */
+const CONSOLE_PATH = /^(?:[a-z0-9][a-z0-9-]*\/)*[a-z0-9][a-z0-9-]*\.(html|css|js)$/;
 
 /**
  * Everything the console loads comes from this origin: no CDN, no inline script or style.
@@ -28,21 +36,57 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** `GET /console` and its static files. They hold no data, so they need no token. */
+/**
+ * `/console/reasons.js`: the reason lists of `packages/contracts` as a module, so the console's
+ * filters offer exactly the reasons the services record and keep no copy of their own.
+ */
+function reasonsModule(): string {
+  return [
+    '// Made by the consumer from packages/contracts (DeathReason, RejectionReason).',
+    `export const DEAD_LETTER_REASONS = ${JSON.stringify(DeathReason.options)};`,
+    `export const REJECTION_REASONS = ${JSON.stringify(RejectionReason.options)};`,
+    '',
+  ].join('\n');
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR';
+}
+
+/**
+ * `GET /console`, the files under `console/` and the generated `reasons.js`. They hold no data,
+ * so they need no token. A file is read once, then served from memory.
+ */
 export function consoleRoutes(app: FastifyInstance): void {
-  const cache = new Map<string, Buffer>();
-  const send = (file: string) => async (_request: unknown, reply: FastifyReply) => {
+  const cache = new Map<string, Buffer | string>([['reasons.js', reasonsModule()]]);
+  const send = async (file: string, reply: FastifyReply) => {
+    const extension = CONSOLE_PATH.exec(file)?.[1];
+    if (extension === undefined) {
+      reply.callNotFound();
+      return reply;
+    }
     let content = cache.get(file);
     if (content === undefined) {
-      content = await readFile(new URL(file, CONSOLE_DIR));
+      try {
+        content = await readFile(new URL(file, CONSOLE_DIR));
+      } catch (err) {
+        if (isMissing(err)) {
+          reply.callNotFound();
+          return reply;
+        }
+        throw err;
+      }
       cache.set(file, content);
     }
     return reply
-      .type(FILES[file] ?? 'application/octet-stream')
+      .type(CONTENT_TYPES[extension] ?? 'application/octet-stream')
       .header('content-security-policy', CONSOLE_CSP)
       .send(content);
   };
-  app.get('/console', send('index.html'));
-  app.get('/console/', send('index.html'));
-  for (const file of Object.keys(FILES)) app.get(`/console/${file}`, send(file));
+  app.get('/console', (_request, reply) => send('index.html', reply));
+  app.get('/console/', (_request, reply) => send('index.html', reply));
+  app.get('/console/*', (request: FastifyRequest<{ Params: { '*': string } }>, reply) =>
+    send(request.params['*'], reply),
+  );
 }

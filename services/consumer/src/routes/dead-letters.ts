@@ -1,25 +1,18 @@
-import { Rfc3339 } from '@webhooks/contracts';
+import { DeathReason, Rfc3339 } from '@webhooks/contracts';
 import type { DeadLetterSelection, DeadLettersRepository } from '@webhooks/db';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ReplaySelection } from '../dead-letter-replay.js';
-import type { DeathReason } from '../decide.js';
 import { decodeCursor, encodeCursor, INVALID_CURSOR } from './cursor.js';
 import { badRequest } from './events.js';
 
 const name = z.string().min(1).max(255);
 
-const DEATH_REASONS = [
-  'invalid_message',
-  'rejected_by_database',
-  'retries_exhausted',
-] as const satisfies readonly DeathReason[];
-
 /** The filters of a dead-letter search; a replay by filter takes the same ones. */
 export const DeadLetterFilter = z.strictObject({
   source: name.optional(),
   type: name.optional(),
-  reason: z.enum(DEATH_REASONS).optional(),
+  reason: DeathReason.optional(),
   eventId: name.optional(),
   from: Rfc3339.optional().meta({ description: 'Dead-lettered at or after' }),
   to: Rfc3339.optional().meta({ description: 'Dead-lettered before' }),
