@@ -137,7 +137,7 @@ describe('the images, laid out as their Dockerfiles build them', () => {
     expect(again.output).toContain('database is up to date');
   });
 
-  it('both services start with node dist/main.js, pass their health checks, store an event, dead-letter a message that is not one, and the documented replay command sees it', async () => {
+  it('both services start with node dist/main.js, pass their health checks, store an event, keep a refused provider request, dead-letter a message that is not one, and the documented replay commands see both', async () => {
     // Against the database the migrate job made above, as compose orders them.
     const ports = { 'ingest-api': await freePort(), consumer: await freePort() };
     for (const service of SERVICES) {
@@ -191,6 +191,13 @@ describe('the images, laid out as their Dockerfiles build them', () => {
         body: JSON.stringify(body),
       });
     expect((await post({ source: 'shop', type: 'order.paid', id: 'img-1' })).status).toBe(200);
+    // A provider webhook from a source the API does not know: 404, and kept in the quarantine.
+    const unknownSource = await fetch(`http://127.0.0.1:${ports['ingest-api']}/webhook/img-acme`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'order.paid', id: 'img-2' }),
+    });
+    expect(unknownSource.status).toBe(404);
 
     const db = new Database({
       connectionString: databaseUrl(databaseName),
@@ -206,6 +213,12 @@ describe('the images, laid out as their Dockerfiles build them', () => {
           ['shop'],
         );
         return rows.length === 1 && rows[0]?.event_id === 'img-1';
+      });
+      await waitFor('the refused request to be kept', async () => {
+        const { rows } = await db.query('SELECT 1 FROM rejected_requests WHERE source = $1', [
+          'img-acme',
+        ]);
+        return rows.length === 1;
       });
     } finally {
       await db.close();
@@ -248,6 +261,31 @@ describe('the images, laid out as their Dockerfiles build them', () => {
       });
       expect(dryRun.code, dryRun.output).toBe(0);
       expect(dryRun.output).toContain('would move 1');
+    }
+    // The quarantine's replay verifies with @webhooks/providers, which the image must ship.
+    const rejectedReplays = new Set(
+      [
+        ...runbook.matchAll(
+          /docker compose run --rm --no-deps consumer (node \S*rejected-replay\.js)/g,
+        ),
+      ].map((match) => match[1] ?? ''),
+    );
+    expect(rejectedReplays.size).toBeGreaterThan(0);
+    for (const replay of rejectedReplays) {
+      const [program = '', ...args] = replay.split(' ');
+      const dryRun = await runCommand(program, [...args, '--source', 'img-acme', '--dry-run'], {
+        cwd: images.consumer.root,
+        env: {
+          PATH: process.env.PATH,
+          ...images.consumer.env,
+          ...composeEnvironment('consumer'),
+          DATABASE_URL: databaseUrl(databaseName),
+          // The source added since: the kept request now verifies (unsigned).
+          WEBHOOK_ALLOW_UNKNOWN_SOURCES: 'true',
+        },
+      });
+      expect(dryRun.code, dryRun.output).toBe(0);
+      expect(dryRun.output).toContain('verified 1, still rejected 0, would publish 1');
     }
 
     for (const [i, service] of SERVICES.entries()) {

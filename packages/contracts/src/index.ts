@@ -7,6 +7,7 @@ export {
   stringifyExactJson,
 } from './exact-json.js';
 export { AcceptedResponse, BacklogFullResponse, ErrorResponse } from './http-responses.js';
+export { type ParsedJsonBody, parseJsonBody } from './json-body.js';
 export { MessageHeader, QueueMessage, QueueMessageInput } from './queue-message.js';
 export {
   HttpHeaders,

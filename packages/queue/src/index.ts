@@ -9,6 +9,7 @@ export {
   type QueueUnavailableReason,
   TopologyMismatchError,
 } from './errors.js';
+export { eventMessage } from './event-message.js';
 export {
   type MessageProperties,
   type PublishProperties,

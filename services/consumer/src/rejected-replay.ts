@@ -1,11 +1,11 @@
 import type { QueueMessage } from '@webhooks/contracts';
 import type { RejectedPosition, RejectedRequestsRepository } from '@webhooks/db';
-import type { AdmitProviderRequest } from '@webhooks/ingest-api';
+import type { VerifyProviderRequest } from '@webhooks/providers';
 
 export interface ReplayRejectedOptions {
   repository: Pick<RejectedRequestsRepository, 'findNotAdmitted' | 'markAdmitted'>;
-  /** The ingest API's own decision, built from the current `WEBHOOK_SOURCES`. */
-  admit: AdmitProviderRequest;
+  /** The ingest API's own verification, built from the current `WEBHOOK_SOURCES`. */
+  verify: VerifyProviderRequest;
   /** Publishes an event as the ingest API does; resolves once the broker confirmed it. */
   publish: (event: QueueMessage, context: { requestId: string }) => Promise<void>;
   /** Only requests kept for this source. */
@@ -55,13 +55,13 @@ export async function replayRejected(
       limit: options.pageSize ?? 100,
     });
     for (const kept of page) {
-      const result = options.admit({
+      const result = options.verify({
         source: kept.source,
         rawBody: kept.body,
         headers: kept.headers,
         receivedAtMs: Date.parse(kept.receivedAt),
       });
-      if (!result.admitted) {
+      if (!result.success) {
         if (result.rejection !== undefined) summary.stillRejected += 1;
         else {
           summary.verified += 1;

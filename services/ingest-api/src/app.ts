@@ -1,4 +1,5 @@
-import { DEFAULT_MAX_JSON_DEPTH } from '@webhooks/contracts';
+import { DEFAULT_MAX_JSON_DEPTH, parseJsonBody } from '@webhooks/contracts';
+import type { ProviderSources } from '@webhooks/providers';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -9,16 +10,15 @@ import { type Admission, alwaysAdmit } from './backlog-admission.js';
 import { clientErrorHandler } from './client-error.js';
 import { type DiscardBounds, discardRequestBody } from './discard-request-body.js';
 import { docsRoutes } from './docs-routes.js';
-import { handleError } from './error-handler.js';
+import { handleError, InvalidPayloadError } from './error-handler.js';
 import type { EventPublisher } from './event-publisher.js';
-import { InvalidPayloadError, parseJsonBody } from './json-body.js';
 import type { IngestMetrics } from './metrics.js';
 import { discardRejected, type Quarantine } from './quarantine.js';
+import { RefusalLog } from './refusal-log.js';
 import { requestIdOf } from './request-id.js';
 import { healthRoutes } from './routes/health.js';
-import { type ProviderSources, providerWebhookRoutes } from './routes/provider-webhook.js';
+import { providerWebhookRoutes } from './routes/provider-webhook.js';
 import { webhookRoute } from './routes/webhook.js';
-import { RefusalLog } from './signatures/refusal-log.js';
 
 export interface AppDeps {
   publisher: EventPublisher;

@@ -1,22 +1,5 @@
-import {
-  AmqpEnv,
-  BacklogEnv,
-  httpEnv,
-  IngestEnv,
-  jsonSetting,
-  LogEnv,
-  QuarantineEnv,
-} from '@webhooks/config';
-import { z } from 'zod';
-import { WebhookSources } from './signatures/webhook-sources.js';
-
-/** The signed sources of `POST /webhook/:source`. */
-export const ProviderSourcesEnv = z.object({
-  /** Sources of `POST /webhook/:source` and how each is signed (JSON). Default `{}`. */
-  WEBHOOK_SOURCES: jsonSetting(WebhookSources).default({}),
-  /** Accept `POST /webhook/:source` for sources not in `WEBHOOK_SOURCES`, unsigned. Default false. */
-  WEBHOOK_ALLOW_UNKNOWN_SOURCES: z.stringbool().default(false),
-});
+import { AmqpEnv, BacklogEnv, httpEnv, IngestEnv, LogEnv, QuarantineEnv } from '@webhooks/config';
+import { ProviderSourcesEnv } from '@webhooks/providers';
 
 /** Every setting of the ingest API (see `.env.example`). */
 export const IngestConfig = LogEnv.and(httpEnv(8080))

@@ -1,5 +1,15 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
+/**
+ * A request body that is not JSON the API can read (`parseJsonBody` refused it): answered
+ * 400 `invalid_payload`.
+ */
+export class InvalidPayloadError extends Error {
+  readonly code = 'INVALID_PAYLOAD';
+  readonly statusCode = 400;
+  override name = 'InvalidPayloadError';
+}
+
 /** Fastify's body-parsing errors, mapped to the API's error bodies. */
 const CLIENT_ERRORS: Record<string, { status: number; error: string }> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, error: 'unsupported_media_type' },
@@ -7,7 +17,7 @@ const CLIENT_ERRORS: Record<string, { status: number; error: string }> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, error: 'invalid_payload' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, error: 'invalid_payload' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, error: 'invalid_payload' },
-  // Our JSON parser's refusals (json-body.ts): empty, not UTF-8, not JSON, prototype keys.
+  // Our JSON parser's refusals (`parseJsonBody`): empty, not UTF-8, not JSON, prototype keys.
   INVALID_PAYLOAD: { status: 400, error: 'invalid_payload' },
   // Raised before routing (see `frameworkErrors` in app.ts): bad percent-encoding, and a path
   // parameter such as /webhook/<source> longer than Fastify's 100 characters.

@@ -1,5 +1,5 @@
-import { MessageHeader, type QueueMessage, stringifyExactJson } from '@webhooks/contracts';
-import type { ConfirmPublisher, OutgoingMessage, Topology } from '@webhooks/queue';
+import type { QueueMessage } from '@webhooks/contracts';
+import { type ConfirmPublisher, eventMessage, type Topology } from '@webhooks/queue';
 import type { IngestMetrics } from './metrics.js';
 
 /** What the HTTP layer needs of the broker: publish an event and know whether it can. */
@@ -32,31 +32,6 @@ export function queueEventPublisher(
         stopTimer({ outcome: 'failed' });
         throw err;
       }
-    },
-  };
-}
-
-/**
- * An event as the ingest API publishes it, first attempt: persistent JSON to the topology's
- * exchange, its id as message id (`pnpm rejected:replay` publishes the same way).
- */
-export function eventMessage(
-  event: QueueMessage,
-  topology: Topology,
-  context: { requestId: string },
-): OutgoingMessage {
-  return {
-    exchange: topology.exchange,
-    routingKey: topology.routingKey,
-    // Numbers of `data` as the sender wrote them (see `parseExactJson`).
-    body: Buffer.from(stringifyExactJson(event)),
-    properties: {
-      messageId: event.id,
-      contentType: 'application/json',
-      // AMQP timestamps are whole seconds; the body keeps the precise `receivedAt`.
-      timestamp: Math.floor(Date.parse(event.receivedAt) / 1000),
-      appId: 'ingest-api',
-      headers: { [MessageHeader.requestId]: context.requestId, [MessageHeader.attempt]: 1 },
     },
   };
 }

@@ -1,4 +1,5 @@
 import { DEFAULT_MAX_JSON_DEPTH, QueueMessage } from '@webhooks/contracts';
+import { WebhookSources } from '@webhooks/providers';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakePublisher } from '../../../test/helpers/fake-publisher.js';
@@ -16,7 +17,6 @@ import {
 import { testLogger } from '../../../test/helpers/test-logger.js';
 import { buildApp } from '../src/app.js';
 import { IngestMetrics } from '../src/metrics.js';
-import { WebhookSources } from '../src/signatures/webhook-sources.js';
 
 // Whatever a client sends, the answer is a 4xx naming the problem, or a 200 for an event the
 // consumer's contract accepts (so PostgreSQL stores it: see storable-json-postgres.test.ts and

@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sign as signGithub } from '@octokit/webhooks-methods';
 import { stringifyExactJson } from '@webhooks/contracts';
+import type { ProviderSources } from '@webhooks/providers';
+import { WebhookSources } from '@webhooks/providers';
 import { QueueUnavailableError } from '@webhooks/queue';
 import type { Logger } from 'pino';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
@@ -12,8 +14,6 @@ import { testLogger } from '../../../test/helpers/test-logger.js';
 import { buildApp } from '../src/app.js';
 import { IngestMetrics } from '../src/metrics.js';
 import type { RejectedRequest } from '../src/quarantine.js';
-import type { ProviderSources } from '../src/routes/provider-webhook.js';
-import { WebhookSources } from '../src/signatures/webhook-sources.js';
 
 const MAX_BODY_BYTES = 8192;
 const standardSecret = () => `whsec_${randomBytes(24).toString('base64')}`;

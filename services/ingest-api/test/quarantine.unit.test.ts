@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sign as signGithub } from '@octokit/webhooks-methods';
 import { RejectedRequestHeader, withoutCredentials } from '@webhooks/contracts';
+import { WebhookSources } from '@webhooks/providers';
 import type { OutgoingMessage } from '@webhooks/queue';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metricValue } from '../../../test/helpers/prometheus.js';
@@ -9,7 +10,6 @@ import { buildApp } from '../src/app.js';
 import type { EventPublisher } from '../src/event-publisher.js';
 import { IngestMetrics } from '../src/metrics.js';
 import { type Quarantine, queueQuarantine, type RejectedRequest } from '../src/quarantine.js';
-import { WebhookSources } from '../src/signatures/webhook-sources.js';
 
 const SECRET = randomBytes(20).toString('hex');
 const SOURCES = WebhookSources.parse({ github: { scheme: 'github', secret: SECRET } });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { captureLogs } from '../../../test/helpers/log-capture.js';
-import { RefusalLog } from '../src/signatures/refusal-log.js';
+import { RefusalLog } from '../src/refusal-log.js';
 
 // Refused signatures are logged at most once per source per interval, with a count, so an
 // attacker (or a sender with a stale secret) cannot flood the log.

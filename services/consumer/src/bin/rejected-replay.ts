@@ -10,8 +10,13 @@ import {
 } from '@webhooks/config';
 import { Rfc3339 } from '@webhooks/contracts';
 import { Database, RejectedRequestsRepository } from '@webhooks/db';
-import { eventMessage, ProviderSourcesEnv, providerAdmission } from '@webhooks/ingest-api';
-import { AmqpConnection, ConfirmPublisher, topologyFromSettings } from '@webhooks/queue';
+import { ProviderSourcesEnv, providerVerifier } from '@webhooks/providers';
+import {
+  AmqpConnection,
+  ConfirmPublisher,
+  eventMessage,
+  topologyFromSettings,
+} from '@webhooks/queue';
 import dotenv from 'dotenv';
 import { replayRejected, summaryLine } from '../rejected-replay.js';
 
@@ -78,7 +83,7 @@ try {
     }
     const summary = await replayRejected({
       repository: new RejectedRequestsRepository(db),
-      admit: providerAdmission({
+      verify: providerVerifier({
         providerSources: {
           sources: config.WEBHOOK_SOURCES,
           allowUnknown: config.WEBHOOK_ALLOW_UNKNOWN_SOURCES,

@@ -1,13 +1,10 @@
+import { FORM_MEDIA_TYPE, type ProviderSources, providerVerifier } from '@webhooks/providers';
 import type { FastifyInstance } from 'fastify';
 import type { Admission } from '../backlog-admission.js';
 import type { EventPublisher } from '../event-publisher.js';
-import { FORM_MEDIA_TYPE } from '../form-body.js';
-import { type ProviderSources, providerAdmission } from '../provider-admission.js';
 import type { Quarantine } from '../quarantine.js';
-import type { RefusalLog } from '../signatures/refusal-log.js';
+import type { RefusalLog } from '../refusal-log.js';
 import { publishAndAnswer } from './publish-and-answer.js';
-
-export type { ProviderSources } from '../provider-admission.js';
 
 export interface ProviderWebhookRouteOptions {
   publisher: EventPublisher;
@@ -39,10 +36,10 @@ export async function providerWebhookRoutes(
   options: ProviderWebhookRouteOptions,
 ): Promise<void> {
   const { publisher, retryAfterSeconds, quarantine, admission } = options;
-  const admit = providerAdmission(options);
+  const verify = providerVerifier(options);
 
   // Signatures cover the bytes as sent; parsing and re-serialising would break them. Form
-  // bodies (GitHub's default) are read too; the admission answers 415 unless the source is a
+  // bodies (GitHub's default) are read too; the verification answers 415 unless the source is a
   // GitHub one. Any other content type stays a 415 from Fastify.
   scope.removeAllContentTypeParsers();
   for (const mediaType of ['application/json', FORM_MEDIA_TYPE]) {
@@ -58,8 +55,8 @@ export async function providerWebhookRoutes(
     const { source } = request.params;
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const receivedAtMs = Date.now();
-    const result = admit({ source, rawBody, headers: request.headers, receivedAtMs });
-    if (!result.admitted) {
+    const result = verify({ source, rawBody, headers: request.headers, receivedAtMs });
+    if (!result.success) {
       const { rejection } = result;
       if (rejection !== undefined) {
         if (rejection.reason === 'invalid_signature') {

@@ -1,13 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import {
   type ErrorResponse,
+  parseJsonBody,
   type QueueMessage,
   type RejectionReason,
   storableJsonObject,
   toValidationIssues,
 } from '@webhooks/contracts';
 import { formPayload, isFormContentType } from './form-body.js';
-import { parseJsonBody } from './json-body.js';
 import { type ProviderConvention, providerEventFields } from './provider-event.js';
 import type { SignatureFailure, SignatureVerifier } from './signatures/signature-verifier.js';
 import { unsignedVerifier, verifierForSource } from './signatures/verifier-for-source.js';
@@ -35,17 +35,17 @@ export interface ProviderRequest {
   receivedAtMs: number;
 }
 
-export type ProviderAdmission =
-  | { admitted: true; event: QueueMessage }
+export type ProviderVerification =
+  | { success: true; event: QueueMessage }
   | {
-      admitted: false;
+      success: false;
       status: 400 | 401 | 404 | 415;
       body: ErrorResponse;
       /** Set when the refusal is one the quarantine keeps (401 and 404). */
       rejection?: { reason: RejectionReason; detail?: SignatureFailure; scheme?: string };
     };
 
-export type AdmitProviderRequest = (request: ProviderRequest) => ProviderAdmission;
+export type VerifyProviderRequest = (request: ProviderRequest) => ProviderVerification;
 
 interface SourceHandling {
   scheme: WebhookSource['scheme'] | 'unknown';
@@ -73,14 +73,14 @@ const UNKNOWN_SOURCE: SourceHandling = {
  * default content type, `application/x-www-form-urlencoded`: the signature is checked on the
  * form body as sent, then the JSON of its `payload` field is read as a JSON body would be, so
  * the event is the same as that of the same delivery sent as JSON. Pure: the route and
- * `pnpm rejected:replay` both call it, so a kept request verified again is admitted exactly as
- * it would have been on arrival.
+ * `pnpm rejected:replay` both call it, so a kept request verified again becomes exactly the
+ * event it would have been on arrival.
  */
-export function providerAdmission(options: {
+export function providerVerifier(options: {
   providerSources: ProviderSources | undefined;
   /** Deepest nesting of the body, stored as `data` (`MAX_JSON_DEPTH`). */
   maxJsonDepth: number;
-}): AdmitProviderRequest {
+}): VerifyProviderRequest {
   // A JSON object PostgreSQL can store: no NUL, no unpaired surrogate, not nested too deep.
   const EventData = storableJsonObject({ maxDepth: options.maxJsonDepth });
   const allowUnknown = options.providerSources?.allowUnknown ?? false;
@@ -102,12 +102,12 @@ export function providerAdmission(options: {
     // Only GitHub sends form bodies; every other source answers them as it did before: 415,
     // ahead of any other check (and so never kept in the quarantine).
     if (form && handling?.scheme !== 'github') {
-      return { admitted: false, status: 415, body: { error: 'unsupported_media_type' } };
+      return { success: false, status: 415, body: { error: 'unsupported_media_type' } };
     }
     if (handling === undefined) {
       if (!allowUnknown) {
         return {
-          admitted: false,
+          success: false,
           status: 404,
           body: { error: 'unknown_source' },
           rejection: { reason: 'unknown_source' },
@@ -116,7 +116,7 @@ export function providerAdmission(options: {
       const name = SourceName.safeParse(source);
       if (!name.success) {
         const issues = toValidationIssues(name.error).map((i) => ({ ...i, path: 'param:source' }));
-        return { admitted: false, status: 400, body: { error: 'validation_failed', issues } };
+        return { success: false, status: 400, body: { error: 'validation_failed', issues } };
       }
       handling = UNKNOWN_SOURCE;
     }
@@ -124,7 +124,7 @@ export function providerAdmission(options: {
     const verdict = handling.verifier.verify({ rawBody, headers, nowMs: receivedAtMs });
     if (!verdict.valid) {
       return {
-        admitted: false,
+        success: false,
         status: 401,
         body: { error: 'invalid_signature' },
         rejection: { reason: 'invalid_signature', detail: verdict.reason, scheme: handling.scheme },
@@ -136,7 +136,7 @@ export function providerAdmission(options: {
       const payload = formPayload(rawBody);
       if (!payload.success) {
         return {
-          admitted: false,
+          success: false,
           status: 400,
           body: { error: 'invalid_payload', message: payload.message },
         };
@@ -146,7 +146,7 @@ export function providerAdmission(options: {
     const json = parseJsonBody(jsonBytes, form ? { subject: 'the payload field' } : {});
     if (!json.success) {
       return {
-        admitted: false,
+        success: false,
         status: 400,
         body: { error: 'invalid_payload', message: json.message },
       };
@@ -154,7 +154,7 @@ export function providerAdmission(options: {
     const data = EventData.safeParse(json.value);
     if (!data.success) {
       return {
-        admitted: false,
+        success: false,
         status: 400,
         body: { error: 'validation_failed', issues: toValidationIssues(data.error) },
       };
@@ -162,7 +162,7 @@ export function providerAdmission(options: {
     const fields = providerEventFields(handling.convention, { headers, body: data.data });
     if (!fields.success) {
       return {
-        admitted: false,
+        success: false,
         status: 400,
         body: { error: 'validation_failed', issues: fields.issues },
       };
@@ -170,7 +170,7 @@ export function providerAdmission(options: {
 
     const receivedAt = new Date(receivedAtMs).toISOString();
     return {
-      admitted: true,
+      success: true,
       event: {
         id: fields.fields.id,
         source,

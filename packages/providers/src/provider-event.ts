@@ -26,7 +26,8 @@ export type ProviderEventResult =
   | { success: true; fields: ProviderEventFields }
   | { success: false; issues: ValidationIssue[] };
 
-export interface ProviderRequest {
+/** A provider request with its body parsed. */
+export interface ParsedProviderRequest {
   headers: IncomingHttpHeaders;
   /** The parsed body, stored whole as the event's `data`. */
   body: JsonObject;
@@ -43,7 +44,7 @@ export interface ProviderRequest {
  */
 export function providerEventFields(
   convention: ProviderConvention,
-  request: ProviderRequest,
+  request: ParsedProviderRequest,
 ): ProviderEventResult {
   const fields = new FieldReader(request);
   let event: { [K in keyof ProviderEventFields]: ProviderEventFields[K] | undefined };
@@ -91,7 +92,7 @@ type StringSchema = typeof EventId;
 /** Headers that carry a generic sender's event id, in order of preference (as `POST /webhook`). */
 const GENERIC_ID_HEADERS = ['idempotency-key', 'webhook-id'] as const;
 
-function genericId(fields: FieldReader, request: ProviderRequest): string | undefined {
+function genericId(fields: FieldReader, request: ParsedProviderRequest): string | undefined {
   const bodyId = request.body.id;
   // Numeric ids are common; as text they are the same key on every delivery.
   if (typeof bodyId === 'number' && Number.isSafeInteger(bodyId)) return String(bodyId);
@@ -107,9 +108,9 @@ function genericId(fields: FieldReader, request: ProviderRequest): string | unde
 /** Collects an issue for every field that is missing or does not fit its schema. */
 class FieldReader {
   readonly issues: ValidationIssue[] = [];
-  readonly #request: ProviderRequest;
+  readonly #request: ParsedProviderRequest;
 
-  constructor(request: ProviderRequest) {
+  constructor(request: ParsedProviderRequest) {
     this.#request = request;
   }
 

@@ -1,13 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { parseExactJson } from '@webhooks/contracts';
 import secureJson from 'secure-json-parse';
-
-/** A request body that is not JSON the API can read: answered 400 `invalid_payload`. */
-export class InvalidPayloadError extends Error {
-  readonly code = 'INVALID_PAYLOAD';
-  readonly statusCode = 400;
-  override name = 'InvalidPayloadError';
-}
+import { parseExactJson } from './exact-json.js';
 
 export type ParsedJsonBody =
   | { success: true; value: unknown }

@@ -1,6 +1,6 @@
 import { ConfigError, parseEnv } from '@webhooks/config';
 import { describe, expect, it } from 'vitest';
-import { ProviderSourcesEnv } from '../src/config.js';
+import { ProviderSourcesEnv } from '../src/index.js';
 
 const parse = (env: Record<string, string>) => parseEnv(ProviderSourcesEnv, env);
 
