@@ -22,7 +22,6 @@ export function httpEnv(defaultPort: number) {
     SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   });
 }
-export type HttpEnv = z.infer<ReturnType<typeof httpEnv>>;
 
 const delayList = z.string().transform((raw, ctx) => {
   const parts = raw.split(',').map((part) => part.trim());

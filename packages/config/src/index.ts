@@ -3,7 +3,6 @@ export {
   AmqpEnv,
   ConsumerEnv,
   DatabaseEnv,
-  type HttpEnv,
   httpEnv,
   IngestEnv,
   LogEnv,

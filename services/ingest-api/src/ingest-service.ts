@@ -134,7 +134,8 @@ export function createIngestService(
 
   let stopped: Promise<void> | undefined;
   const stop = async () => {
-    // Reverse order of opening.
+    // Requests first (they publish), then what they publish through: publishers before the
+    // connections their channels live on.
     await runShutdownSteps({
       logger,
       what: 'ingest',

@@ -9,7 +9,10 @@ export interface TimeAndId {
 
 const Position = z.tuple([Rfc3339, z.uuid()]);
 
-/** Opaque to clients: the position, base64url-encoded (as `/events` does). */
+/**
+ * The cursor of every paged list (`/events`, `/dead-letters`, `/rejected`): the last row's
+ * position, base64url-encoded. Opaque to clients.
+ */
 export function encodeCursor(position: TimeAndId): string {
   return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url');
 }

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ReplaySelection } from '../dead-letter-replay.js';
 import { decodeCursor, encodeCursor, INVALID_CURSOR } from './cursor.js';
-import { badRequest } from './events.js';
+import { badRequest, invalidQuery } from './invalid-query.js';
 
 const name = z.string().min(1).max(255);
 
@@ -85,10 +85,7 @@ export function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRoutesDep
   app.get('/dead-letters/:id', async (request, reply) => {
     const params = IdParams.safeParse(request.params);
     if (!params.success) {
-      return reply.code(400).send({
-        error: 'invalid_query',
-        issues: [{ path: 'id', message: 'must be the uuid of a dead letter' }],
-      });
+      return invalidQuery(reply, [{ path: 'id', message: 'must be the uuid of a dead letter' }]);
     }
     const letter = await deps.deadLetters.findById(params.data.id);
     if (letter === undefined) return reply.code(404).send({ error: 'not_found' });

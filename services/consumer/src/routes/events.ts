@@ -1,7 +1,9 @@
 import { Rfc3339 } from '@webhooks/contracts';
-import type { EventPosition, EventsRepository } from '@webhooks/db';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { EventsRepository } from '@webhooks/db';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { decodeCursor, encodeCursor, INVALID_CURSOR } from './cursor.js';
+import { badRequest, invalidQuery } from './invalid-query.js';
 import { eventsPageJson, storedEventJson } from './stored-event-json.js';
 
 const name = z.string().min(1).max(255);
@@ -51,35 +53,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** Events are sent as JSON text built around `data` as stored (see `stored-event-json.ts`). */
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** The cursor is opaque to clients: the last row's position, base64url-encoded. */
-function encodeCursor(position: EventPosition): string {
-  return Buffer.from(JSON.stringify([position.createdAt, position.id])).toString('base64url');
-}
-
-const CursorPosition = z.tuple([Rfc3339, z.uuid()]);
-
-function decodeCursor(cursor: string): EventPosition | undefined {
-  try {
-    const parsed = CursorPosition.safeParse(
-      JSON.parse(Buffer.from(cursor, 'base64url').toString()),
-    );
-    return parsed.success ? { createdAt: parsed.data[0], id: parsed.data[1] } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function badRequest(reply: FastifyReply, error: z.ZodError) {
-  return reply.code(400).send({
-    error: 'invalid_query',
-    issues: error.issues.map((issue) => ({
-      // Unknown parameters are reported by name, not as the query object.
-      path: issue.code === 'unrecognized_keys' ? issue.keys.join(',') : issue.path.join('.'),
-      message: issue.message,
-    })),
-  });
-}
-
 /**
  * `GET /events`, `GET /events/:id` and `GET /stats`: what is stored, read-only. Numbers in an
  * event's `data` are shown exactly as stored.
@@ -90,24 +63,20 @@ export function eventsRoutes(app: FastifyInstance, events: EventsRepository): vo
     if (!query.success) return badRequest(reply, query.error);
     const { cursor, ...filter } = query.data;
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) {
-      return reply.code(400).send({
-        error: 'invalid_query',
-        issues: [{ path: 'cursor', message: 'not a cursor returned by this API' }],
-      });
-    }
-    const page = await events.findEvents({ ...filter, after });
-    const nextCursor = page.next === undefined ? null : encodeCursor(page.next);
+    if (cursor !== undefined && after === undefined) return reply.code(400).send(INVALID_CURSOR);
+    const page = await events.findEvents({
+      ...filter,
+      after: after === undefined ? undefined : { createdAt: after.at, id: after.id },
+    });
+    const nextCursor =
+      page.next === undefined ? null : encodeCursor({ at: page.next.createdAt, id: page.next.id });
     return reply.type(JSON_TYPE).send(eventsPageJson(page.items, nextCursor));
   });
 
   app.get('/events/:id', async (request, reply) => {
     const params = EventIdParams.safeParse(request.params);
     if (!params.success) {
-      return reply.code(400).send({
-        error: 'invalid_query',
-        issues: [{ path: 'id', message: 'must be the uuid of a stored event' }],
-      });
+      return invalidQuery(reply, [{ path: 'id', message: 'must be the uuid of a stored event' }]);
     }
     const event = await events.findById(params.data.id);
     if (event === undefined) return reply.code(404).send({ error: 'not_found' });

@@ -1,11 +1,9 @@
 import { RejectionReason, Rfc3339 } from '@webhooks/contracts';
-import type {
-  RejectedPosition,
-  RejectedRequestsRepository,
-  StoredRejectedRequest,
-} from '@webhooks/db';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { RejectedRequestsRepository, StoredRejectedRequest } from '@webhooks/db';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { decodeCursor, encodeCursor, INVALID_CURSOR } from './cursor.js';
+import { badRequest, invalidQuery } from './invalid-query.js';
 
 /** `GET /rejected`'s query (also the source of its OpenAPI parameters). */
 export const RejectedQuery = z.strictObject({
@@ -17,29 +15,7 @@ export const RejectedQuery = z.strictObject({
   cursor: z.string().max(512).optional(),
 });
 
-/** Opaque to clients, like the events' cursor: the last row's position, base64url-encoded. */
-function encodeCursor(position: RejectedPosition): string {
-  return Buffer.from(JSON.stringify([position.receivedAt, position.id])).toString('base64url');
-}
-
 const IdParams = z.object({ id: z.uuid() });
-
-const CursorPosition = z.tuple([Rfc3339, z.uuid()]);
-
-function decodeCursor(cursor: string): RejectedPosition | undefined {
-  try {
-    const parsed = CursorPosition.safeParse(
-      JSON.parse(Buffer.from(cursor, 'base64url').toString()),
-    );
-    return parsed.success ? { receivedAt: parsed.data[0], id: parsed.data[1] } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function invalidQuery(reply: FastifyReply, issues: Array<{ path: string; message: string }>) {
-  return reply.code(400).send({ error: 'invalid_query', issues });
-}
 
 /** A kept request as JSON: the body as base64, since it is bytes that may not even be UTF-8. */
 function toJson(request: StoredRejectedRequest) {
@@ -55,26 +31,20 @@ function toJson(request: StoredRejectedRequest) {
 export function rejectedRoutes(app: FastifyInstance, rejected: RejectedRequestsRepository): void {
   app.get('/rejected', async (request, reply) => {
     const query = RejectedQuery.safeParse(request.query);
-    if (!query.success) {
-      return invalidQuery(
-        reply,
-        query.error.issues.map((issue) => ({
-          path: issue.code === 'unrecognized_keys' ? issue.keys.join(',') : issue.path.join('.'),
-          message: issue.message,
-        })),
-      );
-    }
+    if (!query.success) return badRequest(reply, query.error);
     const { cursor, ...filter } = query.data;
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) {
-      return invalidQuery(reply, [
-        { path: 'cursor', message: 'not a cursor returned by this API' },
-      ]);
-    }
-    const page = await rejected.find({ ...filter, after });
+    if (cursor !== undefined && after === undefined) return reply.code(400).send(INVALID_CURSOR);
+    const page = await rejected.find({
+      ...filter,
+      after: after === undefined ? undefined : { receivedAt: after.at, id: after.id },
+    });
     return {
       items: page.items.map(toJson),
-      nextCursor: page.next === undefined ? null : encodeCursor(page.next),
+      nextCursor:
+        page.next === undefined
+          ? null
+          : encodeCursor({ at: page.next.receivedAt, id: page.next.id }),
     };
   });
 
