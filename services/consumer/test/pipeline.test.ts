@@ -43,6 +43,18 @@ async function deadLetters(): Promise<Array<{ body: string; headers: Record<stri
   return messages.map((m) => ({ body: m.body.toString(), headers: m.headers }));
 }
 
+/** Messages the consumer has settled so far, by how (its own counters). */
+async function settled(): Promise<{ acked: number; retried: number; deadLettered: number }> {
+  const { metrics } = fixture.consumer;
+  const total = async (counter: { get(): Promise<{ values: Array<{ value: number }> }> }) =>
+    (await counter.get()).values.reduce((sum, sample) => sum + sample.value, 0);
+  return {
+    acked: await total(metrics.acked),
+    retried: await total(metrics.retried),
+    deadLettered: await total(metrics.deadLettered),
+  };
+}
+
 describe('ingest → RabbitMQ → consumer → PostgreSQL', () => {
   it('stores a POSTed event with source, type, data, event_id and timestamp as sent', async () => {
     const res = await ingest.post({
@@ -75,6 +87,7 @@ describe('ingest → RabbitMQ → consumer → PostgreSQL', () => {
       const n = i < 1800 ? i : i - 1800; // the last 200 repeat ids 0..199
       return { source: 'dedup', type: 'bulk', id: `dup-${n}`, data: { i } };
     });
+    const before = await settled();
     const statuses = [];
     for (let i = 0; i < bodies.length; i += 100) {
       const chunk = bodies.slice(i, i + 100);
@@ -90,6 +103,19 @@ describe('ingest → RabbitMQ → consumer → PostgreSQL', () => {
     // Redeliveries may still be in flight; the count must stay exact once the queue is empty.
     await waitFor('the queue to drain', async () => (await admin.count(topology.queue)) === 0);
     expect(await countRows("source = 'dedup'")).toBe(1800);
+    // The unique key alone would also leave 1800 rows, with the repeats refused by the database
+    // and dead-lettered (or retried). The insert must absorb them: all 2000 messages acked.
+    const since = await waitFor('all 2000 messages settled', async () => {
+      const now = await settled();
+      const delta = {
+        acked: now.acked - before.acked,
+        retried: now.retried - before.retried,
+        deadLettered: now.deadLettered - before.deadLettered,
+      };
+      return delta.acked + delta.retried + delta.deadLettered >= 2000 ? delta : undefined;
+    });
+    expect(since).toEqual({ acked: 2000, retried: 0, deadLettered: 0 });
+    expect((await deadLetters()).filter((m) => m.body.includes('"dedup"'))).toEqual([]);
   });
 
   it('a non-JSON message goes straight to the DLQ, with its reason, without retries', async () => {
