@@ -154,7 +154,8 @@ export class Reconciler {
     const deadLetterReasons = new Map<string, string>();
     for (const message of await options.admin.peek(options.topology.deadLetterQueue, 1_000_000)) {
       const id = message.properties.messageId;
-      if (typeof id === 'string') deadLetterReasons.set(id, String(message.headers['x-death-reason']));
+      const reason = String(message.headers['x-death-reason']);
+      if (typeof id === 'string') deadLetterReasons.set(id, reason);
     }
     return classify(this.answers, { storedCounts, deadLetterReasons });
   }
