@@ -8,14 +8,52 @@ export type Answer = number | 'error';
 export interface Reconciliation {
   /** Answered 200 and found nowhere: the promise broken. Must be empty. */
   lost: string[];
-  /** Answered 200 and stored more than once, or both stored and dead-lettered. Must be empty. */
+  /**
+   * Stored more than once, or both stored and dead-lettered, whatever the answer: an event
+   * refused with a 503 whose message still reached the broker is deduplicated too. Must be empty.
+   */
   duplicated: string[];
   /** Answered 200 and dead-lettered, with the reason. */
   deadLettered: Map<string, string>;
   /** Not answered 200 yet stored or dead-lettered, with the answer given. */
   storedWithout200: Map<string, Answer>;
+  /** Stored under the source with an id no request sent. Must be empty. */
+  unknown: string[];
   accepted: number;
   stored: number;
+}
+
+/** What was found: rows per stored event id (of the source), and the dead letters' reasons. */
+export interface Findings {
+  storedCounts: ReadonlyMap<string, number>;
+  deadLetterReasons: ReadonlyMap<string, string>;
+}
+
+/** Holds every answer against what was found. Pure: the reconciler's rules in one place. */
+export function classify(answers: ReadonlyMap<string, Answer>, found: Findings): Reconciliation {
+  const result: Reconciliation = {
+    lost: [],
+    duplicated: [],
+    deadLettered: new Map(),
+    storedWithout200: new Map(),
+    unknown: [...found.storedCounts.keys()].filter((id) => !answers.has(id)),
+    accepted: 0,
+    stored: 0,
+  };
+  for (const [id, answer] of answers) {
+    const stored = found.storedCounts.get(id) ?? 0;
+    const deadReason = found.deadLetterReasons.get(id);
+    result.stored += stored > 0 ? 1 : 0;
+    if (stored > 1 || (stored === 1 && deadReason !== undefined)) result.duplicated.push(id);
+    if (answer !== 200) {
+      if (stored > 0 || deadReason !== undefined) result.storedWithout200.set(id, answer);
+      continue;
+    }
+    result.accepted += 1;
+    if (stored === 0 && deadReason === undefined) result.lost.push(id);
+    else if (stored === 0 && deadReason !== undefined) result.deadLettered.set(id, deadReason);
+  }
+  return result;
 }
 
 /**
@@ -82,8 +120,9 @@ export class Reconciler {
 
   /**
    * Reconciles (waiting up to `timeoutMs`, default 30 s) and asserts the promise: every event
-   * answered 200 stored exactly once, none lost, none duplicated, none dead-lettered. Returns
-   * the reconciliation for the test's own further checks.
+   * answered 200 stored exactly once, none lost, none duplicated (whatever its answer), none
+   * dead-lettered, no row of the source that no request sent. Returns the reconciliation for
+   * the test's own further checks.
    */
   async expectEveryAcceptedStoredOnce(options: {
     db: Database;
@@ -98,6 +137,7 @@ export class Reconciler {
     expect(result.lost).toEqual([]);
     expect(result.duplicated).toEqual([]);
     expect([...result.deadLettered]).toEqual([]);
+    expect(result.unknown).toEqual([]);
     return result;
   }
 
@@ -110,35 +150,14 @@ export class Reconciler {
       'SELECT event_id, count(*)::int AS n FROM webhook_events WHERE source = $1 GROUP BY event_id',
       [this.#source],
     );
-    const storedCount = new Map(rows.rows.map((r) => [r.event_id, r.n]));
-    const dead = new Map<string, string>();
+    const storedCounts = new Map(rows.rows.map((r) => [r.event_id, r.n]));
+    const deadLetterReasons = new Map<string, string>();
     for (const message of await options.admin.peek(options.topology.deadLetterQueue, 1_000_000)) {
       const id = message.properties.messageId;
-      if (typeof id === 'string') dead.set(id, String(message.headers['x-death-reason']));
+      const reason = String(message.headers['x-death-reason']);
+      if (typeof id === 'string') deadLetterReasons.set(id, reason);
     }
-
-    const result: Reconciliation = {
-      lost: [],
-      duplicated: [],
-      deadLettered: new Map(),
-      storedWithout200: new Map(),
-      accepted: 0,
-      stored: 0,
-    };
-    for (const [id, answer] of this.answers) {
-      const stored = storedCount.get(id) ?? 0;
-      const deadReason = dead.get(id);
-      result.stored += stored > 0 ? 1 : 0;
-      if (answer !== 200) {
-        if (stored > 0 || deadReason !== undefined) result.storedWithout200.set(id, answer);
-        continue;
-      }
-      result.accepted += 1;
-      if (stored > 1 || (stored === 1 && deadReason !== undefined)) result.duplicated.push(id);
-      else if (stored === 0 && deadReason === undefined) result.lost.push(id);
-      else if (deadReason !== undefined) result.deadLettered.set(id, deadReason);
-    }
-    return result;
+    return classify(this.answers, { storedCounts, deadLetterReasons });
   }
 }
 
@@ -146,6 +165,7 @@ function summary(label: string, r: Reconciliation): string {
   const without200 = [...r.storedWithout200].map(([id, answer]) => `${id}=${answer}`).join(', ');
   return (
     `${label}: ${r.accepted} accepted, ${r.stored} stored, lost ${r.lost.length}, ` +
-    `duplicated ${r.duplicated.length}, stored without a 200 ${r.storedWithout200.size} (${without200})`
+    `duplicated ${r.duplicated.length}, unknown ${r.unknown.length}, ` +
+    `stored without a 200 ${r.storedWithout200.size} (${without200})`
   );
 }

@@ -2,6 +2,8 @@ import { QueueAdmin, type Topology } from '@webhooks/queue';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../../test/helpers/free-port.js';
 import { type IngestHarness, startIngest, testTopology } from '../../../test/helpers/pipeline.js';
+import { metricValue } from '../../../test/helpers/prometheus.js';
+import { Reconciler } from '../../../test/helpers/reconcile.js';
 import { type ServiceProcess, startService } from '../../../test/helpers/service-process.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
@@ -113,6 +115,62 @@ describe('the consumer process', () => {
     expect(await second.service.exited).toBe(0);
     expect(second.service.output()).toContain('shutdown complete');
   });
+
+  it('stopped with SIGTERM while batches are in flight, then restarted: every event answered 200 is stored exactly once', async () => {
+    const source = 'sigterm';
+    const storedCount = async () =>
+      (
+        await database.db.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM webhook_events WHERE source = $1',
+          [source],
+        )
+      ).rows[0]?.n ?? 0;
+    const reconciler = new Reconciler(source);
+    await reconciler.send({
+      prefix: 'term',
+      count: 2000,
+      concurrency: 50,
+      post: async (body) => (await ingest.post(body)).statusCode,
+    });
+    expect(reconciler.acceptedIds()).toHaveLength(2000);
+
+    // Every insert statement takes 200 ms, so batches are in the consumer's hands, stored or
+    // being stored, when the signal comes; the rest of the backlog is still in the queue.
+    await database.db.query(`
+      CREATE FUNCTION slow_inserts() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END $$;
+      CREATE TRIGGER slow_inserts BEFORE INSERT ON webhook_events
+        FOR EACH STATEMENT EXECUTE FUNCTION slow_inserts();`);
+    const first = await startConsumerProcess();
+    await waitFor('the consumer to be storing', async () => (await storedCount()) >= 200, {
+      timeoutMs: 20_000,
+    });
+    const metrics = await (await fetch(`http://127.0.0.1:${first.port}/metrics`)).text();
+    const inFlight =
+      metricValue(metrics, 'messages_consumed_total') -
+      metricValue(metrics, 'messages_acked_total');
+    expect(inFlight, 'messages delivered and not yet acked at SIGTERM').toBeGreaterThan(0);
+    first.service.child.kill('SIGTERM');
+    expect(await first.service.exited).toBe(0);
+    expect(first.service.output()).toContain('shutdown complete');
+    await database.db.query('DROP TRIGGER slow_inserts ON webhook_events');
+
+    // What it held it stored and acked before it went: each event is now either stored or
+    // back in the queue, none both (stored, not acked) and none neither (acked, not stored).
+    const storedAtExit = await storedCount();
+    expect(storedAtExit).toBeLessThan(2000);
+    await waitFor(
+      'each event stored or in the queue, once',
+      async () => storedAtExit + (await admin.count(topology.queue)) === 2000,
+      { timeoutMs: 5000 },
+    );
+
+    const second = await startConsumerProcess();
+    await reconciler.expectEveryAcceptedStoredOnce({ db: database.db, admin, topology });
+    expect(await storedCount()).toBe(2000);
+    second.service.child.kill('SIGTERM');
+    expect(await second.service.exited).toBe(0);
+  }, 60_000);
 
   it('refuses to start on bad settings, naming every bad variable at once', async () => {
     const service = startService('consumer', {

@@ -92,6 +92,8 @@ describe('processBatch: decode, store, decide, without a broker', () => {
       store: async () => [{ kind: 'stored' }],
       retryDelaysMs,
     });
+    // One verdict per message: an empty answer would leave both messages never settled.
+    expect(verdicts.map((v) => v.message)).toEqual(messages);
     for (const verdict of verdicts) {
       expect(verdict.decision).toMatchObject({ action: 'retry', delayMs: 1000, nextAttempt: 2 });
       expect(verdict.decision.action === 'retry' && verdict.decision.error).toMatch(
