@@ -16,20 +16,20 @@ import {
 } from '@webhooks/queue';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { buildOpsApp } from './app.js';
-import { Batcher } from './batcher.js';
 import type { ConsumerConfig } from './config.js';
-import { DatabaseCircuit } from './database-circuit.js';
-import { deadLetterTableLog } from './dead-letter-log.js';
-import { selectionReplay } from './dead-letter-replay.js';
-import { ConsumerMetrics } from './metrics.js';
-import { createOverview } from './ops-overview.js';
-import { processBatch } from './process-batch.js';
-import { createRejectedQuarantine } from './rejected-quarantine.js';
-import { removeExpiredEvents } from './remove-expired-events.js';
-import { RetentionScheduler } from './retention-scheduler.js';
-import { Settler } from './settle.js';
-import { storeBatch } from './store-batch.js';
+import { deadLetterTableLog } from './dead-letters/dead-letter-log.js';
+import { selectionReplay } from './dead-letters/selection-replay.js';
+import { buildOpsApp } from './ops/ops-app.js';
+import { createOverview } from './ops/ops-overview.js';
+import { Batcher } from './pipeline/batcher.js';
+import { ConsumerMetrics } from './pipeline/consumer-metrics.js';
+import { DatabaseCircuit } from './pipeline/database-circuit.js';
+import { processBatch } from './pipeline/process-batch.js';
+import { Settler } from './pipeline/settle.js';
+import { storeBatch } from './pipeline/store-batch.js';
+import { createRejectedQuarantine } from './quarantine/rejected-quarantine.js';
+import { removeExpiredEvents } from './retention/remove-expired-events.js';
+import { RetentionScheduler } from './retention/retention-scheduler.js';
 
 /** Longest wait for the broker to confirm a retry or dead-letter copy. */
 const REPUBLISH_TIMEOUT_MS = 10_000;

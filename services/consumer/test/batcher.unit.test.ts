@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Batcher } from '../src/batcher.js';
+import { Batcher } from '../src/pipeline/batcher.js';
 
 /** Items are their own size in bytes. */
 function batcher(options: { maxItems?: number; maxBytes?: number; maxWaitMs?: number } = {}) {

@@ -4,8 +4,8 @@ import type { DeadLettersRepository, EventsRepository } from '@webhooks/db';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testLogger } from '../../../test/helpers/test-logger.js';
-import { buildOpsApp } from '../src/app.js';
-import { CONSOLE_CSP } from '../src/routes/console.js';
+import { buildOpsApp } from '../src/ops/ops-app.js';
+import { CONSOLE_CSP } from '../src/ops/routes/console.js';
 
 // The console's reason filters offer the reasons the services define: the consumer's
 // DeathReason (its dead-letter policy, x-death-reason) and the contracts' RejectionReason

@@ -2,7 +2,7 @@ import { DatabaseUnavailableError, type EventRow, PermanentDatabaseError } from 
 import { describe, expect, it } from 'vitest';
 import { captureLogs } from '../../../test/helpers/log-capture.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import { DatabaseCircuit } from '../src/database-circuit.js';
+import { DatabaseCircuit } from '../src/pipeline/database-circuit.js';
 
 const ROWS: EventRow[] = [
   { eventId: 'e', source: 's', type: 't', data: {}, timestamp: '2026-05-06T07:08:09.000Z' },

@@ -10,7 +10,7 @@ import {
 import type { TestDatabase } from '../../../test/helpers/test-database.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
 import type { ConsumerService } from '../src/consumer-service.js';
-import { identifyDeadLetter } from '../src/dead-letter-key.js';
+import { identifyDeadLetter } from '../src/dead-letters/dead-letter-key.js';
 
 // Every message in the dead-letter queue must be reachable through the ops API (and so the
 // console): messages with equal bodies must not hide behind one another, and a replay of a

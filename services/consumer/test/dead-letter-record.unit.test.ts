@@ -3,11 +3,11 @@ import type { ConfirmPublisher, Delivery, OutgoingMessage } from '@webhooks/queu
 import { topologyFor } from '@webhooks/queue';
 import { describe, expect, it } from 'vitest';
 import { testLogger } from '../../../test/helpers/test-logger.js';
-import { digestKey, identifyDeadLetter } from '../src/dead-letter-key.js';
-import { deadLetterTableLog } from '../src/dead-letter-log.js';
-import { ConsumerMetrics } from '../src/metrics.js';
-import { histogramQuantile } from '../src/ops-overview.js';
-import { Settler } from '../src/settle.js';
+import { digestKey, identifyDeadLetter } from '../src/dead-letters/dead-letter-key.js';
+import { deadLetterTableLog } from '../src/dead-letters/dead-letter-log.js';
+import { histogramQuantile } from '../src/ops/ops-overview.js';
+import { ConsumerMetrics } from '../src/pipeline/consumer-metrics.js';
+import { Settler } from '../src/pipeline/settle.js';
 
 const topology = topologyFor({
   exchange: 'x',

@@ -1,7 +1,7 @@
 import { PermanentDatabaseError, TransientDatabaseError } from '@webhooks/db';
 import { describe, expect, it } from 'vitest';
-import { decide } from '../src/decide.js';
-import { InvalidMessageError } from '../src/decode-message.js';
+import { decide } from '../src/pipeline/decide.js';
+import { InvalidMessageError } from '../src/pipeline/decode-message.js';
 
 const DELAYS = [1000, 2000, 4000];
 const transient = {

@@ -1,6 +1,6 @@
 import type { Delivery } from '@webhooks/queue';
 import { describe, expect, it } from 'vitest';
-import { decodeMessage } from '../src/decode-message.js';
+import { decodeMessage } from '../src/pipeline/decode-message.js';
 
 type Properties = Delivery['properties'];
 

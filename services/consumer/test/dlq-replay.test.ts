@@ -10,7 +10,7 @@ import {
 } from '../../../test/helpers/pipeline-fixture.js';
 import type { TestDatabase } from '../../../test/helpers/test-database.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import { replayDeadLetters } from '../src/dlq-replay.js';
+import { replayDeadLetters } from '../src/dead-letters/dlq-replay.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 let fixture: PipelineFixture;

@@ -4,8 +4,8 @@ import type { DeadLettersRepository, EventsRepository } from '@webhooks/db';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testLogger } from '../../../test/helpers/test-logger.js';
-import { buildOpsApp } from '../src/app.js';
-import { CONSOLE_CSP } from '../src/routes/console.js';
+import { buildOpsApp } from '../src/ops/ops-app.js';
+import { CONSOLE_CSP } from '../src/ops/routes/console.js';
 
 let app: ReturnType<typeof buildOpsApp>;
 

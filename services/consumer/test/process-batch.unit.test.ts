@@ -5,8 +5,8 @@ import {
   TransientDatabaseError,
 } from '@webhooks/db';
 import { describe, expect, it } from 'vitest';
-import type { StoreOutcome } from '../src/decide.js';
-import { processBatch } from '../src/process-batch.js';
+import type { StoreOutcome } from '../src/pipeline/decide.js';
+import { processBatch } from '../src/pipeline/process-batch.js';
 import { eventBody, fakeDelivery } from './fixtures/fake-delivery.js';
 
 const retryDelaysMs = [1000, 2000, 4000];

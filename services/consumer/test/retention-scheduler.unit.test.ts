@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { captureLogs } from '../../../test/helpers/log-capture.js';
-import type { RemoveExpiredEventsResult } from '../src/remove-expired-events.js';
-import { RetentionScheduler } from '../src/retention-scheduler.js';
+import type { RemoveExpiredEventsResult } from '../src/retention/remove-expired-events.js';
+import { RetentionScheduler } from '../src/retention/retention-scheduler.js';
 
 const INTERVAL_MS = 1000;
 const FIRST_RUN_DELAY_MS = 100;

@@ -8,7 +8,7 @@ import { captureLogs } from '../../../test/helpers/log-capture.js';
 import { startConsumer, testTopology } from '../../../test/helpers/pipeline.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import { removeExpiredEvents } from '../src/remove-expired-events.js';
+import { removeExpiredEvents } from '../src/retention/remove-expired-events.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const run = promisify(execFile);

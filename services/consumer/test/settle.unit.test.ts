@@ -2,9 +2,9 @@ import { MessageHeader } from '@webhooks/contracts';
 import { type OutgoingMessage, QueueUnavailableError, topologyFor } from '@webhooks/queue';
 import { describe, expect, it } from 'vitest';
 import { captureLogs } from '../../../test/helpers/log-capture.js';
-import type { Decision } from '../src/decide.js';
-import { ConsumerMetrics } from '../src/metrics.js';
-import { Settler } from '../src/settle.js';
+import { ConsumerMetrics } from '../src/pipeline/consumer-metrics.js';
+import type { Decision } from '../src/pipeline/decide.js';
+import { Settler } from '../src/pipeline/settle.js';
 import { eventBody, type FakeDelivery, fakeDelivery } from './fixtures/fake-delivery.js';
 
 const topology = topologyFor({

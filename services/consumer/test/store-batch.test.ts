@@ -1,7 +1,7 @@
 import { EventsRepository } from '@webhooks/db';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
-import { storeBatch } from '../src/store-batch.js';
+import { storeBatch } from '../src/pipeline/store-batch.js';
 
 let database: TestDatabase;
 let events: EventsRepository;

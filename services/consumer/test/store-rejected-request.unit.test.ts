@@ -10,7 +10,10 @@ import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { testLogger } from '../../../test/helpers/test-logger.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import { decodeRejectedRequest, RejectedRequestStore } from '../src/store-rejected-request.js';
+import {
+  decodeRejectedRequest,
+  RejectedRequestStore,
+} from '../src/quarantine/store-rejected-request.js';
 
 /** A delivery of the rejected queue as the ingest API publishes it, recording how it is settled. */
 function delivery(overrides: Record<string, unknown> = {}) {

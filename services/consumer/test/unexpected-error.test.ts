@@ -10,8 +10,8 @@ import type { ConsumerService } from '../src/consumer-service.js';
 // `bug-` throws a TypeError, as code that misreads its input would. Everything else is real:
 // the broker, the retry queues, the database.
 const bugCalls = vi.hoisted(() => ({ count: 0 }));
-vi.mock('../src/store-batch.js', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('../src/store-batch.js')>();
+vi.mock('../src/pipeline/store-batch.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../src/pipeline/store-batch.js')>();
   return {
     ...actual,
     storeBatch: (rows: readonly EventRow[], insert: Parameters<typeof actual.storeBatch>[1]) => {

@@ -3,7 +3,7 @@ import { AmqpEnv, ConfigError, createLogger, DatabaseEnv, parseEnv } from '@webh
 import { Database, DeadLettersRepository } from '@webhooks/db';
 import { QueueAdmin, topologyFromSettings } from '@webhooks/queue';
 import dotenv from 'dotenv';
-import { replayDeadLetters } from '../dlq-replay.js';
+import { replayDeadLetters } from '../dead-letters/dlq-replay.js';
 
 const USAGE = `Usage: pnpm dlq:replay [--limit N] [--source S] [--type T] [--dry-run]
 Moves messages from QUEUE_NAME_dlq back to QUEUE_NAME with attempts reset.

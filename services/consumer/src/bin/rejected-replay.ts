@@ -18,7 +18,7 @@ import {
   topologyFromSettings,
 } from '@webhooks/queue';
 import dotenv from 'dotenv';
-import { replayRejected, summaryLine } from '../rejected-replay.js';
+import { replayRejected, summaryLine } from '../quarantine/rejected-replay.js';
 
 const USAGE = `Usage: pnpm rejected:replay [--source S] [--since T] [--dry-run]
 Verifies the kept rejected requests (not yet admitted) again with the current WEBHOOK_SOURCES

@@ -10,7 +10,7 @@ import {
 } from '@webhooks/config';
 import { Database, EventsRepository, RejectedRequestsRepository } from '@webhooks/db';
 import dotenv from 'dotenv';
-import { removeExpiredEvents } from '../remove-expired-events.js';
+import { removeExpiredEvents } from '../retention/remove-expired-events.js';
 
 const USAGE = `Usage: pnpm retention
 Removes events stored more than RETENTION_DAYS days ago (0: none) and kept rejected requests

@@ -2,7 +2,7 @@ import { DeathReason, Rfc3339 } from '@webhooks/contracts';
 import type { DeadLetterSelection, DeadLettersRepository } from '@webhooks/db';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { ReplaySelection } from '../dead-letter-replay.js';
+import type { ReplaySelection } from '../../dead-letters/selection-replay.js';
 import { decodeCursor, encodeCursor, INVALID_CURSOR } from './cursor.js';
 import { badRequest, invalidQuery } from './invalid-query.js';
 

@@ -7,10 +7,10 @@ import {
   type Topology,
 } from '@webhooks/queue';
 import type { Logger } from 'pino';
-import type { DeadLetterLog } from './dead-letter-log.js';
+import type { DeadLetterLog } from '../dead-letters/dead-letter-log.js';
+import type { ConsumerMetrics } from './consumer-metrics.js';
 import type { Decision } from './decide.js';
 import type { MessageContext } from './decode-message.js';
-import type { ConsumerMetrics } from './metrics.js';
 import type { Verdict } from './process-batch.js';
 
 /** Longest `x-last-error` carried in a header; the full error stays in the log. */

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
  * The console's files, shipped in the package (`console/`) beside `src/` and `dist/`, so the
  * same path works from the sources and from the build.
  */
-const CONSOLE_DIR = new URL('../../console/', import.meta.url);
+const CONSOLE_DIR = new URL('../../../console/', import.meta.url);
 
 /** What may be served, by extension; anything else under `/console/` is a 404. */
 const CONTENT_TYPES: Record<string, string> = {

@@ -3,9 +3,9 @@ import type { RejectedRequestsRepository } from '@webhooks/db';
 import { AmqpConnection, QueueConsumer, rejectedQueueFor } from '@webhooks/queue';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import type { ConsumerConfig } from './config.js';
-import { removeExpiredEvents } from './remove-expired-events.js';
-import { RetentionScheduler } from './retention-scheduler.js';
+import type { ConsumerConfig } from '../config.js';
+import { removeExpiredEvents } from '../retention/remove-expired-events.js';
+import { RetentionScheduler } from '../retention/retention-scheduler.js';
 import { RejectedRequestStore } from './store-rejected-request.js';
 
 /** Kept requests are few and small next to events: a short prefetch is plenty. */

@@ -10,7 +10,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { ReplaySelection } from './dead-letter-replay.js';
+import type { ReplaySelection } from '../dead-letters/selection-replay.js';
 import { consumerOpenApiDocument } from './openapi.js';
 import type { Overview } from './ops-overview.js';
 import { consoleRoutes } from './routes/console.js';
