@@ -49,8 +49,7 @@ export class UnackedBytesBudget {
   /** Counts a delivery of `bytes` as held, and learns its size. */
   take(bytes: number): void {
     this.#heldBytes += bytes;
-    // At least 1, so that empty bodies do not make every window one message.
-    this.#estimate = Math.max(bytes, 1, (this.#estimate ?? 0) * ESTIMATE_DECAY);
+    this.#estimate = Math.max(bytes, (this.#estimate ?? 0) * ESTIMATE_DECAY);
   }
 
   /** A delivery of `bytes` was settled (or can no longer be: its channel closed). */
