@@ -38,6 +38,12 @@ export interface QueueConsumerOptions {
   onUnackedBytes?: ((bytes: number) => void) | undefined;
   /** Told of every delivery handed back to the broker unprocessed because the bound was reached. */
   onReturned?: (() => void) | undefined;
+  /**
+   * Told, after a delivery is handed out, when no more will come until some are settled: the
+   * byte bound is reached or the subscription's prefetch is used up. What waits to fill a batch
+   * need not wait longer.
+   */
+  onSaturated?: (() => void) | undefined;
   /** Declared on every fresh channel before consuming. */
   topology?: Topology;
   /** Declared on every fresh channel before consuming (the quarantine's queue). */
@@ -58,6 +64,12 @@ interface OpenChannel {
   heldBytes: number;
 }
 
+/** One subscription's prefetch, and how many of its deliveries are taken and not settled. */
+interface Subscription {
+  window: number;
+  taken: number;
+}
+
 /**
  * Consumes one queue with manual acks and bounded prefetch, across reconnections, once
  * `consume(handler)` names where deliveries go.
@@ -74,8 +86,8 @@ export class QueueConsumer {
   readonly #budget: UnackedBytesBudget;
   #current: OpenChannel | undefined;
   #consumerTag: string | undefined;
-  /** The prefetch the current subscription was made with. */
-  #window = 0;
+  /** The latest subscription made (the current one while `#consumerTag` is set). */
+  #subscription: Subscription | undefined;
   #handler: DeliveryHandler | undefined;
   #paused = false;
   /** The broker cancelled us (queue deleted): no new subscription until resumed or reconnected. */
@@ -127,7 +139,7 @@ export class QueueConsumer {
       if (this.#current !== current) return;
       this.#current = undefined;
       this.#consumerTag = undefined;
-      this.#window = 0;
+      this.#subscription = undefined;
       // A channel the broker closed on its own (e.g. consumer_timeout) is never reopened by
       // anything else: start the connection over.
       if (!this.#stopped) this.#options.connection.reconnect('consume channel closed');
@@ -199,7 +211,7 @@ export class QueueConsumer {
   #needsChange(): boolean {
     const wanted = this.#wantedWindow();
     if (this.#consumerTag === undefined) return wanted > 0;
-    return wanted === 0 || wanted >= 2 * this.#window;
+    return wanted === 0 || wanted >= 2 * (this.#subscription?.window ?? 0);
   }
 
   /** Brings the subscription in line with `#needsChange()`; resolves once it is. Never rejects. */
@@ -239,7 +251,7 @@ export class QueueConsumer {
 
   async #cancel(channel: Channel, tag: string): Promise<void> {
     this.#consumerTag = undefined;
-    this.#window = 0;
+    this.#subscription = undefined;
     // Deliveries the broker sent before it saw this arrive before its answer.
     await channel.cancel(tag);
     this.#syncAgain = true;
@@ -250,23 +262,29 @@ export class QueueConsumer {
   async #subscribe(current: OpenChannel, window: number): Promise<void> {
     // A prefetch applies to each subscription made after it, on its own.
     await current.channel.prefetch(window);
+    // Deliveries may come before the answer below is read: the subscription exists first.
+    const subscription: Subscription = { window, taken: 0 };
+    this.#subscription = subscription;
     const { consumerTag } = await current.channel.consume(
       this.#options.queue,
-      (message) => this.#onMessage(current, message),
+      (message) => this.#onMessage(current, subscription, message),
       { noAck: false },
     );
     if (this.#current !== current) return;
     this.#consumerTag = consumerTag;
-    this.#window = window;
     this.#syncAgain = true;
   }
 
-  #onMessage(current: OpenChannel, message: ConsumeMessage | null): void {
+  #onMessage(
+    current: OpenChannel,
+    subscription: Subscription,
+    message: ConsumeMessage | null,
+  ): void {
     // null: the broker cancelled us (queue deleted); the channel stays open.
     if (message === null) {
       this.#options.logger.error({ queue: this.#options.queue }, 'consumer cancelled by broker');
       this.#consumerTag = undefined;
-      this.#window = 0;
+      this.#subscription = undefined;
       this.#cancelledByBroker = true;
       return;
     }
@@ -282,13 +300,22 @@ export class QueueConsumer {
     }
     const bytes = message.content.length;
     current.heldBytes += bytes;
+    subscription.taken += 1;
     this.#budget.take(bytes);
     this.#options.onUnackedBytes?.(this.#budget.heldBytes);
     const onSettled = () => {
       current.heldBytes -= bytes;
+      subscription.taken -= 1;
       this.#release(bytes);
     };
     this.#handler?.(toDelivery(acks, message, current.isOpen, onSettled));
+    if (
+      !this.#budget.canTake() ||
+      this.#subscription !== subscription ||
+      subscription.taken >= subscription.window
+    ) {
+      this.#options.onSaturated?.();
+    }
     void this.#sync();
   }
 

@@ -116,6 +116,7 @@ async function startBounded(options: {
   maxUnackedBytes: number;
   onDelivery: (delivery: Delivery) => void;
   onReturned?: () => void;
+  onSaturated?: () => void;
 }) {
   const connection = new AmqpConnection({
     url: inject('amqpUrl'),
@@ -129,6 +130,7 @@ async function startBounded(options: {
     prefetch: options.prefetch,
     maxUnackedBytes: options.maxUnackedBytes,
     onReturned: options.onReturned,
+    onSaturated: options.onSaturated,
   });
   consumer.consume(options.onDelivery);
   connection.start();
@@ -200,6 +202,7 @@ describe('QueueConsumer with a byte bound', () => {
     const queue = await queueHolding(Array.from({ length: 4 }, (_, i) => body(`m${i}`, size)));
     const received: Delivery[] = [];
     let returned = 0;
+    let saturated = 0;
     const running = await startBounded({
       queue,
       prefetch: 100,
@@ -207,6 +210,9 @@ describe('QueueConsumer with a byte bound', () => {
       onDelivery: (delivery) => received.push(delivery),
       onReturned: () => {
         returned += 1;
+      },
+      onSaturated: () => {
+        saturated += 1;
       },
     });
     const { consumer } = running;
@@ -240,6 +246,8 @@ describe('QueueConsumer with a byte bound', () => {
       expect(received.map(nameOf)).toEqual(['m0', 'm1', 'm2']);
       // Held back, the subscription never existed: nothing was sent only to be handed back.
       expect(returned).toBe(0);
+      // Each delivery left no room for another: each said so (a batch filling stops waiting).
+      expect(saturated).toBe(3);
 
       // A channel that closes gives its unsettled messages back: they are no longer held.
       expect(consumer.unackedBytes).toBe(size);

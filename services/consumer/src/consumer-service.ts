@@ -93,6 +93,8 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     maxUnackedBytes: config.PREFETCH_MAX_BYTES,
     onUnackedBytes: (bytes) => metrics.unackedBytes.set(bytes),
     onReturned: () => metrics.returnedUnread.inc(),
+    // Nothing more comes until a batch is stored: the one filling need not wait for its timer.
+    onSaturated: () => batcher.flush(),
   });
 
   const circuit = new DatabaseCircuit({
