@@ -283,9 +283,11 @@ export class QueueConsumer {
     // null: the broker cancelled us (queue deleted); the channel stays open.
     if (message === null) {
       this.#options.logger.error({ queue: this.#options.queue }, 'consumer cancelled by broker');
-      this.#consumerTag = undefined;
-      this.#subscription = undefined;
-      this.#cancelledByBroker = true;
+      if (this.#subscription === subscription) {
+        this.#consumerTag = undefined;
+        this.#subscription = undefined;
+        this.#cancelledByBroker = true;
+      }
       return;
     }
     const { acks } = current;
