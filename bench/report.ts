@@ -1,6 +1,13 @@
 import type { LatencySummary } from './latency-seconds.js';
 import type { CpuShare } from './machine-samples.js';
-import type { BenchResult, Check, ColdStartResult, FixedRate, SoakResult } from './types.js';
+import type {
+  BenchResult,
+  Check,
+  ColdStartResult,
+  FixedRate,
+  LargeBodies,
+  SoakResult,
+} from './types.js';
 
 const n = (value: number, digits = 0) =>
   value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -88,6 +95,23 @@ export function checkTargets(r: BenchResult): Check[] {
       pass: Math.max(r.peakRssMb.ingest, r.peakRssMb.consumer) <= 150,
       gate: false,
     },
+    ...largeBodiesChecks(r.largeBodies),
+  ];
+}
+
+function largeBodiesChecks(l: LargeBodies | undefined): Check[] {
+  if (l === undefined) return [];
+  return [
+    {
+      name: 'large bodies: every 200 is stored, none retried or dead-lettered',
+      pass: l.stored >= l.accepted && l.retried === 0 && l.deadLettered === 0,
+      gate: true,
+    },
+    {
+      name: `large bodies: consumer peak RSS ≤ 200 MB (${opt(l.peakRssMb.consumer, 0)})`,
+      pass: (l.peakRssMb.consumer ?? Number.POSITIVE_INFINITY) <= 200,
+      gate: false,
+    },
   ];
 }
 
@@ -112,7 +136,8 @@ export function renderReport(r: BenchResult, checks: Check[]): string {
     `| drain (${n(r.drain.messages)} pre-filled) | ${n(r.drain.rowsPerSecond)} rows/s | — | ${n(r.drain.stored)} stored |`,
     ...(r.brokerFixedRate === undefined ? [] : [fixedRow('broker alone', r.brokerFixedRate, r)]),
     fixedRow('HTTP', r.fixedRate, r),
-    `| peak RSS | ingest ${r.peakRssMb.ingest} MB, consumer ${r.peakRssMb.consumer} MB | | |`,
+    `| peak RSS (small bodies) | ingest ${r.peakRssMb.ingest} MB, consumer ${r.peakRssMb.consumer} MB | | |`,
+    ...(r.largeBodies === undefined ? [] : largeBodiesRows(r.largeBodies)),
     '',
     ...(r.ingest.serverTime === undefined
       ? []
@@ -157,6 +182,13 @@ export function renderReport(r: BenchResult, checks: Check[]): string {
         ]),
   ];
   return lines.join('\n');
+}
+
+function largeBodiesRows(l: LargeBodies): string[] {
+  return [
+    `| large bodies: ${l.bodies} × ${n(l.bodyBytes / 1024)} KiB through the API, consumer stopped, then drained | ${n(l.bodies / l.seconds, 1)} bodies/s (${n(l.seconds, 1)} s) | — | ${l.accepted} accepted, ${l.stored} stored; ${l.retried} retried, ${l.deadLettered} dead-lettered, ${l.handedBack} handed back |`,
+    `| peak RSS (large bodies) | ingest ${opt(l.peakRssMb.ingest, 0)} MB, consumer ${opt(l.peakRssMb.consumer, 0)} MB; consumer's unacked bytes up to ${n(l.unackedMaxMb, 1)} MiB (sampled) | | |`,
+  ];
 }
 
 function fixedRow(via: string, f: FixedRate, r: BenchResult): string {

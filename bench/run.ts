@@ -13,6 +13,7 @@ import {
 import { pino } from 'pino';
 import { RabbitCluster } from '../test/helpers/rabbit-cluster.js';
 import type { BrokerLoadPlan } from './broker-load.js';
+import { largeBodiesPhase } from './large-bodies.js';
 import { round } from './latency-seconds.js';
 import { measureCpu, sampleMachine } from './machine-samples.js';
 import type { OpenLoopResult } from './open-loop.js';
@@ -371,10 +372,14 @@ const rss: Record<'ingest' | 'consumer', number> = { ingest: 0, consumer: 0 };
 /** Each phase's own peak, to tell which phase sets the overall one. */
 const rssByPhase: PeakRssByPhase = {};
 
-/** Stops the services of a phase, after checking they ran to its end and noting their peak RSS. */
+/**
+ * Stops the services of a phase, after checking they ran to its end and noting their peak RSS
+ * (in the overall peak too unless `inOverallPeak` is false).
+ */
 async function stopServices(
   phase: string,
   services: { ingest?: Service; consumer?: Service },
+  { inOverallPeak = true } = {},
 ): Promise<void> {
   const { ingest, consumer } = services;
   try {
@@ -382,12 +387,14 @@ async function stopServices(
     consumer?.running.assertRunning();
   } finally {
     const peaks = {
-      ingest: ingest?.running.peakRssMb(),
-      consumer: consumer?.running.peakRssMb(),
+      ingest: ingest?.running.peakRssMb() ?? rssByPhase[phase]?.ingest,
+      consumer: consumer?.running.peakRssMb() ?? rssByPhase[phase]?.consumer,
     };
     rssByPhase[phase] = peaks;
-    rss.ingest = Math.max(rss.ingest, peaks.ingest ?? 0);
-    rss.consumer = Math.max(rss.consumer, peaks.consumer ?? 0);
+    if (inOverallPeak) {
+      rss.ingest = Math.max(rss.ingest, peaks.ingest ?? 0);
+      rss.consumer = Math.max(rss.consumer, peaks.consumer ?? 0);
+    }
     await ingest?.running.stop();
     await consumer?.running.stop();
   }
@@ -607,6 +614,19 @@ async function benchmark(db: Database, admin: QueueAdmin): Promise<void> {
     ? await fixedRatePhase(db, { via: 'broker', ...fixedOptions })
     : undefined;
   const fixedRate = await fixedRatePhase(db, { via: 'http', ...fixedOptions });
+  const largeBodies = await largeBodiesPhase({
+    db,
+    freshTopology,
+    start: (service, topology) =>
+      service === 'ingest' ? startIngest(topology) : startConsumer(topology),
+    stop: async (services) => {
+      // Its own peak: the overall one stays that of small bodies, comparable with earlier runs.
+      await stopServices('large-bodies', services, { inOverallPeak: false });
+      return rssByPhase['large-bodies'] ?? {};
+    },
+    waitForRows,
+    log,
+  });
   const endToEnd = endToEndCurve.at(-1);
   if (endToEnd === undefined) throw new Error('no end-to-end level ran');
 
@@ -626,6 +646,7 @@ async function benchmark(db: Database, admin: QueueAdmin): Promise<void> {
     drain,
     brokerFixedRate,
     fixedRate,
+    largeBodies,
     peakRssMb: rss,
     peakRssByPhase: rssByPhase,
   };

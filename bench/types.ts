@@ -105,9 +105,29 @@ export interface BenchResult {
   /** The broker alone at the fixed rate, consumer running (absent in --quick). */
   brokerFixedRate?: FixedRate | undefined;
   fixedRate: FixedRate;
+  /** Bodies of 900 KiB (absent in results written before it existed). */
+  largeBodies?: LargeBodies | undefined;
+  /** Peak RSS over the phases of small bodies (the large-bodies phase has its own). */
   peakRssMb: { ingest: number; consumer: number };
   /** Peak RSS of each phase's own processes (absent in results written before it existed). */
   peakRssByPhase?: PeakRssByPhase;
+}
+
+/** Large bodies through the API with the consumer stopped, then drained by it alone. */
+export interface LargeBodies {
+  bodies: number;
+  bodyBytes: number;
+  accepted: number;
+  stored: number;
+  /** From the consumer's start until every accepted body was stored. */
+  seconds: number;
+  retried: number;
+  deadLettered: number;
+  /** Handed back to the queue unread because `PREFETCH_MAX_BYTES` was reached (taken later). */
+  handedBack: number;
+  /** Largest `unacked_bytes` the consumer reported, sampled every 100 ms (MiB). */
+  unackedMaxMb: number;
+  peakRssMb: { ingest?: number | undefined; consumer?: number | undefined };
 }
 
 /** Phase → peak RSS (MB) of the services that phase ran. */

@@ -134,6 +134,14 @@ export type MigrationsEnv = z.infer<typeof MigrationsEnv>;
 export const ConsumerEnv = z.object({
   /** Unacknowledged messages the broker may hand this consumer. Default 1000. */
   PREFETCH: positiveInt.max(65_535).default(1000),
+  /**
+   * Most message bytes the consumer holds unacknowledged (taken from the queue and not yet
+   * stored and acked, retried or dead-lettered): past it, it takes no more until enough is
+   * settled. Bounds its memory where `PREFETCH` alone cannot (1,000 bodies of 1 MiB are 1 GB),
+   * the batch being stored included, so it also caps a batch below `BATCH_MAX_BYTES`. One
+   * message larger than this is still taken when nothing else is held. Default 4 MiB.
+   */
+  PREFETCH_MAX_BYTES: positiveInt.default(4_194_304),
   /** Most messages stored by one INSERT. Default 500. */
   BATCH_SIZE: positiveInt.max(10_000).default(500),
   /**

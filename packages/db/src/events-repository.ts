@@ -15,14 +15,17 @@ export interface EventRow {
 /**
  * Stores a batch in one statement. Rows whose (source, event_id) is already stored, in the
  * table or earlier in the same batch, are skipped: redeliveries and retries insert nothing.
- * The arrays are passed as five parameters whatever the batch size, so the statement text and
- * plan stay the same.
+ * The rows are passed as five parameters whatever the batch size, so the statement text and
+ * plan stay the same. `data` travels as one JSON array, each event's JSON text joined as is:
+ * as a `text[]` literal every quote of every event would be escaped, and the driver's escaping
+ * takes about eleven times the text's size in memory (200 MB for a 16 MiB batch).
  */
 const INSERT_EVENTS = `
   INSERT INTO webhook_events (event_id, source, type, data, "timestamp")
-  SELECT e.event_id, e.source, e.type, e.data::jsonb, e.ts
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-    AS e(event_id, source, type, data, ts)
+  SELECT e.event_id, e.source, e.type, d.data, e.ts
+  FROM unnest($1::text[], $2::text[], $3::text[], $5::timestamptz[])
+    WITH ORDINALITY AS e(event_id, source, type, ts, n)
+  JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS d(data, n) USING (n)
   ON CONFLICT (source, event_id) DO NOTHING`;
 
 /**
@@ -123,7 +126,7 @@ export class EventsRepository {
       rows.map((r) => r.eventId),
       rows.map((r) => r.source),
       rows.map((r) => r.type),
-      rows.map((r) => stringifyExactJson(r.data)),
+      `[${rows.map((r) => stringifyExactJson(r.data)).join(',')}]`,
       rows.map((r) => r.timestamp),
     ]);
     return { inserted: result.rowCount ?? 0 };

@@ -77,12 +77,6 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     maxInFlight: config.PREFETCH,
     topology,
   });
-  const queue = new QueueConsumer({
-    connection,
-    logger,
-    queue: topology.queue,
-    prefetch: config.PREFETCH,
-  });
   const metrics = new ConsumerMetrics({
     queueDepths: () =>
       connection.queueDepths([
@@ -90,6 +84,17 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
         topology.deadLetterQueue,
         ...topology.retryQueues.map((q) => q.name),
       ]),
+  });
+  const queue = new QueueConsumer({
+    connection,
+    logger,
+    queue: topology.queue,
+    prefetch: config.PREFETCH,
+    maxUnackedBytes: config.PREFETCH_MAX_BYTES,
+    onUnackedBytes: (bytes) => metrics.unackedBytes.set(bytes),
+    onReturned: () => metrics.returnedUnread.inc(),
+    // Nothing more comes until a batch is stored: the one filling need not wait for its timer.
+    onSaturated: () => batcher.flush(),
   });
 
   const circuit = new DatabaseCircuit({

@@ -96,6 +96,42 @@ describe('Batcher', () => {
     expect(t.batches).toEqual([[1, 2], [3]]);
   });
 
+  it('flush hands over a partial batch at once, or right after the batch in hand', async () => {
+    const t = batcher({ maxItems: 10, maxWaitMs: 50 });
+    t.b.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.batches).toEqual([]);
+
+    t.holdNext();
+    t.b.add(1);
+    t.b.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.batches).toEqual([[1]]);
+    // Arrived while [1] is being handled: flushed, they go as soon as it is done.
+    t.b.add(2);
+    t.b.add(3);
+    t.b.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.batches).toEqual([[1]]);
+    t.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.batches).toEqual([[1], [2, 3]]);
+    // A flush is spent once taken: later partial batches wait for their timer again, even one
+    // that arrives while another is handled.
+    t.holdNext();
+    t.b.add(4);
+    await vi.advanceTimersByTimeAsync(49);
+    expect(t.batches).toEqual([[1], [2, 3]]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(t.batches).toEqual([[1], [2, 3], [4]]);
+    t.b.add(5);
+    t.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.batches).toEqual([[1], [2, 3], [4]]);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(t.batches).toEqual([[1], [2, 3], [4], [5]]);
+  });
+
   it('reports a handler that throws and carries on with the next batch', async () => {
     const errors: unknown[] = [];
     const seen: number[][] = [];

@@ -24,6 +24,8 @@ export class Batcher<T> {
   #timer: NodeJS.Timeout | undefined;
   #handling: Promise<void> | undefined;
   #draining = false;
+  /** `flush()` asked for what is pending to go next, full or not. */
+  #flushing = false;
 
   constructor(options: BatcherOptions<T>) {
     this.#options = options;
@@ -43,6 +45,16 @@ export class Batcher<T> {
       if (this.#handling === undefined) this.#handleSoon();
       await this.#handling;
     }
+  }
+
+  /**
+   * Hands over what is pending without waiting for `maxWaitMs`: now, or right after the batch in
+   * hand. For when no more items can come until a batch is handled.
+   */
+  flush(): void {
+    if (this.#pending.length === 0) return;
+    this.#flushing = true;
+    this.#handleSoon();
   }
 
   #hasFullBatch(): boolean {
@@ -71,12 +83,16 @@ export class Batcher<T> {
       } catch (err) {
         this.#options.onError(err);
       }
-    } while (this.#hasFullBatch() || (this.#draining && this.#pending.length > 0));
+    } while (
+      this.#hasFullBatch() ||
+      ((this.#draining || this.#flushing) && this.#pending.length > 0)
+    );
   }
 
   /** The longest run at the front within both limits; at least one item. */
   #take(): T[] {
     const { bytesOf, maxBytes, maxItems } = this.#options;
+    this.#flushing = false;
     let count = 0;
     let bytes = 0;
     for (const item of this.#pending) {

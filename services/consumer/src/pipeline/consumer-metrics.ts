@@ -64,6 +64,18 @@ export class ConsumerMetrics {
     registers: [this.registry],
   });
 
+  readonly unackedBytes = new Gauge({
+    name: 'unacked_bytes',
+    help: 'Body bytes of messages taken from the queue and not yet acked (bounded by PREFETCH_MAX_BYTES)',
+    registers: [this.registry],
+  });
+
+  readonly returnedUnread = new Counter({
+    name: 'messages_returned_unread_total',
+    help: 'Messages handed back to the queue unprocessed because PREFETCH_MAX_BYTES was reached (delivered again later)',
+    registers: [this.registry],
+  });
+
   readonly circuitOpen = new Gauge({
     name: 'circuit_open',
     help: '1 while the database is unavailable and consumption is paused, else 0',
