@@ -8,9 +8,7 @@ import {
 import {
   AmqpConnection,
   ConfirmPublisher,
-  type Delivery,
   QueueAdmin,
-  QueueConsumer,
   type Topology,
   topologyFromSettings,
 } from '@webhooks/queue';
@@ -21,12 +19,8 @@ import { deadLetterTableLog } from './dead-letters/dead-letter-log.js';
 import { selectionReplay } from './dead-letters/selection-replay.js';
 import { buildOpsApp } from './ops/ops-app.js';
 import { createOverview } from './ops/ops-overview.js';
-import { Batcher } from './pipeline/batcher.js';
 import { ConsumerMetrics } from './pipeline/consumer-metrics.js';
-import { DatabaseCircuit } from './pipeline/database-circuit.js';
-import { processBatch } from './pipeline/process-batch.js';
-import { Settler } from './pipeline/settle.js';
-import { storeBatch } from './pipeline/store-batch.js';
+import { MessagePipeline } from './pipeline/message-pipeline.js';
 import { createRejectedQuarantine } from './quarantine/rejected-quarantine.js';
 import { removeExpiredEvents } from './retention/remove-expired-events.js';
 import { RetentionScheduler } from './retention/retention-scheduler.js';
@@ -49,9 +43,8 @@ export interface ConsumerService {
 /**
  * Wires the consumer from its settings. Opens nothing until `start()`; never listens.
  *
- * One message's way, in the order things are built below: the `QueueConsumer` hands each
- * delivery to the `Batcher`; each batch goes through `processBatch` (decode, store through the
- * `DatabaseCircuit`, decide); the `Settler` acks, retries or dead-letters every delivery.
+ * Beside the message pipeline (`MessagePipeline`: one message's way, top to bottom) it wires
+ * the ops API, the quarantine and retention, and stops them all in order.
  */
 export function createConsumerService(config: ConsumerConfig, logger: Logger): ConsumerService {
   const topology = topologyFromSettings(config);
@@ -77,60 +70,27 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     maxInFlight: config.PREFETCH,
     topology,
   });
-  const metrics = new ConsumerMetrics({
-    queueDepths: () =>
-      connection.queueDepths([
-        topology.queue,
-        topology.deadLetterQueue,
-        ...topology.retryQueues.map((q) => q.name),
-      ]),
-  });
-  const queue = new QueueConsumer({
+  const queueDepths = () =>
+    connection.queueDepths([
+      topology.queue,
+      topology.deadLetterQueue,
+      ...topology.retryQueues.map((q) => q.name),
+    ]);
+  const metrics = new ConsumerMetrics({ queueDepths });
+  const pipeline = new MessagePipeline({
+    settings: config,
     connection,
-    logger,
-    queue: topology.queue,
-    prefetch: config.PREFETCH,
-    maxUnackedBytes: config.PREFETCH_MAX_BYTES,
-    onUnackedBytes: (bytes) => metrics.unackedBytes.set(bytes),
-    onReturned: () => metrics.returnedUnread.inc(),
-    // Nothing more comes until a batch is stored: the one filling need not wait for its timer.
-    onSaturated: () => batcher.flush(),
-  });
-
-  const circuit = new DatabaseCircuit({
-    insert: metrics.measureInserts((rows) => events.insertBatch(rows)),
-    probe: () => db.probe(),
-    probeIntervalMs: config.DB_PROBE_INTERVAL_MS,
-    queue,
-    logger,
-    onStateChange: (open) => metrics.circuitOpen.set(open ? 1 : 0),
-  });
-  const settler = new Settler({
-    publisher,
     topology,
-    logger,
-    metrics,
+    publisher,
+    events,
+    probeDatabase: () => db.probe(),
     deadLetterLog: deadLetterTableLog({
       deadLetters,
       logger,
       onUnrecorded: () => metrics.deadLettersUnrecorded.inc(),
     }),
-  });
-  const batcher = new Batcher<Delivery>({
-    maxItems: config.BATCH_SIZE,
-    maxBytes: config.BATCH_MAX_BYTES,
-    maxWaitMs: config.BATCH_MAX_WAIT_MS,
-    bytesOf: (delivery) => delivery.body.length,
-    handle: async (deliveries) => {
-      // Deliveries whose channel closed will be redelivered; storing them now is wasted work.
-      const live = deliveries.filter((delivery) => delivery.settleable);
-      const verdicts = await processBatch(live, {
-        store: (rows) => storeBatch(rows, circuit.insert),
-        retryDelaysMs: config.RETRY_DELAYS_MS,
-      });
-      await settler.settleAll(verdicts);
-    },
-    onError: (err) => logger.error({ err }, 'handling a batch failed'),
+    metrics,
+    logger,
   });
 
   const rejected = new RejectedRequestsRepository(db);
@@ -160,18 +120,13 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
         events,
         deadLetters,
         topology,
-        queueDepths: () =>
-          connection.queueDepths([
-            topology.queue,
-            topology.deadLetterQueue,
-            ...topology.retryQueues.map((q) => q.name),
-          ]),
-        circuitOpen: () => circuit.isOpen,
+        queueDepths,
+        circuitOpen: () => pipeline.circuit.isOpen,
         lag: metrics.lag,
       }),
     },
     readiness: async () => ({
-      broker: connection.connected && publisher.ready && queue.ready,
+      broker: connection.connected && publisher.ready && pipeline.queue.ready,
       database: await db.probe().then(
         () => true,
         () => false,
@@ -197,16 +152,13 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
       logger,
       what: 'consumer',
       steps: [
-        ['cancel consumption', () => queue.stop()],
-        // A batch waiting for the database gives its messages back rather than wait on.
-        ['stop probing', () => circuit.stop()],
         // The batch in hand first: a slow retention DELETE must not eat the shutdown budget.
-        ['drain batches', () => batcher.drain()],
+        ...pipeline.stopSteps(),
         ['stop retention', () => retention.stop()],
         ['stop quarantine', () => quarantine.stop()],
         ['close HTTP', () => app.close()],
         ['close publisher', () => publisher.close()],
-        ['close consume channel', () => queue.close()],
+        ['close consume channel', () => pipeline.queue.close()],
         ['close broker connection', () => connection.close()],
         ['close database pool', () => db.close()],
       ],
@@ -218,10 +170,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     metrics,
     topology,
     start: () => {
-      queue.consume((delivery) => {
-        metrics.consumed.inc();
-        batcher.add(delivery);
-      });
+      pipeline.start();
       connection.start();
       quarantine.start();
       if (config.RETENTION_DAYS > 0) retention.start();
