@@ -28,7 +28,9 @@ export interface SettlerOptions {
 }
 
 /**
- * Carries out decisions: the only place that acks or nacks a delivery. A retry or dead-letter
+ * Carries out decisions: the one place that acks or nacks an events-queue delivery once the
+ * pipeline has it (the queue consumer hands back, unread, one that arrives past the byte bound;
+ * the quarantine's queue is settled in `store-rejected-request.ts`). A retry or dead-letter
  * copy is confirmed by the broker before the original is acked, so a crash in between can
  * duplicate a message (the insert skips duplicates) but never lose it.
  */
