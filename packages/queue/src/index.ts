@@ -4,6 +4,7 @@ export {
   type ConfirmPublisherOptions,
   type OutgoingMessage,
 } from './confirm-publisher.js';
+export type { Delivery, DeliveryHandler } from './delivery.js';
 export {
   QueueUnavailableError,
   type QueueUnavailableReason,
@@ -21,12 +22,7 @@ export {
   type MoveResult,
   QueueAdmin,
 } from './queue-admin.js';
-export {
-  type Delivery,
-  type DeliveryHandler,
-  QueueConsumer,
-  type QueueConsumerOptions,
-} from './queue-consumer.js';
+export { QueueConsumer, type QueueConsumerOptions } from './queue-consumer.js';
 export { QueueDepthProbe, type QueueDepthProbeOptions } from './queue-depth-probe.js';
 export {
   assertRejectedQueue,

@@ -1,26 +1,11 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { AckBatcher } from './ack-batcher.js';
 import type { AmqpConnection } from './amqp-connection.js';
-import { fromAmqpProperties, type MessageProperties } from './message-properties.js';
-import { assertRejectedQueue, type RejectedQueue } from './rejected-queue.js';
-import { assertTopology, type Topology } from './topology.js';
+import { type ConsumeChannel, openConsumeChannel } from './consume-channel.js';
+import { type DeliveryHandler, toDelivery } from './delivery.js';
+import type { RejectedQueue } from './rejected-queue.js';
+import type { Topology } from './topology.js';
 import { UnackedBytesBudget } from './unacked-bytes-budget.js';
-
-/** One message handed to the application; settle it exactly once with `ack` or `nack`. */
-export interface Delivery {
-  readonly body: Buffer;
-  readonly properties: MessageProperties;
-  readonly headers: Readonly<Record<string, unknown>>;
-  readonly redelivered: boolean;
-  /**
-   * False once the channel it came on has closed: the broker will redeliver it, and settling it
-   * is no longer possible (`ack`/`nack` then do nothing).
-   */
-  readonly settleable: boolean;
-  ack(): void;
-  nack(options: { requeue: boolean }): void;
-}
 
 export interface QueueConsumerOptions {
   connection: AmqpConnection;
@@ -50,20 +35,6 @@ export interface QueueConsumerOptions {
   rejectedQueue?: RejectedQueue;
 }
 
-/** Receives every delivery; settles it later, exactly once. */
-export type DeliveryHandler = (delivery: Delivery) => void;
-
-/** The open channel and what belongs to it. */
-interface OpenChannel {
-  channel: Channel;
-  /** One per channel, shared by every subscription on it (see `#subscribe`). */
-  acks: AckBatcher;
-  /** False once the channel has closed. */
-  isOpen: () => boolean;
-  /** Body bytes of its deliveries not settled yet, released all at once when it closes. */
-  heldBytes: number;
-}
-
 /** One subscription's prefetch, and how many of its deliveries are taken and not settled. */
 interface Subscription {
   window: number;
@@ -84,7 +55,7 @@ interface Subscription {
 export class QueueConsumer {
   readonly #options: QueueConsumerOptions;
   readonly #budget: UnackedBytesBudget;
-  #current: OpenChannel | undefined;
+  #current: ConsumeChannel | undefined;
   #consumerTag: string | undefined;
   /** The latest subscription made (the current one while `#consumerTag` is set). */
   #subscription: Subscription | undefined;
@@ -121,34 +92,29 @@ export class QueueConsumer {
 
   async #open(connection: ChannelModel): Promise<void> {
     const { logger, topology, rejectedQueue } = this.#options;
-    const channel = await connection.createChannel();
-    channel.on('error', (err: Error) => logger.warn({ err }, 'consume channel error'));
-    let open = true;
-    const current: OpenChannel = {
-      channel,
-      acks: new AckBatcher(channel),
-      isOpen: () => open,
-      heldBytes: 0,
-    };
-    channel.once('close', () => {
-      open = false;
-      // Its unsettled deliveries go back to the queue: no longer ours to hold.
-      const held = current.heldBytes;
-      current.heldBytes = 0;
-      this.#release(held);
-      if (this.#current !== current) return;
-      this.#current = undefined;
-      this.#consumerTag = undefined;
-      this.#subscription = undefined;
-      // A channel the broker closed on its own (e.g. consumer_timeout) is never reopened by
-      // anything else: start the connection over.
-      if (!this.#stopped) this.#options.connection.reconnect('consume channel closed');
+    const current = await openConsumeChannel(connection, {
+      logger,
+      topology,
+      rejectedQueue,
+      onClose: (closed) => this.#onChannelClosed(closed),
     });
-    if (topology) await assertTopology(channel, topology);
-    if (rejectedQueue) await assertRejectedQueue(channel, rejectedQueue);
     this.#current = current;
     this.#cancelledByBroker = false;
     await this.#sync();
+  }
+
+  #onChannelClosed(closed: ConsumeChannel): void {
+    // Its unsettled deliveries go back to the queue: no longer ours to hold.
+    const held = closed.heldBytes;
+    closed.heldBytes = 0;
+    this.#release(held);
+    if (this.#current !== closed) return;
+    this.#current = undefined;
+    this.#consumerTag = undefined;
+    this.#subscription = undefined;
+    // A channel the broker closed on its own (e.g. consumer_timeout) is never reopened by
+    // anything else: start the connection over.
+    if (!this.#stopped) this.#options.connection.reconnect('consume channel closed');
   }
 
   /**
@@ -257,9 +223,7 @@ export class QueueConsumer {
     this.#syncAgain = true;
   }
 
-  // A multiple-ack must see every delivery of the channel, including those held across a
-  // cancel and a new subscription: hence one AckBatcher per channel.
-  async #subscribe(current: OpenChannel, window: number): Promise<void> {
+  async #subscribe(current: ConsumeChannel, window: number): Promise<void> {
     // A prefetch applies to each subscription made after it, on its own.
     await current.channel.prefetch(window);
     // Deliveries may come before the answer below is read: the subscription exists first.
@@ -276,7 +240,7 @@ export class QueueConsumer {
   }
 
   #onMessage(
-    current: OpenChannel,
+    current: ConsumeChannel,
     subscription: Subscription,
     message: ConsumeMessage | null,
   ): void {
@@ -327,36 +291,4 @@ export class QueueConsumer {
     this.#options.onUnackedBytes?.(this.#budget.heldBytes);
     void this.#sync();
   }
-}
-
-/** `onSettled` runs once the delivery is acked or nacked (not when its channel closes first). */
-function toDelivery(
-  acks: AckBatcher,
-  message: ConsumeMessage,
-  isOpen: () => boolean,
-  onSettled: () => void,
-): Delivery {
-  let settled = false;
-  const settle = (action: () => void) => {
-    if (settled || !isOpen()) return;
-    settled = true;
-    try {
-      action();
-    } catch {
-      // The channel closed under us; the broker redelivers the message.
-    }
-    onSettled();
-  };
-  const properties = fromAmqpProperties(message.properties);
-  return {
-    body: message.content,
-    properties,
-    headers: properties.headers ?? {},
-    redelivered: message.fields.redelivered,
-    get settleable() {
-      return !settled && isOpen();
-    },
-    ack: () => settle(() => acks.ack(message)),
-    nack: ({ requeue }) => settle(() => acks.nack(message, requeue)),
-  };
 }
