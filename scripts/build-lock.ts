@@ -60,7 +60,8 @@ async function acquire(options: BuildLockOptions): Promise<void> {
         `another build (process ${owner}) still holds ${lockPath} after ${timeoutMs} ms`,
       );
     }
-    await delay(pollMs, undefined, { signal });
+    // Rejects with the signal's reason, as the top of the loop does.
+    await delay(pollMs, undefined, { signal }).catch(() => signal.throwIfAborted());
   }
 }
 
