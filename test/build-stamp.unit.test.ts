@@ -107,4 +107,15 @@ describe('workspacePackages and withDependents', () => {
     ]);
     expect(withDependents(packages, [])).toEqual([]);
   });
+
+  it('follows dependents of dependents, whatever the order of the list', () => {
+    const pkgOf = (name: string, ...deps: string[]) => ({
+      name,
+      dir: `/w/${name}`,
+      workspaceDependencies: deps,
+    });
+    const base = pkgOf('base');
+    const all = [pkgOf('app', 'lib'), pkgOf('lib', 'base'), base, pkgOf('other')];
+    expect(withDependents(all, [base]).map((p) => p.name)).toEqual(['app', 'lib', 'base']);
+  });
 });
