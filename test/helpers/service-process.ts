@@ -26,16 +26,21 @@ export function startService(
   );
 }
 
-/** Runs a long-lived command with `env` added to a minimal environment (just `PATH`). */
+/**
+ * Runs a long-lived command with `env` added to a minimal environment (just `PATH`); with
+ * `processGroup`, as the leader of a process group of its own, which `process.kill(-pid)`
+ * signals as a whole, the way a terminal signals its foreground job.
+ */
 export function startProcess(
   command: string,
   args: readonly string[],
-  options: { cwd: string; env: Record<string, string> },
+  options: { cwd: string; env: Record<string, string>; processGroup?: boolean },
 ): ServiceProcess {
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.processGroup ?? false,
   });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
