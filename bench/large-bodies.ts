@@ -1,7 +1,7 @@
 import type { Database } from '@webhooks/db';
 import type { Topology } from '@webhooks/queue';
-import { BENCH_SOURCE } from './payload.js';
-import { parsePrometheusText, sumOf } from './prometheus-text.js';
+import { BENCH_SOURCE } from './lib/payload.js';
+import { parsePrometheusText, sumOf } from './lib/prometheus-text.js';
 import type { LargeBodies } from './types.js';
 
 /** The case the consumer's byte bound (`PREFETCH_MAX_BYTES`) is for: bodies near the 1 MiB cap. */

@@ -1,5 +1,5 @@
-import type { LatencySummary } from './latency-seconds.js';
-import type { CpuShare } from './machine-samples.js';
+import type { LatencySummary } from './lib/latency-seconds.js';
+import type { CpuShare } from './lib/machine-samples.js';
 import type {
   BenchResult,
   Check,

@@ -14,10 +14,10 @@ import { pino } from 'pino';
 import { RabbitCluster } from '../test/helpers/rabbit-cluster.js';
 import type { BrokerLoadPlan } from './broker-load.js';
 import { largeBodiesPhase } from './large-bodies.js';
-import { round } from './latency-seconds.js';
-import { measureCpu, sampleMachine } from './machine-samples.js';
-import type { OpenLoopResult } from './open-loop.js';
-import { BENCH_SOURCE } from './payload.js';
+import { round } from './lib/latency-seconds.js';
+import { measureCpu, sampleMachine } from './lib/machine-samples.js';
+import type { OpenLoopResult } from './lib/open-loop.js';
+import { BENCH_SOURCE } from './lib/payload.js';
 import {
   assertListensOn,
   freePort,
@@ -27,10 +27,10 @@ import {
   startNode,
   waitForLine,
   waitUntilOk,
-} from './processes.js';
-import { parsePrometheusText, sumOf } from './prometheus-text.js';
+} from './lib/processes.js';
+import { parsePrometheusText, sumOf } from './lib/prometheus-text.js';
+import { sampleEverySecond, serviceSeconds } from './lib/service-samples.js';
 import { checkTargets, renderColdStart, renderReport, renderSoak } from './report.js';
-import { sampleEverySecond, serviceSeconds } from './service-samples.js';
 import type {
   BenchResult,
   BrokerCeiling,

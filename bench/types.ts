@@ -1,6 +1,6 @@
-import type { CpuShare, MachineSecond } from './machine-samples.js';
-import type { OpenLoopResult } from './open-loop.js';
-import type { ServiceSecond } from './service-samples.js';
+import type { CpuShare, MachineSecond } from './lib/machine-samples.js';
+import type { OpenLoopResult } from './lib/open-loop.js';
+import type { ServiceSecond } from './lib/service-samples.js';
 
 export interface ClosedLoad {
   requestsPerSecond: number;
