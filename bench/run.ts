@@ -7,17 +7,16 @@ import { brokerLoad, closedLoad, fixedRateLoad } from './lib/load-generators.js'
 import { measureCpu, sampleMachine } from './lib/machine-samples.js';
 import type { OpenLoopResult } from './lib/open-loop.js';
 import { prefill } from './lib/prefill.js';
-import { assertListensOn, startNode, waitForLine } from './lib/processes.js';
 import { parsePrometheusText, sumOf } from './lib/prometheus-text.js';
 import { loadAverageNow, machineOf, writeResult } from './lib/result-file.js';
 import { sampleEverySecond, serviceSeconds } from './lib/service-samples.js';
 import type { Service } from './lib/services.js';
 import type { PhaseContext } from './phase.js';
+import { bareHttpPhase } from './phases/bare-http.js';
 import { checkTargets, renderColdStart, renderReport, renderSoak } from './report.js';
 import type {
   BenchResult,
   BrokerCeiling,
-  ClosedLoad,
   ColdStartResult,
   ColdStartRun,
   EndToEnd,
@@ -32,25 +31,6 @@ import type {
 // `BENCH_AMQP_URL` may also list the nodes of a running cluster, comma-separated.
 const flags = parseFlags(process.argv.slice(2));
 const plan = planFor(flags);
-
-async function ceilingPhase({ plan, log }: PhaseContext): Promise<ClosedLoad> {
-  log(`ceiling: bare Node HTTP server, ${plan.connections} connections, ${plan.loadSeconds} s`);
-  const bare = startNode('bare server', ['--import', 'tsx', 'bench/bare-server.ts']);
-  try {
-    const port = Number((await waitForLine(bare, /^listening \d+/)).split(' ')[1]);
-    assertListensOn(bare, port);
-    const cpu = measureCpu({ server: bare.child.pid });
-    const load = await closedLoad(
-      `http://127.0.0.1:${port}/webhook`,
-      plan.connections,
-      plan.loadSeconds,
-    );
-    bare.assertRunning();
-    return { ...load, cpu: cpu.stop() };
-  } finally {
-    await bare.stop();
-  }
-}
 
 async function brokerCeilingPhase({ plan, env, log }: PhaseContext): Promise<BrokerCeiling> {
   log(
@@ -224,7 +204,7 @@ async function benchmark(context: PhaseContext): Promise<void> {
   const { env } = context;
   const startedAt = new Date();
   const loadAverageAtStart = loadAverageNow();
-  const ceiling = await ceilingPhase(context);
+  const ceiling = await bareHttpPhase(context);
   const brokerCeiling = await brokerCeilingPhase(context);
   const ingest = await ingestPhase(context);
   const endToEndCurve = await endToEndPhase(context);
