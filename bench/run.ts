@@ -13,10 +13,10 @@ import { sampleEverySecond, serviceSeconds } from './lib/service-samples.js';
 import type { Service } from './lib/services.js';
 import type { PhaseContext } from './phase.js';
 import { bareHttpPhase } from './phases/bare-http.js';
+import { brokerCeilingPhase } from './phases/broker-ceiling.js';
 import { checkTargets, renderColdStart, renderReport, renderSoak } from './report.js';
 import type {
   BenchResult,
-  BrokerCeiling,
   ColdStartResult,
   ColdStartRun,
   EndToEnd,
@@ -32,21 +32,10 @@ import type {
 const flags = parseFlags(process.argv.slice(2));
 const plan = planFor(flags);
 
-async function brokerCeilingPhase({ plan, env, log }: PhaseContext): Promise<BrokerCeiling> {
-  log(
-    `broker ceiling: confirmed publishes, ${plan.connections} outstanding, ${plan.loadSeconds} s`,
-  );
-  const topology = env.freshTopology('broker');
-  const cpu = measureCpu({});
-  const load = await brokerLoad<Omit<BrokerCeiling, 'queued'>>(env.amqpUrls, {
-    topology: env.topologyOptions('broker'),
-    mode: 'closed',
-    concurrency: plan.connections,
-    seconds: plan.loadSeconds,
-  });
-  return { ...load, cpu: cpu.stop(), queued: await env.admin.count(topology.queue) };
-}
-
+/**
+ * The ingest API alone, with publisher confirms, the consumer stopped: closed load, where the
+ * CPU went, the API's own account of a request's time, and every 200 in the queue.
+ */
 async function ingestPhase({ plan, env, log }: PhaseContext): Promise<BenchResult['ingest']> {
   log(`ingest: API with publisher confirms, consumer stopped, ${plan.loadSeconds} s`);
   const topology = env.freshTopology('ingest');
