@@ -2,9 +2,9 @@ import { largeBodiesPhase } from './large-bodies.js';
 import { BenchEnvironment } from './lib/environment.js';
 import { retype, rowsOf, storedLatency, waitForRows } from './lib/event-rows.js';
 import { parseFlags, planFor } from './lib/flags.js';
-import { acceptedBy, serverTimeOf, settledAccepted } from './lib/ingest-metrics.js';
+import { acceptedBy, settledAccepted } from './lib/ingest-metrics.js';
 import { brokerLoad, closedLoad, fixedRateLoad } from './lib/load-generators.js';
-import { measureCpu, sampleMachine } from './lib/machine-samples.js';
+import { sampleMachine } from './lib/machine-samples.js';
 import type { OpenLoopResult } from './lib/open-loop.js';
 import { prefill } from './lib/prefill.js';
 import { parsePrometheusText, sumOf } from './lib/prometheus-text.js';
@@ -14,6 +14,7 @@ import type { Service } from './lib/services.js';
 import type { PhaseContext } from './phase.js';
 import { bareHttpPhase } from './phases/bare-http.js';
 import { brokerCeilingPhase } from './phases/broker-ceiling.js';
+import { ingestPhase } from './phases/ingest.js';
 import { checkTargets, renderColdStart, renderReport, renderSoak } from './report.js';
 import type {
   BenchResult,
@@ -31,31 +32,6 @@ import type {
 // `BENCH_AMQP_URL` may also list the nodes of a running cluster, comma-separated.
 const flags = parseFlags(process.argv.slice(2));
 const plan = planFor(flags);
-
-/**
- * The ingest API alone, with publisher confirms, the consumer stopped: closed load, where the
- * CPU went, the API's own account of a request's time, and every 200 in the queue.
- */
-async function ingestPhase({ plan, env, log }: PhaseContext): Promise<BenchResult['ingest']> {
-  log(`ingest: API with publisher confirms, consumer stopped, ${plan.loadSeconds} s`);
-  const topology = env.freshTopology('ingest');
-  const ingest = await env.startIngest(topology);
-  try {
-    const cpu = measureCpu({ server: ingest.running.child.pid });
-    const load = await closedLoad(ingest.url('/webhook'), plan.connections, plan.loadSeconds);
-    const share = cpu.stop();
-    const accepted = await settledAccepted(ingest);
-    return {
-      ...load,
-      cpu: share,
-      serverTime: await serverTimeOf(ingest),
-      accepted,
-      queued: await env.admin.count(topology.queue),
-    };
-  } finally {
-    await env.stopServices('ingest', { ingest });
-  }
-}
 
 /** The end-to-end curve: one topology and pair of services, one level after the other. */
 async function endToEndPhase({ plan, env, log }: PhaseContext): Promise<EndToEnd[]> {
