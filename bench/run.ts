@@ -2,8 +2,8 @@ import { largeBodiesPhase } from './large-bodies.js';
 import { BenchEnvironment } from './lib/environment.js';
 import { retype, rowsOf, storedLatency, waitForRows } from './lib/event-rows.js';
 import { parseFlags, planFor } from './lib/flags.js';
-import { acceptedBy, settledAccepted } from './lib/ingest-metrics.js';
-import { brokerLoad, closedLoad, fixedRateLoad } from './lib/load-generators.js';
+import { settledAccepted } from './lib/ingest-metrics.js';
+import { brokerLoad, fixedRateLoad } from './lib/load-generators.js';
 import { sampleMachine } from './lib/machine-samples.js';
 import type { OpenLoopResult } from './lib/open-loop.js';
 import { prefill } from './lib/prefill.js';
@@ -14,16 +14,10 @@ import type { Service } from './lib/services.js';
 import type { PhaseContext } from './phase.js';
 import { bareHttpPhase } from './phases/bare-http.js';
 import { brokerCeilingPhase } from './phases/broker-ceiling.js';
+import { endToEndPhase } from './phases/end-to-end.js';
 import { ingestPhase } from './phases/ingest.js';
 import { checkTargets, renderColdStart, renderReport, renderSoak } from './report.js';
-import type {
-  BenchResult,
-  ColdStartResult,
-  ColdStartRun,
-  EndToEnd,
-  FixedRate,
-  SoakResult,
-} from './types.js';
+import type { BenchResult, ColdStartResult, ColdStartRun, FixedRate, SoakResult } from './types.js';
 
 // `pnpm bench [--quick | --soak] [--cluster]`: measures the pipeline on this machine, every phase
 // in one run, and writes bench/results/<timestamp>.json. See docs/performance.md for what each
@@ -32,41 +26,6 @@ import type {
 // `BENCH_AMQP_URL` may also list the nodes of a running cluster, comma-separated.
 const flags = parseFlags(process.argv.slice(2));
 const plan = planFor(flags);
-
-/** The end-to-end curve: one topology and pair of services, one level after the other. */
-async function endToEndPhase({ plan, env, log }: PhaseContext): Promise<EndToEnd[]> {
-  const { db } = env;
-  const topology = env.freshTopology('e2e');
-  const consumer = await env.startConsumer(topology);
-  const ingest = await env.startIngest(topology);
-  const curve: EndToEnd[] = [];
-  try {
-    for (const connections of plan.e2eConnections) {
-      log(`end to end: ingest + consumer, ${connections} connections, ${plan.e2eSeconds} s`);
-      const acceptedBefore = await acceptedBy(ingest);
-      const started = Date.now();
-      const load = await closedLoad(ingest.url('/webhook'), connections, plan.e2eSeconds);
-      const accepted = (await settledAccepted(ingest)) - acceptedBefore;
-      const stored = await waitForRows(db, 'order.created', accepted, 60_000);
-      const seconds = (Date.now() - started) / 1000;
-      const type = `e2e-${connections}`;
-      await retype(db, type);
-      const latency = await storedLatency(db, type);
-      curve.push({
-        connections,
-        load,
-        accepted,
-        stored,
-        persistedPerSecond: stored / seconds,
-        storedP50Ms: latency.p50Ms,
-        storedP99Ms: latency.p99Ms,
-      });
-    }
-    return curve;
-  } finally {
-    await env.stopServices('e2e', { ingest, consumer });
-  }
-}
 
 async function drainPhase(context: PhaseContext): Promise<BenchResult['drain']> {
   context.log(`drain: ${context.plan.drainMessages} messages pre-filled, then the consumer alone`);
