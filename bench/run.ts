@@ -6,7 +6,6 @@ import { settledAccepted } from './lib/ingest-metrics.js';
 import { brokerLoad, fixedRateLoad } from './lib/load-generators.js';
 import { sampleMachine } from './lib/machine-samples.js';
 import type { OpenLoopResult } from './lib/open-loop.js';
-import { prefill } from './lib/prefill.js';
 import { parsePrometheusText, sumOf } from './lib/prometheus-text.js';
 import { loadAverageNow, machineOf, writeResult } from './lib/result-file.js';
 import { sampleEverySecond, serviceSeconds } from './lib/service-samples.js';
@@ -14,6 +13,7 @@ import type { Service } from './lib/services.js';
 import type { PhaseContext } from './phase.js';
 import { bareHttpPhase } from './phases/bare-http.js';
 import { brokerCeilingPhase } from './phases/broker-ceiling.js';
+import { drainPhase, drainPrefilled } from './phases/drain.js';
 import { endToEndPhase } from './phases/end-to-end.js';
 import { ingestPhase } from './phases/ingest.js';
 import { checkTargets, renderColdStart, renderReport, renderSoak } from './report.js';
@@ -26,43 +26,6 @@ import type { BenchResult, ColdStartResult, ColdStartRun, FixedRate, SoakResult 
 // `BENCH_AMQP_URL` may also list the nodes of a running cluster, comma-separated.
 const flags = parseFlags(process.argv.slice(2));
 const plan = planFor(flags);
-
-async function drainPhase(context: PhaseContext): Promise<BenchResult['drain']> {
-  context.log(`drain: ${context.plan.drainMessages} messages pre-filled, then the consumer alone`);
-  return drain(context, 'drain');
-}
-
-/**
- * Pre-fills a fresh queue with `plan.drainMessages`, then lets a consumer alone store them;
- * `watch` is started with the consumer and stopped before it is.
- */
-async function drain(
-  { plan, env }: PhaseContext,
-  phase: string,
-  watch?: (consumer: Service) => () => void,
-): Promise<BenchResult['drain']> {
-  const topology = env.freshTopology('drain');
-  await prefill({
-    amqpUrls: env.amqpUrls,
-    logger: env.logger,
-    topology,
-    count: plan.drainMessages,
-  });
-  const consumer = await env.startConsumer(topology);
-  const stopWatching = watch?.(consumer);
-  try {
-    const stored = await waitForRows(env.db, 'drain', plan.drainMessages, 120_000);
-    const latency = await storedLatency(env.db, 'drain');
-    return {
-      messages: plan.drainMessages,
-      stored,
-      rowsPerSecond: stored / Math.max(latency.spanSeconds, 0.001),
-    };
-  } finally {
-    stopWatching?.();
-    await env.stopServices(phase, { consumer });
-  }
-}
 
 /**
  * Open-loop load at `rate` for `seconds`, through the ingest API (`via: 'http'`) or straight to
@@ -290,7 +253,7 @@ async function drainMemory(context: PhaseContext): Promise<void> {
     }, 500);
     return () => clearInterval(timer);
   };
-  const drained = await drain(context, 'drain-memory', sampleHeap);
+  const drained = await drainPrefilled(context, { phase: 'drain-memory', watch: sampleHeap });
   const result = {
     startedAt: new Date().toISOString(),
     queueType: env.queueType,
