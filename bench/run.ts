@@ -1,20 +1,17 @@
 import { largeBodiesPhase } from './large-bodies.js';
 import { BenchEnvironment } from './lib/environment.js';
-import { retype, rowsOf, storedLatency, waitForRows } from './lib/event-rows.js';
+import { waitForRows } from './lib/event-rows.js';
 import { parseFlags, planFor } from './lib/flags.js';
-import { settledAccepted } from './lib/ingest-metrics.js';
-import { brokerLoad, fixedRateLoad } from './lib/load-generators.js';
-import { sampleMachine } from './lib/machine-samples.js';
-import type { OpenLoopResult } from './lib/open-loop.js';
+import { fixedRateLoad } from './lib/load-generators.js';
 import { parsePrometheusText, sumOf } from './lib/prometheus-text.js';
 import { loadAverageNow, machineOf, writeResult } from './lib/result-file.js';
-import { sampleEverySecond, serviceSeconds } from './lib/service-samples.js';
 import type { Service } from './lib/services.js';
 import type { PhaseContext } from './phase.js';
 import { bareHttpPhase } from './phases/bare-http.js';
 import { brokerCeilingPhase } from './phases/broker-ceiling.js';
 import { drainPhase, drainPrefilled } from './phases/drain.js';
 import { endToEndPhase } from './phases/end-to-end.js';
+import { brokerFixedRatePhase, fixedRatePhase, runFixedRate } from './phases/fixed-rate.js';
 import { ingestPhase } from './phases/ingest.js';
 import { checkTargets, renderColdStart, renderReport, renderSoak } from './report.js';
 import type { BenchResult, ColdStartResult, ColdStartRun, FixedRate, SoakResult } from './types.js';
@@ -27,66 +24,6 @@ import type { BenchResult, ColdStartResult, ColdStartRun, FixedRate, SoakResult 
 const flags = parseFlags(process.argv.slice(2));
 const plan = planFor(flags);
 
-/**
- * Open-loop load at `rate` for `seconds`, through the ingest API (`via: 'http'`) or straight to
- * the broker (`via: 'broker'`), the consumer storing; both services sampled once a second.
- */
-async function fixedRatePhase(
-  { env, log }: PhaseContext,
-  options: { via: 'http' | 'broker'; rate: number; seconds: number; warmupSeconds: number },
-): Promise<FixedRate> {
-  const { db } = env;
-  const { via, rate, seconds, warmupSeconds } = options;
-  const phase = via === 'http' ? 'fixed' : 'broker-fixed';
-  log(
-    `${phase}: ${rate}/s for ${seconds} s ${via === 'http' ? 'through the ingest API' : 'straight to the broker'}, consumer storing`,
-  );
-  const topology = env.freshTopology(phase);
-  const consumer = await env.startConsumer(topology);
-  const ingest = via === 'http' ? await env.startIngest(topology) : undefined;
-  let stopped = false;
-  try {
-    const machineSamples = sampleMachine();
-    const consumerSamples = sampleEverySecond(consumer.url('/metrics'));
-    const ingestSamples =
-      ingest === undefined ? undefined : sampleEverySecond(ingest.url('/metrics'));
-    const load =
-      ingest === undefined
-        ? await brokerLoad<OpenLoopResult>(env.amqpUrls, {
-            topology: env.topologyOptions(phase),
-            mode: 'open',
-            ratePerSecond: rate,
-            seconds,
-            warmupSeconds,
-          })
-        : await fixedRateLoad(ingest.url('/webhook'), rate, seconds, warmupSeconds);
-    const machineSeconds = machineSamples.stop(load.startedAtMs);
-    const accepted = ingest === undefined ? load.ok : await settledAccepted(ingest);
-    const ingestSeconds = serviceSeconds((await ingestSamples?.stop()) ?? [], load.startedAtMs);
-    await waitForRows(db, 'order.created', accepted, 60_000);
-    const consumerSeconds = serviceSeconds(await consumerSamples.stop(), load.startedAtMs);
-    // Stopped before the rows are labelled, so none of this phase is stored after and counted
-    // as the next phase's (publishes that timed out may still be stored: not loss, extra).
-    stopped = true;
-    await env.stopServices(phase, { ...(ingest ? { ingest } : {}), consumer });
-    await retype(db, phase);
-    const stored = await rowsOf(db, phase);
-    const latency = await storedLatency(db, phase);
-    return {
-      load,
-      accepted,
-      stored,
-      storedP50Ms: latency.p50Ms,
-      storedP99Ms: latency.p99Ms,
-      ingest: ingestSeconds,
-      consumer: consumerSeconds,
-      machine: machineSeconds,
-    };
-  } finally {
-    if (!stopped) await env.stopServices(phase, { ...(ingest ? { ingest } : {}), consumer });
-  }
-}
-
 async function benchmark(context: PhaseContext): Promise<void> {
   const { env } = context;
   const startedAt = new Date();
@@ -96,15 +33,8 @@ async function benchmark(context: PhaseContext): Promise<void> {
   const ingest = await ingestPhase(context);
   const endToEndCurve = await endToEndPhase(context);
   const drain = await drainPhase(context);
-  const fixedOptions = {
-    rate: plan.fixedRate,
-    seconds: plan.fixedSeconds,
-    warmupSeconds: plan.warmupSeconds,
-  };
-  const brokerFixedRate = plan.brokerFixedRate
-    ? await fixedRatePhase(context, { via: 'broker', ...fixedOptions })
-    : undefined;
-  const fixedRate = await fixedRatePhase(context, { via: 'http', ...fixedOptions });
+  const brokerFixedRate = await brokerFixedRatePhase(context);
+  const fixedRate = await fixedRatePhase(context);
   const largeBodies = await largeBodiesPhase({
     db: env.db,
     freshTopology: (phase) => env.freshTopology(phase),
@@ -160,7 +90,12 @@ async function soak(context: PhaseContext): Promise<void> {
   const loadAverageAtStart = loadAverageNow();
   const rate = flags.rate ?? 1500;
   const seconds = flags.seconds ?? 600;
-  const run = await fixedRatePhase(context, { via: 'http', rate, seconds, warmupSeconds: 10 });
+  const run = await runFixedRate(context, {
+    via: 'http',
+    ratePerSecond: rate,
+    seconds,
+    warmupSeconds: 10,
+  });
   const rssInMinute = (samples: FixedRate['ingest'], minute: number) =>
     samples.filter((s) => Math.floor(s.second / 60) === minute).at(-1)?.rssMb;
   const result: SoakResult = {
