@@ -1,6 +1,4 @@
-import { largeBodiesPhase } from './large-bodies.js';
 import { BenchEnvironment } from './lib/environment.js';
-import { waitForRows } from './lib/event-rows.js';
 import { parseFlags, planFor } from './lib/flags.js';
 import { fixedRateLoad } from './lib/load-generators.js';
 import { parsePrometheusText, sumOf } from './lib/prometheus-text.js';
@@ -13,6 +11,7 @@ import { drainPhase, drainPrefilled } from './phases/drain.js';
 import { endToEndPhase } from './phases/end-to-end.js';
 import { brokerFixedRatePhase, fixedRatePhase, runFixedRate } from './phases/fixed-rate.js';
 import { ingestPhase } from './phases/ingest.js';
+import { largeBodiesPhase } from './phases/large-bodies.js';
 import { checkTargets, renderColdStart, renderReport, renderSoak } from './report.js';
 import type { BenchResult, ColdStartResult, ColdStartRun, FixedRate, SoakResult } from './types.js';
 
@@ -35,19 +34,7 @@ async function benchmark(context: PhaseContext): Promise<void> {
   const drain = await drainPhase(context);
   const brokerFixedRate = await brokerFixedRatePhase(context);
   const fixedRate = await fixedRatePhase(context);
-  const largeBodies = await largeBodiesPhase({
-    db: env.db,
-    freshTopology: (phase) => env.freshTopology(phase),
-    start: (service, topology) =>
-      service === 'ingest' ? env.startIngest(topology) : env.startConsumer(topology),
-    stop: async (services) => {
-      // Its own peak: the overall one stays that of small bodies, comparable with earlier runs.
-      await env.stopServices('large-bodies', services, { inOverallPeak: false });
-      return env.peakRssByPhase['large-bodies'] ?? {};
-    },
-    waitForRows,
-    log,
-  });
+  const largeBodies = await largeBodiesPhase(context);
   const endToEnd = endToEndCurve.at(-1);
   if (endToEnd === undefined) throw new Error('no end-to-end level ran');
 
