@@ -9,11 +9,12 @@ import { bareHttpPhase } from './phases/bare-http.js';
 import { brokerCeilingPhase } from './phases/broker-ceiling.js';
 import { drainPhase, drainPrefilled } from './phases/drain.js';
 import { endToEndPhase } from './phases/end-to-end.js';
-import { brokerFixedRatePhase, fixedRatePhase, runFixedRate } from './phases/fixed-rate.js';
+import { brokerFixedRatePhase, fixedRatePhase } from './phases/fixed-rate.js';
 import { ingestPhase } from './phases/ingest.js';
 import { largeBodiesPhase } from './phases/large-bodies.js';
+import { soakPhase } from './phases/soak.js';
 import { checkTargets, renderColdStart, renderReport, renderSoak } from './report.js';
-import type { BenchResult, ColdStartResult, ColdStartRun, FixedRate, SoakResult } from './types.js';
+import type { BenchResult, ColdStartResult, ColdStartRun } from './types.js';
 
 // `pnpm bench [--quick | --soak] [--cluster]`: measures the pipeline on this machine, every phase
 // in one run, and writes bench/results/<timestamp>.json. See docs/performance.md for what each
@@ -72,44 +73,8 @@ async function benchmark(context: PhaseContext): Promise<void> {
 }
 
 async function soak(context: PhaseContext): Promise<void> {
-  const { env } = context;
-  const startedAt = new Date();
-  const loadAverageAtStart = loadAverageNow();
-  const rate = flags.rate ?? 1500;
-  const seconds = flags.seconds ?? 600;
-  const run = await runFixedRate(context, {
-    via: 'http',
-    ratePerSecond: rate,
-    seconds,
-    warmupSeconds: 10,
-  });
-  const rssInMinute = (samples: FixedRate['ingest'], minute: number) =>
-    samples.filter((s) => Math.floor(s.second / 60) === minute).at(-1)?.rssMb;
-  const result: SoakResult = {
-    startedAt: startedAt.toISOString(),
-    mode: 'soak',
-    queueType: env.queueType,
-    serviceEnv: env.serviceEnv,
-    machine: machineOf(loadAverageAtStart),
-    ratePerSecond: rate,
-    seconds,
-    accepted: run.accepted,
-    stored: run.stored,
-    warmup: run.load.warmup,
-    steady: run.load.steady,
-    perMinute: run.load.perMinute.map((m, minute) => ({
-      minute,
-      requests: m.count,
-      failed: m.failed,
-      p50Ms: m.p50Ms,
-      p99Ms: m.p99Ms,
-      maxMs: m.maxMs,
-      ingestRssMb: rssInMinute(run.ingest, minute),
-      consumerRssMb: rssInMinute(run.consumer, minute),
-    })),
-    peakRssMb: env.peakRssMb,
-  };
-  const file = writeResult(startedAt, '-soak', result);
+  const result = await soakPhase(context);
+  const file = writeResult(new Date(result.startedAt), '-soak', result);
   process.stdout.write(`\n${renderSoak(result)}\nWritten to ${file}\n`);
   if (result.stored < result.accepted) process.exitCode = 1;
 }
