@@ -1,12 +1,12 @@
 import { BenchEnvironment } from './lib/environment.js';
 import { parseFlags, planFor } from './lib/flags.js';
-import { fixedRateLoad } from './lib/load-generators.js';
 import { parsePrometheusText, sumOf } from './lib/prometheus-text.js';
 import { loadAverageNow, machineOf, writeResult } from './lib/result-file.js';
 import type { Service } from './lib/services.js';
 import type { PhaseContext } from './phase.js';
 import { bareHttpPhase } from './phases/bare-http.js';
 import { brokerCeilingPhase } from './phases/broker-ceiling.js';
+import { coldStartPhase } from './phases/cold-start.js';
 import { drainPhase, drainPrefilled } from './phases/drain.js';
 import { endToEndPhase } from './phases/end-to-end.js';
 import { brokerFixedRatePhase, fixedRatePhase } from './phases/fixed-rate.js';
@@ -14,7 +14,7 @@ import { ingestPhase } from './phases/ingest.js';
 import { largeBodiesPhase } from './phases/large-bodies.js';
 import { soakPhase } from './phases/soak.js';
 import { checkTargets, renderColdStart, renderReport, renderSoak } from './report.js';
-import type { BenchResult, ColdStartResult, ColdStartRun } from './types.js';
+import type { BenchResult } from './types.js';
 
 // `pnpm bench [--quick | --soak] [--cluster]`: measures the pipeline on this machine, every phase
 // in one run, and writes bench/results/<timestamp>.json. See docs/performance.md for what each
@@ -79,41 +79,9 @@ async function soak(context: PhaseContext): Promise<void> {
   if (result.stored < result.accepted) process.exitCode = 1;
 }
 
-/**
- * Is the first second's tail the service's cold start or the generator's? One fresh ingest API,
- * the generator run three times in a row against it, each time as a new process: a tail in
- * the first run only is the service's.
- */
-async function coldStart({ env, log }: PhaseContext): Promise<void> {
-  const rate = plan.fixedRate;
-  const seconds = 5;
-  log(`cold start: one fresh ingest API, ${rate}/s for ${seconds} s, three times in a row`);
-  const ingest = await env.startIngest(env.freshTopology('cold'));
-  const runs: ColdStartRun[] = [];
-  try {
-    for (let run = 1; run <= 3; run++) {
-      const load = await fixedRateLoad(ingest.url('/webhook'), rate, seconds, 0);
-      runs.push({
-        run,
-        failed: load.failed,
-        perSecond: load.perSecond.map((s) => ({
-          p50Ms: s.p50Ms,
-          p99Ms: s.p99Ms,
-          maxMs: s.maxMs,
-          lateMaxMs: s.lateMaxMs,
-        })),
-      });
-    }
-  } finally {
-    await env.stopServices('cold-start', { ingest });
-  }
-  const result: ColdStartResult = {
-    startedAt: new Date().toISOString(),
-    queueType: env.queueType,
-    ratePerSecond: rate,
-    runs,
-  };
-  const file = writeResult(new Date(), '-cold-start', result);
+async function coldStart(context: PhaseContext): Promise<void> {
+  const result = await coldStartPhase(context);
+  const file = writeResult(new Date(result.startedAt), '-cold-start', result);
   process.stdout.write(`\n${renderColdStart(result)}\nWritten to ${file}\n`);
 }
 
