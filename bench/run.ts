@@ -1,3 +1,4 @@
+import { checkTargets } from './checks.js';
 import { BenchEnvironment } from './lib/environment.js';
 import { parseFlags, planFor } from './lib/flags.js';
 import { parsePrometheusText, sumOf } from './lib/prometheus-text.js';
@@ -13,7 +14,7 @@ import { brokerFixedRatePhase, fixedRatePhase } from './phases/fixed-rate.js';
 import { ingestPhase } from './phases/ingest.js';
 import { largeBodiesPhase } from './phases/large-bodies.js';
 import { soakPhase } from './phases/soak.js';
-import { checkTargets, renderColdStart, renderReport, renderSoak } from './report.js';
+import { renderColdStart, renderReport, renderSoak } from './report.js';
 import type { BenchResult } from './types.js';
 
 // `pnpm bench [--quick | --soak] [--cluster]`: measures the pipeline on this machine, every phase
