@@ -5,6 +5,7 @@ import type {
   BenchResult,
   Check,
   ColdStartResult,
+  DrainMemoryResult,
   FixedRate,
   LargeBodies,
   SoakResult,
@@ -161,4 +162,10 @@ export function renderColdStart(r: ColdStartResult): string {
     ),
     '',
   ].join('\n');
+}
+
+/** `--drain-memory`: one line. */
+export function renderDrainMemory(r: DrainMemoryResult): string {
+  const settings = Object.keys(r.serviceEnv).length > 0 ? `, ${JSON.stringify(r.serviceEnv)}` : '';
+  return `Drain memory (${r.queueType} queue, consumer run with ${r.nodeFlags.join(' ')}${settings}): ${r.stored} of ${r.messages} stored at ${r.rowsPerSecond} rows/s; peak RSS ${r.peakRssMb} MB; V8 heap in use up to ${r.heapUsedMaxMb} MB, reserved up to ${r.heapTotalMaxMb} MB.`;
 }

@@ -1,20 +1,19 @@
 import { checkTargets } from './checks.js';
 import { BenchEnvironment } from './lib/environment.js';
 import { parseFlags, planFor } from './lib/flags.js';
-import { parsePrometheusText, sumOf } from './lib/prometheus-text.js';
 import { loadAverageNow, machineOf, writeResult } from './lib/result-file.js';
-import type { Service } from './lib/services.js';
 import type { PhaseContext } from './phase.js';
 import { bareHttpPhase } from './phases/bare-http.js';
 import { brokerCeilingPhase } from './phases/broker-ceiling.js';
 import { coldStartPhase } from './phases/cold-start.js';
-import { drainPhase, drainPrefilled } from './phases/drain.js';
+import { drainPhase } from './phases/drain.js';
+import { drainMemoryPhase } from './phases/drain-memory.js';
 import { endToEndPhase } from './phases/end-to-end.js';
 import { brokerFixedRatePhase, fixedRatePhase } from './phases/fixed-rate.js';
 import { ingestPhase } from './phases/ingest.js';
 import { largeBodiesPhase } from './phases/large-bodies.js';
 import { soakPhase } from './phases/soak.js';
-import { renderColdStart, renderReport, renderSoak } from './report.js';
+import { renderColdStart, renderDrainMemory, renderReport, renderSoak } from './report.js';
 import type { BenchResult } from './types.js';
 
 // `pnpm bench [--quick | --soak] [--cluster]`: measures the pipeline on this machine, every phase
@@ -86,49 +85,10 @@ async function coldStart(context: PhaseContext): Promise<void> {
   process.stdout.write(`\n${renderColdStart(result)}\nWritten to ${file}\n`);
 }
 
-/**
- * The consumer's memory while it drains a full queue: peak RSS (VmHWM), and V8's heap in use and
- * reserved, read from its own `/metrics` twice a second; with `BENCH_NODE_FLAGS` to compare
- * settings.
- */
 async function drainMemory(context: PhaseContext): Promise<void> {
-  const { env } = context;
-  log(`drain memory: ${plan.drainMessages} messages pre-filled, then the consumer alone`);
-  let heapUsedMaxMb = 0;
-  let heapTotalMaxMb = 0;
-  const sampleHeap = (consumer: Service) => {
-    const timer = setInterval(async () => {
-      try {
-        const scrape = parsePrometheusText(await (await fetch(consumer.url('/metrics'))).text());
-        const mb = (name: string) => Math.round(sumOf(scrape, name) / 2 ** 20);
-        heapUsedMaxMb = Math.max(heapUsedMaxMb, mb('nodejs_heap_size_used_bytes'));
-        heapTotalMaxMb = Math.max(heapTotalMaxMb, mb('nodejs_heap_size_total_bytes'));
-      } catch {
-        // a missed sample
-      }
-    }, 500);
-    return () => clearInterval(timer);
-  };
-  const drained = await drainPrefilled(context, { phase: 'drain-memory', watch: sampleHeap });
-  const result = {
-    startedAt: new Date().toISOString(),
-    queueType: env.queueType,
-    nodeFlags: env.nodeFlagsOf('consumer'),
-    serviceEnv: env.serviceEnv,
-    ...drained,
-    rowsPerSecond: Math.round(drained.rowsPerSecond),
-    peakRssMb: env.peakRssByPhase['drain-memory']?.consumer,
-    heapUsedMaxMb,
-    heapTotalMaxMb,
-  };
-  const file = writeResult(new Date(), '-drain-memory', result);
-  process.stdout.write(
-    `\nDrain memory (${env.queueType} queue, consumer run with ${result.nodeFlags.join(' ')}${
-      Object.keys(env.serviceEnv).length > 0 ? `, ${JSON.stringify(env.serviceEnv)}` : ''
-    }): ${result.stored} of ${result.messages} stored at ${result.rowsPerSecond} rows/s; peak RSS ${
-      result.peakRssMb
-    } MB; V8 heap in use up to ${heapUsedMaxMb} MB, reserved up to ${heapTotalMaxMb} MB.\nWritten to ${file}\n`,
-  );
+  const result = await drainMemoryPhase(context);
+  const file = writeResult(new Date(result.startedAt), '-drain-memory', result);
+  process.stdout.write(`\n${renderDrainMemory(result)}\nWritten to ${file}\n`);
   if (result.stored < result.messages) process.exitCode = 1;
 }
 
