@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { buildApp } from '../services/ingest-api/src/app.js';
 import { IngestMetrics } from '../services/ingest-api/src/metrics.js';
-import { benchBody } from './payload.js';
+import { benchBody } from './lib/payload.js';
 
 // `node [V8 flags] --import tsx bench/app-memory.ts [requests]`: the ingest app's peak RSS, CPU
 // per request and GC count under load, in one process without broker or sockets (the publish

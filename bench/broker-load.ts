@@ -7,9 +7,9 @@ import {
   topologyFor,
 } from '@webhooks/queue';
 import { pino } from 'pino';
-import { LatencySeconds, round } from './latency-seconds.js';
-import { runOpenLoop } from './open-loop.js';
-import { benchBody } from './payload.js';
+import { LatencySeconds, round } from './lib/latency-seconds.js';
+import { runOpenLoop } from './lib/open-loop.js';
+import { benchBody } from './lib/payload.js';
 
 // The broker alone: confirmed persistent publishes through the project's ConfirmPublisher,
 // the same messages the ingest API publishes, no HTTP. `closed` keeps `concurrency` publishes

@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import { benchBody } from './payload.js';
+import { benchBody } from './lib/payload.js';
 
 // Closed-loop load (each connection sends its next request when the last one is answered),
 // run in its own process so the generator does not share an event loop with what it measures.

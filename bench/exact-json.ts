@@ -1,5 +1,5 @@
 import { parseExactJson, stringifyExactJson } from '@webhooks/contracts';
-import { benchBody } from './payload.js';
+import { benchBody } from './lib/payload.js';
 
 // `pnpm tsx --conditions=source bench/exact-json.ts`: what keeping every digit costs per
 // request, against JSON.parse + JSON.stringify, for the bench's body (no number a double

@@ -1,6 +1,6 @@
 import http from 'node:http';
-import { runOpenLoop } from './open-loop.js';
-import { benchBody } from './payload.js';
+import { runOpenLoop } from './lib/open-loop.js';
+import { benchBody } from './lib/payload.js';
 
 // Open-loop HTTP load at a fixed rate (see open-loop.ts), in its own process so the generator
 // does not share an event loop with what it measures.

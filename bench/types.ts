@@ -1,6 +1,6 @@
-import type { CpuShare, MachineSecond } from './machine-samples.js';
-import type { OpenLoopResult } from './open-loop.js';
-import type { ServiceSecond } from './service-samples.js';
+import type { CpuShare, MachineSecond } from './lib/machine-samples.js';
+import type { OpenLoopResult } from './lib/open-loop.js';
+import type { ServiceSecond } from './lib/service-samples.js';
 
 export interface ClosedLoad {
   requestsPerSecond: number;
@@ -160,6 +160,23 @@ export interface ColdStartResult {
   queueType: 'classic' | 'quorum';
   ratePerSecond: number;
   runs: ColdStartRun[];
+}
+
+/** `--drain-memory`: a drain with the consumer's memory sampled twice a second. */
+export interface DrainMemoryResult {
+  startedAt: string;
+  queueType: 'classic' | 'quorum';
+  /** The consumer's Node flags: its `start` script's, then `BENCH_NODE_FLAGS`. */
+  nodeFlags: string[];
+  serviceEnv: Record<string, string>;
+  messages: number;
+  stored: number;
+  rowsPerSecond: number;
+  /** The consumer's VmHWM (absent where /proc is not available). */
+  peakRssMb: number | undefined;
+  /** Largest V8 heap in use and reserved, from `nodejs_heap_size_*_bytes`. */
+  heapUsedMaxMb: number;
+  heapTotalMaxMb: number;
 }
 
 export interface SoakResult {

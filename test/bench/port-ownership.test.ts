@@ -1,6 +1,11 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertListensOn, type Running, startNode, waitForLine } from '../../bench/processes.js';
+import {
+  assertListensOn,
+  type Running,
+  startNode,
+  waitForLine,
+} from '../../bench/lib/processes.js';
 
 // The bench once measured a stray process: its own server died with EADDRINUSE on a fixed
 // port while another process answered there. Each phase now checks who listens.

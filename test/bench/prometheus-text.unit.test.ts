@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LatencySeconds } from '../../bench/latency-seconds.js';
+import { LatencySeconds } from '../../bench/lib/latency-seconds.js';
 import {
   bucketDelta,
   bucketsOf,
@@ -7,7 +7,7 @@ import {
   quantileOf,
   sample,
   sumOf,
-} from '../../bench/prometheus-text.js';
+} from '../../bench/lib/prometheus-text.js';
 
 const scrape = (confirmed: number[], gcSum: number) =>
   parsePrometheusText(

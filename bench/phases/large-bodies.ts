@@ -1,33 +1,15 @@
-import type { Database } from '@webhooks/db';
-import type { Topology } from '@webhooks/queue';
-import { BENCH_SOURCE } from './payload.js';
-import { parsePrometheusText, sumOf } from './prometheus-text.js';
-import type { LargeBodies } from './types.js';
+import { waitForRows } from '../lib/event-rows.js';
+import { BENCH_SOURCE } from '../lib/payload.js';
+import { parsePrometheusText, sumOf } from '../lib/prometheus-text.js';
+import type { Service } from '../lib/services.js';
+import type { Phase } from '../phase.js';
+import type { LargeBodies } from '../types.js';
 
 /** The case the consumer's byte bound (`PREFETCH_MAX_BYTES`) is for: bodies near the 1 MiB cap. */
 const BODIES = 120;
 const BODY_BYTES = 900 * 1024;
 const CONNECTIONS = 8;
 const TYPE = 'large-body';
-
-/** A running service as the runner hands it over. */
-export interface ServiceHandle {
-  url(path: string): string;
-}
-
-/** What the phase needs of the runner's services and database (see `bench/run.ts`). */
-export interface LargeBodiesDeps<S extends ServiceHandle> {
-  db: Database;
-  freshTopology: (phase: string) => Topology;
-  start: (service: 'ingest' | 'consumer', topology: Topology) => Promise<S>;
-  /** Stops the phase's services and gives their peak RSS (MB). */
-  stop: (services: { ingest?: S; consumer?: S }) => Promise<{
-    ingest?: number | undefined;
-    consumer?: number | undefined;
-  }>;
-  waitForRows: (db: Database, type: string, expected: number, timeoutMs: number) => Promise<number>;
-  log: (line: string) => void;
-}
 
 /** A webhook body of about `BODY_BYTES`: an order with many lines, as a large export sends. */
 function largeBody(index: number): string {
@@ -53,13 +35,16 @@ function largeBody(index: number): string {
  * starts. Reports the consumer's peak RSS, the unacked bytes it reported (sampled), and that
  * none was retried, dead-lettered or lost.
  */
-export async function largeBodiesPhase<S extends ServiceHandle>(
-  deps: LargeBodiesDeps<S>,
-): Promise<LargeBodies> {
-  const { db, log } = deps;
+export const largeBodiesPhase: Phase<LargeBodies> = async ({ env, log }) => {
+  const { db } = env;
+  // Its own peak: the overall one stays that of small bodies, comparable with earlier runs.
+  const stop = async (services: { ingest?: Service; consumer?: Service }) => {
+    await env.stopServices('large-bodies', services, { inOverallPeak: false });
+    return env.peakRssByPhase['large-bodies'] ?? {};
+  };
   log(`large bodies: ${BODIES} × ${BODY_BYTES / 1024} KiB through the API, then the consumer`);
-  const topology = deps.freshTopology('large');
-  const ingest = await deps.start('ingest', topology);
+  const topology = env.freshTopology('large');
+  const ingest = await env.startIngest(topology);
   let accepted = 0;
   let next = 0;
   try {
@@ -76,13 +61,13 @@ export async function largeBodiesPhase<S extends ServiceHandle>(
     };
     await Promise.all(Array.from({ length: CONNECTIONS }, send));
   } catch (err) {
-    await deps.stop({ ingest });
+    await stop({ ingest });
     throw err;
   }
-  const ingestPeak = await deps.stop({ ingest });
+  const ingestPeak = await stop({ ingest });
 
   const started = Date.now();
-  const consumer = await deps.start('consumer', topology);
+  const consumer = await env.startConsumer(topology);
   let unackedMaxBytes = 0;
   const sampler = setInterval(async () => {
     try {
@@ -94,11 +79,11 @@ export async function largeBodiesPhase<S extends ServiceHandle>(
   }, 100);
   let consumerPeak: number | undefined;
   try {
-    const stored = await deps.waitForRows(db, TYPE, accepted, 120_000);
+    const stored = await waitForRows(db, TYPE, accepted, 120_000);
     const seconds = (Date.now() - started) / 1000;
     clearInterval(sampler);
     const scrape = parsePrometheusText(await (await fetch(consumer.url('/metrics'))).text());
-    consumerPeak = (await deps.stop({ consumer })).consumer;
+    consumerPeak = (await stop({ consumer })).consumer;
     return {
       bodies: BODIES,
       bodyBytes: BODY_BYTES,
@@ -113,6 +98,6 @@ export async function largeBodiesPhase<S extends ServiceHandle>(
     };
   } finally {
     clearInterval(sampler);
-    if (consumerPeak === undefined) await deps.stop({ consumer });
+    if (consumerPeak === undefined) await stop({ consumer });
   }
-}
+};

@@ -1,0 +1,121 @@
+import { checkTargets } from './checks.js';
+import type { BenchFlags } from './lib/flags.js';
+import { loadAverageNow, machineOf } from './lib/result-file.js';
+import type { PhaseContext } from './phase.js';
+import { bareHttpPhase } from './phases/bare-http.js';
+import { brokerCeilingPhase } from './phases/broker-ceiling.js';
+import { coldStartPhase } from './phases/cold-start.js';
+import { drainPhase } from './phases/drain.js';
+import { drainMemoryPhase } from './phases/drain-memory.js';
+import { endToEndPhase } from './phases/end-to-end.js';
+import { brokerFixedRatePhase, fixedRatePhase } from './phases/fixed-rate.js';
+import { ingestPhase } from './phases/ingest.js';
+import { largeBodiesPhase } from './phases/large-bodies.js';
+import { soakPhase } from './phases/soak.js';
+import { renderColdStart, renderDrainMemory, renderReport, renderSoak } from './report.js';
+import type { BenchResult } from './types.js';
+
+/** What a mode of `pnpm bench` hands back to be written and printed. */
+export interface ModeReport {
+  /** Written to bench/results/<startedAt><suffix>.json. */
+  result: { startedAt: string };
+  suffix: string;
+  /** Printed once the run is over. */
+  text: string;
+  /** Gates that failed, printed after the text. */
+  failedGates: string[];
+  /** The process exits with 1: events lost, or a gate failed. */
+  failed: boolean;
+}
+
+/** The phases a mode runs, in order, and what it makes of their results. */
+export type Mode = (context: PhaseContext) => Promise<ModeReport>;
+
+/** The default: every phase of the benchmark in one run, checked against the targets. */
+const benchmark: Mode = async (context) => {
+  const { flags, plan, env } = context;
+  const startedAt = new Date();
+  const loadAverageAtStart = loadAverageNow();
+  const ceiling = await bareHttpPhase(context);
+  const brokerCeiling = await brokerCeilingPhase(context);
+  const ingest = await ingestPhase(context);
+  const endToEndCurve = await endToEndPhase(context);
+  const drain = await drainPhase(context);
+  const brokerFixedRate = await brokerFixedRatePhase(context);
+  const fixedRate = await fixedRatePhase(context);
+  const largeBodies = await largeBodiesPhase(context);
+  const endToEnd = endToEndCurve.at(-1);
+  if (endToEnd === undefined) throw new Error('no end-to-end level ran');
+
+  const result: BenchResult = {
+    startedAt: startedAt.toISOString(),
+    mode: flags.quick ? 'quick' : 'full',
+    queueType: env.queueType,
+    brokerNodes: env.amqpUrls.length,
+    serviceEnv: env.serviceEnv,
+    machine: machineOf(loadAverageAtStart),
+    plan,
+    ceiling,
+    brokerCeiling,
+    ingest,
+    endToEnd,
+    endToEndCurve,
+    drain,
+    brokerFixedRate,
+    fixedRate,
+    largeBodies,
+    peakRssMb: env.peakRssMb,
+    peakRssByPhase: env.peakRssByPhase,
+  };
+  const checks = checkTargets(result);
+  // --quick gates CI on ratios and loss only; absolute figures depend on the machine.
+  const failedGates = flags.quick ? checks.filter((c) => c.gate && !c.pass).map((c) => c.name) : [];
+  return {
+    result: { ...result, checks },
+    suffix: `${flags.quick ? '-quick' : ''}${flags.cluster ? '-cluster' : ''}`,
+    text: renderReport(result, checks),
+    failedGates,
+    failed: failedGates.length > 0,
+  };
+};
+
+const soak: Mode = async (context) => {
+  const result = await soakPhase(context);
+  return {
+    result,
+    suffix: '-soak',
+    text: renderSoak(result),
+    failedGates: [],
+    failed: result.stored < result.accepted,
+  };
+};
+
+const coldStart: Mode = async (context) => {
+  const result = await coldStartPhase(context);
+  return {
+    result,
+    suffix: '-cold-start',
+    text: renderColdStart(result),
+    failedGates: [],
+    failed: false,
+  };
+};
+
+const drainMemory: Mode = async (context) => {
+  const result = await drainMemoryPhase(context);
+  return {
+    result,
+    suffix: '-drain-memory',
+    text: renderDrainMemory(result),
+    failedGates: [],
+    failed: result.stored < result.messages,
+  };
+};
+
+/** `--soak`, `--cold-start` and `--drain-memory` each run alone; otherwise the benchmark. */
+export function modeFor(flags: BenchFlags): Mode {
+  if (flags.soak) return soak;
+  if (flags.coldStart) return coldStart;
+  if (flags.drainMemory) return drainMemory;
+  return benchmark;
+}
