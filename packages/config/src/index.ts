@@ -14,6 +14,12 @@ export { createLogger, type LoggerOptions } from './logger.js';
 export { ConfigError, parseEnv } from './parse-env.js';
 export { QuarantineEnv, RejectedRetentionEnv } from './quarantine-env.js';
 export {
+  type RunnableService,
+  type RunServiceOptions,
+  runService,
+  type ServiceProcess,
+} from './run-service.js';
+export {
   handleShutdownSignals,
   type ShutdownSignalOptions,
   type SignalTarget,
