@@ -3,8 +3,8 @@ import type { DeadLetterSelection, DeadLettersRepository } from '@webhooks/db';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ReplaySelection } from '../../dead-letters/selection-replay.js';
-import { decodeCursor, encodeCursor, INVALID_CURSOR } from './cursor.js';
 import { badRequest, invalidQuery } from './invalid-query.js';
+import { pagedList } from './paged-list.js';
 
 const name = z.string().min(1).max(255);
 
@@ -63,24 +63,10 @@ export interface DeadLetterRoutesDeps {
  * `POST /dead-letters/replay` moves the selected ones back to the main queue.
  */
 export function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRoutesDeps): void {
-  app.get('/dead-letters', async (request, reply) => {
-    const query = DeadLettersQuery.safeParse(request.query);
-    if (!query.success) return badRequest(reply, query.error);
-    const { cursor, ...filter } = query.data;
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) return reply.code(400).send(INVALID_CURSOR);
-    const page = await deps.deadLetters.find({
-      ...filter,
-      after: after === undefined ? undefined : { deadLetteredAt: after.at, id: after.id },
-    });
-    return {
-      items: page.items,
-      nextCursor:
-        page.next === undefined
-          ? null
-          : encodeCursor({ at: page.next.deadLetteredAt, id: page.next.id }),
-    };
-  });
+  app.get(
+    '/dead-letters',
+    pagedList({ query: DeadLettersQuery, find: (filter) => deps.deadLetters.find(filter) }),
+  );
 
   app.get('/dead-letters/:id', async (request, reply) => {
     const params = IdParams.safeParse(request.params);

@@ -2,8 +2,8 @@ import { Rfc3339 } from '@webhooks/contracts';
 import type { EventsRepository } from '@webhooks/db';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { decodeCursor, encodeCursor, INVALID_CURSOR } from './cursor.js';
 import { badRequest, invalidQuery } from './invalid-query.js';
+import { pagedList } from './paged-list.js';
 import { eventsPageJson, storedEventJson } from './stored-event-json.js';
 
 const name = z.string().min(1).max(255);
@@ -58,20 +58,15 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * event's `data` are shown exactly as stored.
  */
 export function eventsRoutes(app: FastifyInstance, events: EventsRepository): void {
-  app.get('/events', async (request, reply) => {
-    const query = EventsQuery.safeParse(request.query);
-    if (!query.success) return badRequest(reply, query.error);
-    const { cursor, ...filter } = query.data;
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) return reply.code(400).send(INVALID_CURSOR);
-    const page = await events.findEvents({
-      ...filter,
-      after: after === undefined ? undefined : { createdAt: after.at, id: after.id },
-    });
-    const nextCursor =
-      page.next === undefined ? null : encodeCursor({ at: page.next.createdAt, id: page.next.id });
-    return reply.type(JSON_TYPE).send(eventsPageJson(page.items, nextCursor));
-  });
+  app.get(
+    '/events',
+    pagedList({
+      query: EventsQuery,
+      find: (filter) => events.findEvents(filter),
+      answer: (page, reply) =>
+        reply.type(JSON_TYPE).send(eventsPageJson(page.items, page.nextCursor)),
+    }),
+  );
 
   app.get('/events/:id', async (request, reply) => {
     const params = EventIdParams.safeParse(request.params);

@@ -2,8 +2,8 @@ import { RejectionReason, Rfc3339 } from '@webhooks/contracts';
 import type { RejectedRequestsRepository, StoredRejectedRequest } from '@webhooks/db';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { decodeCursor, encodeCursor, INVALID_CURSOR } from './cursor.js';
-import { badRequest, invalidQuery } from './invalid-query.js';
+import { invalidQuery } from './invalid-query.js';
+import { pagedList } from './paged-list.js';
 
 /** `GET /rejected`'s query (also the source of its OpenAPI parameters). */
 export const RejectedQuery = z.strictObject({
@@ -29,24 +29,14 @@ function toJson(request: StoredRejectedRequest) {
  * admitted them since. `GET /rejected/:id`: one of them, for the console's detail view.
  */
 export function rejectedRoutes(app: FastifyInstance, rejected: RejectedRequestsRepository): void {
-  app.get('/rejected', async (request, reply) => {
-    const query = RejectedQuery.safeParse(request.query);
-    if (!query.success) return badRequest(reply, query.error);
-    const { cursor, ...filter } = query.data;
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) return reply.code(400).send(INVALID_CURSOR);
-    const page = await rejected.find({
-      ...filter,
-      after: after === undefined ? undefined : { receivedAt: after.at, id: after.id },
-    });
-    return {
-      items: page.items.map(toJson),
-      nextCursor:
-        page.next === undefined
-          ? null
-          : encodeCursor({ at: page.next.receivedAt, id: page.next.id }),
-    };
-  });
+  app.get(
+    '/rejected',
+    pagedList({
+      query: RejectedQuery,
+      find: (filter) => rejected.find(filter),
+      answer: (page) => ({ items: page.items.map(toJson), nextCursor: page.nextCursor }),
+    }),
+  );
 
   app.get('/rejected/:id', async (request, reply) => {
     const params = IdParams.safeParse(request.params);
