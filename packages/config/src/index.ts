@@ -24,4 +24,4 @@ export {
   type ShutdownSignalOptions,
   type SignalTarget,
 } from './shutdown-signals.js';
-export { runShutdownSteps, type ShutdownStep } from './shutdown-steps.js';
+export { runShutdownSteps, type ShutdownStep, shutdownOnce } from './shutdown-steps.js';

@@ -32,7 +32,9 @@ export {
   assertRejectedQueue,
   type RejectedQueue,
   type RejectedQueueOptions,
+  type RejectedQueueSettings,
   rejectedQueueFor,
+  rejectedQueueFromSettings,
   rejectedQueueName,
 } from './rejected-queue.js';
 export {
