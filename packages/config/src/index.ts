@@ -12,6 +12,13 @@ export {
 export { jsonSetting } from './json-setting.js';
 export { createLogger, type LoggerOptions } from './logger.js';
 export { ConfigError, parseEnv } from './parse-env.js';
+export {
+  counter,
+  gauge,
+  histogram,
+  type MetricDefinition,
+  serviceRegistry,
+} from './prometheus-metrics.js';
 export { QuarantineEnv, RejectedRetentionEnv } from './quarantine-env.js';
 export {
   type RunnableService,

@@ -1,8 +1,8 @@
-import { shutdownOnce } from '@webhooks/config';
+import { counter, shutdownOnce } from '@webhooks/config';
 import type { RejectedRequestsRepository } from '@webhooks/db';
 import { AmqpConnection, QueueConsumer, rejectedQueueFromSettings } from '@webhooks/queue';
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { ConsumerConfig } from '../config.js';
 import { removeExpiredEvents } from '../retention/remove-expired-events.js';
 import { RetentionScheduler } from '../retention/retention-scheduler.js';
@@ -45,11 +45,10 @@ export interface RejectedQuarantineOptions {
  */
 export function createRejectedQuarantine(options: RejectedQuarantineOptions): RejectedQuarantine {
   const { config, logger, repository } = options;
-  const stored = new Counter({
+  const stored = counter(options.registry, {
     name: 'rejected_requests_stored_total',
     help: 'Messages of the rejected queue, by outcome (stored, duplicate, malformed, refused by the database, failed and handed back)',
-    labelNames: ['outcome'] as const,
-    registers: [options.registry],
+    labelNames: ['outcome'],
   });
   const queue = rejectedQueueFromSettings(config);
   const connection = config.KEEP_REJECTED
