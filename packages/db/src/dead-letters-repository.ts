@@ -1,6 +1,6 @@
 import type { DeathReason } from '@webhooks/contracts';
 import type { Database } from './database.js';
-import { findPage, type KeysetPosition, type Page } from './keyset-page.js';
+import { KeysetPages, type Page, type PageRequest } from './keyset-page.js';
 import { SqlConditions } from './sql-conditions.js';
 import { utcText } from './utc-text.js';
 
@@ -87,6 +87,12 @@ const SUMMARY_COLUMNS = `
   ${utcText('d.replayed_at')} AS "replayedAt",
   ${STATUS} AS status`;
 
+const SUMMARY_PAGES = new KeysetPages<DeadLetterSummary>({
+  from: 'dead_letters d',
+  columns: SUMMARY_COLUMNS,
+  time: ['d.dead_lettered_at', 'deadLetteredAt'],
+});
+
 /** The filter's conditions on `d`. */
 function filterConditions(filter: DeadLetterFilter): SqlConditions {
   const { source, type, reason, eventId } = filter;
@@ -146,19 +152,8 @@ export class DeadLettersRepository {
   }
 
   /** Newest first, keyset-paginated like the events: pass the previous page's `next`. */
-  find(
-    filter: DeadLetterFilter & { limit: number; after?: KeysetPosition | undefined },
-  ): Promise<Page<DeadLetterSummary>> {
-    return findPage<DeadLetterSummary>(this.#db, {
-      columns: SUMMARY_COLUMNS,
-      from: 'dead_letters d',
-      where: filterConditions(filter),
-      orderBy: ['d.dead_lettered_at', 'd.id'],
-      order: 'newest first',
-      timeOf: (letter) => letter.deadLetteredAt,
-      after: filter.after,
-      limit: filter.limit,
-    });
+  find(filter: DeadLetterFilter & PageRequest): Promise<Page<DeadLetterSummary>> {
+    return SUMMARY_PAGES.newestFirst(this.#db, filterConditions(filter), filter);
   }
 
   /** The row with this uuid, body included, or undefined. */

@@ -1,6 +1,6 @@
 import { stringifyExactJson } from '@webhooks/contracts';
 import type { Database } from './database.js';
-import { findPage, type KeysetPosition, type Page } from './keyset-page.js';
+import { KeysetPages, type Page, type PageRequest } from './keyset-page.js';
 import { SqlConditions } from './sql-conditions.js';
 import { utcText } from './utc-text.js';
 
@@ -83,6 +83,12 @@ const EVENT_COLUMNS = `
   ${utcText('"timestamp"')} AS "timestamp",
   ${utcText('created_at')} AS "createdAt"`;
 
+const EVENT_PAGES = new KeysetPages<StoredEvent>({
+  from: 'webhook_events',
+  columns: EVENT_COLUMNS,
+  time: ['created_at', 'createdAt'],
+});
+
 export class EventsRepository {
   readonly #db: Database;
 
@@ -114,22 +120,12 @@ export class EventsRepository {
   }
 
   /** Newest first, keyset-paginated: pass the previous page's `next` as `after`. */
-  findEvents(
-    filter: EventFilter & { limit: number; after?: KeysetPosition | undefined },
-  ): Promise<Page<StoredEvent>> {
-    return findPage<StoredEvent>(this.#db, {
-      columns: EVENT_COLUMNS,
-      from: 'webhook_events',
-      where: new SqlConditions()
-        .equal({ source: filter.source, type: filter.type, event_id: filter.eventId })
-        .between('created_at', filter)
-        .optional(filter.contains, 'jsonb', (object) => `data @> ${object}`),
-      orderBy: ['created_at', 'id'],
-      order: 'newest first',
-      timeOf: (event) => event.createdAt,
-      after: filter.after,
-      limit: filter.limit,
-    });
+  findEvents(filter: EventFilter & PageRequest): Promise<Page<StoredEvent>> {
+    const where = new SqlConditions()
+      .equal({ source: filter.source, type: filter.type, event_id: filter.eventId })
+      .between('created_at', filter)
+      .optional(filter.contains, 'jsonb', (object) => `data @> ${object}`);
+    return EVENT_PAGES.newestFirst(this.#db, where, filter);
   }
 
   /** The row with this uuid, or undefined. */

@@ -1,5 +1,5 @@
 import type { Database } from './database.js';
-import { type FindPageOptions, findPage, type KeysetPosition, type Page } from './keyset-page.js';
+import { KeysetPages, type Page, type PageRequest } from './keyset-page.js';
 import { SqlConditions } from './sql-conditions.js';
 import { utcText } from './utc-text.js';
 
@@ -49,6 +49,12 @@ const COLUMNS = `
   ${utcText('admitted_at')} AS "admittedAt",
   admitted_event_id AS "admittedEventId"`;
 
+const REJECTED_PAGES = new KeysetPages<StoredRejectedRequest>({
+  from: 'rejected_requests',
+  columns: COLUMNS,
+  time: ['received_at', 'receivedAt'],
+});
+
 /** The quarantine's table, `rejected_requests`. Every method throws a classified `DatabaseError`. */
 export class RejectedRequestsRepository {
   readonly #db: Database;
@@ -78,30 +84,12 @@ export class RejectedRequestsRepository {
     return (result.rowCount ?? 0) === 1;
   }
 
-  #findPage(
-    options: Pick<FindPageOptions<StoredRejectedRequest>, 'where' | 'order' | 'after' | 'limit'>,
-  ): Promise<Page<StoredRejectedRequest>> {
-    return findPage<StoredRejectedRequest>(this.#db, {
-      ...options,
-      columns: COLUMNS,
-      from: 'rejected_requests',
-      orderBy: ['received_at', 'id'],
-      timeOf: (request) => request.receivedAt,
-    });
-  }
-
   /** Newest first, keyset-paginated like the events: pass the previous page's `next` as `after`. */
-  find(
-    filter: RejectedFilter & { limit: number; after?: KeysetPosition | undefined },
-  ): Promise<Page<StoredRejectedRequest>> {
-    return this.#findPage({
-      where: new SqlConditions()
-        .equal({ source: filter.source, reason: filter.reason })
-        .between('received_at', filter),
-      order: 'newest first',
-      after: filter.after,
-      limit: filter.limit,
-    });
+  find(filter: RejectedFilter & PageRequest): Promise<Page<StoredRejectedRequest>> {
+    const where = new SqlConditions()
+      .equal({ source: filter.source, reason: filter.reason })
+      .between('received_at', filter);
+    return REJECTED_PAGES.newestFirst(this.#db, where, filter);
   }
 
   /** The kept request with this uuid, body included, or undefined. */
@@ -117,22 +105,18 @@ export class RejectedRequestsRepository {
    * Not yet admitted requests, oldest first, `limit` at a time: pass the previous page's `next`
    * as `after`. For `pnpm rejected:replay`.
    */
-  findNotAdmitted(options: {
-    source?: string | undefined;
-    /** Received at or after (RFC 3339). */
-    since?: string | undefined;
-    after?: KeysetPosition | undefined;
-    limit: number;
-  }): Promise<Page<StoredRejectedRequest>> {
-    return this.#findPage({
-      where: new SqlConditions()
-        .add('admitted_at IS NULL')
-        .equal({ source: options.source })
-        .between('received_at', { from: options.since }),
-      order: 'oldest first',
-      after: options.after,
-      limit: options.limit,
-    });
+  findNotAdmitted(
+    options: PageRequest & {
+      source?: string | undefined;
+      /** Received at or after (RFC 3339). */
+      since?: string | undefined;
+    },
+  ): Promise<Page<StoredRejectedRequest>> {
+    const where = new SqlConditions()
+      .add('admitted_at IS NULL')
+      .equal({ source: options.source })
+      .between('received_at', { from: options.since });
+    return REJECTED_PAGES.oldestFirst(this.#db, where, options);
   }
 
   /** Records that the request verified and was published as event `eventId`. */
