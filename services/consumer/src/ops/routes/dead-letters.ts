@@ -3,8 +3,9 @@ import type { DeadLetterSelection, DeadLettersRepository } from '@webhooks/db';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ReplaySelection } from '../../dead-letters/selection-replay.js';
-import { badRequest, invalidQuery } from './invalid-query.js';
+import { badRequest } from './invalid-query.js';
 import { pagedList } from './paged-list.js';
+import { rowById } from './row-by-id.js';
 
 const name = z.string().min(1).max(255);
 
@@ -51,8 +52,6 @@ export const ReplayResponse = z.object({
   }),
 });
 
-const IdParams = z.object({ id: z.uuid() });
-
 export interface DeadLetterRoutesDeps {
   deadLetters: DeadLettersRepository;
   replay: ReplaySelection;
@@ -68,15 +67,10 @@ export function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRoutesDep
     pagedList({ query: DeadLettersQuery, find: (filter) => deps.deadLetters.find(filter) }),
   );
 
-  app.get('/dead-letters/:id', async (request, reply) => {
-    const params = IdParams.safeParse(request.params);
-    if (!params.success) {
-      return invalidQuery(reply, [{ path: 'id', message: 'must be the uuid of a dead letter' }]);
-    }
-    const letter = await deps.deadLetters.findById(params.data.id);
-    if (letter === undefined) return reply.code(404).send({ error: 'not_found' });
-    return letter;
-  });
+  app.get(
+    '/dead-letters/:id',
+    rowById({ what: 'a dead letter', find: (id) => deps.deadLetters.findById(id) }),
+  );
 
   app.post('/dead-letters/replay', async (request, reply) => {
     const body = ReplayRequest.safeParse(request.body ?? {});
