@@ -27,3 +27,19 @@ export async function runShutdownSteps(options: {
     throw new AggregateError(failures, `${options.what} shutdown incomplete`);
   }
 }
+
+/**
+ * A service's idempotent `stop()`: the first call runs `steps` (as `runShutdownSteps` does),
+ * every later call gets the same promise.
+ */
+export function shutdownOnce(options: {
+  logger: Logger;
+  what: string;
+  steps: readonly ShutdownStep[];
+}): () => Promise<void> {
+  let stopped: Promise<void> | undefined;
+  return () => {
+    stopped ??= runShutdownSteps(options);
+    return stopped;
+  };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { captureLogs } from '../../../test/helpers/log-capture.js';
-import { runShutdownSteps } from '../src/shutdown-steps.js';
+import { runShutdownSteps, shutdownOnce } from '../src/shutdown-steps.js';
 
 describe('runShutdownSteps', () => {
   it('runs every step in order even after one fails, logs it by name, then rejects with it', async () => {
@@ -37,5 +37,31 @@ describe('runShutdownSteps', () => {
     await expect(
       runShutdownSteps({ logger: logs.logger, what: 'ingest', steps: [['only', () => undefined]] }),
     ).resolves.toBeUndefined();
+  });
+});
+
+describe('shutdownOnce', () => {
+  it('runs the steps on the first call only; a second call, even while the first runs, gets the same outcome', async () => {
+    const logs = captureLogs();
+    let closes = 0;
+    const stop = shutdownOnce({
+      logger: logs.logger,
+      what: 'quarantine',
+      steps: [
+        [
+          'close',
+          async () => {
+            closes += 1;
+            throw new Error('already closed');
+          },
+        ],
+      ],
+    });
+    const first = stop();
+    const second = stop();
+    expect(second).toBe(first);
+    await expect(first).rejects.toThrow('quarantine shutdown incomplete');
+    await expect(stop()).rejects.toThrow('quarantine shutdown incomplete');
+    expect(closes).toBe(1);
   });
 });

@@ -8,6 +8,7 @@ export {
 } from './exact-json.js';
 export { AcceptedResponse, BacklogFullResponse, ErrorResponse } from './http-responses.js';
 export { type ParsedJsonBody, parseJsonBody } from './json-body.js';
+export { errorResponse, jsonContent, probePaths } from './openapi-parts.js';
 export { MessageHeader, QueueMessage, QueueMessageInput } from './queue-message.js';
 export {
   HttpHeaders,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MessageHeader } from './queue-message.js';
 import { Rfc3339 } from './webhook-body.js';
 
 /** Why a provider request was refused and kept: the `error` code it was answered with. */
@@ -15,7 +16,8 @@ export const RejectedRequestHeader = {
   /** The verifier's finer reason (`signature_mismatch`…), for the operator only. */
   detail: 'x-rejected-detail',
   receivedAt: 'x-received-at',
-  requestId: 'x-request-id',
+  /** The request id travels under the same header as on event messages. */
+  requestId: MessageHeader.requestId,
   /** The request's headers, credentials removed, as a JSON object. */
   httpHeaders: 'x-http-headers',
 } as const;

@@ -1,5 +1,8 @@
 import type { DeathReason } from '@webhooks/contracts';
 import type { Database } from './database.js';
+import { KeysetPages, type Page, type PageRequest } from './keyset-page.js';
+import { SqlConditions } from './sql-conditions.js';
+import { utcText } from './utc-text.js';
 
 /** One dead-lettering, as the consumer records it once the dead-letter copy is confirmed. */
 export interface DeadLetterRecord {
@@ -60,17 +63,8 @@ export interface DeadLetterFilter {
   to?: string | undefined;
 }
 
-/** Where a page ends: the last row's position in (dead_lettered_at DESC, id DESC) order. */
-export interface DeadLetterPosition {
-  deadLetteredAt: string;
-  id: string;
-}
-
 /** What a replay selects: these rows, or every row matching a filter. */
 export type DeadLetterSelection = { ids: readonly string[] } | { filter: DeadLetterFilter };
-
-const UTC_MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
-const utc = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', ${UTC_MICROS})`;
 
 /** Derived, never stored: whether the event got stored is a fact of `webhook_events`. */
 const STATUS = `
@@ -82,31 +76,30 @@ const STATUS = `
     ELSE 'dead'
   END`;
 
+/** The select list of a `DeadLetterSummary`. */
 const SUMMARY_COLUMNS = `
-  d.id, d.event_id, d.source, d.type, d.reason, d.last_error, d.attempts,
-  ${utc('d.first_failed_at')} AS first_failed_at,
-  ${utc('d.dead_lettered_at')} AS dead_lettered_at,
-  d.request_id, d.dead_letter_count, d.replay_count,
-  ${utc('d.replayed_at')} AS replayed_at,
+  d.id, d.event_id AS "eventId", d.source, d.type, d.reason, d.last_error AS "lastError",
+  d.attempts,
+  ${utcText('d.first_failed_at')} AS "firstFailedAt",
+  ${utcText('d.dead_lettered_at')} AS "deadLetteredAt",
+  d.request_id AS "requestId", d.dead_letter_count AS "deadLetterCount",
+  d.replay_count AS "replayCount",
+  ${utcText('d.replayed_at')} AS "replayedAt",
   ${STATUS} AS status`;
 
-/** The filter's conditions on `d`, with parameters $1..$6. */
-const FILTER_CONDITIONS = `
-  ($1::text IS NULL OR d.source = $1)
-  AND ($2::text IS NULL OR d.type = $2)
-  AND ($3::text IS NULL OR d.reason = $3)
-  AND ($4::text IS NULL OR d.event_id = $4)
-  AND ($5::timestamptz IS NULL OR d.dead_lettered_at >= $5)
-  AND ($6::timestamptz IS NULL OR d.dead_lettered_at < $6)`;
+const SUMMARY_PAGES = new KeysetPages<DeadLetterSummary>({
+  from: 'dead_letters d',
+  columns: SUMMARY_COLUMNS,
+  time: ['d.dead_lettered_at', 'deadLetteredAt'],
+});
 
-const filterValues = (filter: DeadLetterFilter) => [
-  filter.source ?? null,
-  filter.type ?? null,
-  filter.reason ?? null,
-  filter.eventId ?? null,
-  filter.from ?? null,
-  filter.to ?? null,
-];
+/** The filter's conditions on `d`. */
+function filterConditions(filter: DeadLetterFilter): SqlConditions {
+  const { source, type, reason, eventId } = filter;
+  return new SqlConditions()
+    .equal({ 'd.source': source, 'd.type': type, 'd.reason': reason, 'd.event_id': eventId })
+    .between('d.dead_lettered_at', filter);
+}
 
 /**
  * A second dead-lettering of the same message updates its row: the latest reason, error and
@@ -129,42 +122,6 @@ const RECORD = `
     request_id = COALESCE(EXCLUDED.request_id, dead_letters.request_id),
     dead_letter_count = dead_letters.dead_letter_count + 1
   RETURNING id`;
-
-interface SummaryDbRow {
-  id: string;
-  event_id: string | null;
-  source: string | null;
-  type: string | null;
-  reason: string;
-  last_error: string;
-  attempts: number;
-  first_failed_at: string;
-  dead_lettered_at: string;
-  request_id: string | null;
-  dead_letter_count: number;
-  replay_count: number;
-  replayed_at: string | null;
-  status: DeadLetterStatus;
-}
-
-function toSummary(row: SummaryDbRow): DeadLetterSummary {
-  return {
-    id: row.id,
-    eventId: row.event_id,
-    source: row.source,
-    type: row.type,
-    reason: row.reason,
-    lastError: row.last_error,
-    attempts: row.attempts,
-    firstFailedAt: row.first_failed_at,
-    deadLetteredAt: row.dead_lettered_at,
-    requestId: row.request_id,
-    deadLetterCount: row.dead_letter_count,
-    replayCount: row.replay_count,
-    replayedAt: row.replayed_at,
-    status: row.status,
-  };
-}
 
 /** `dead_letters`: recorded by the consumer, searched by the ops API, marked by replays. */
 export class DeadLettersRepository {
@@ -195,41 +152,19 @@ export class DeadLettersRepository {
   }
 
   /** Newest first, keyset-paginated like the events: pass the previous page's `next`. */
-  async find(
-    filter: DeadLetterFilter & { limit: number; after?: DeadLetterPosition | undefined },
-  ): Promise<{ items: DeadLetterSummary[]; next: DeadLetterPosition | undefined }> {
-    const result = await this.#db.query<SummaryDbRow>(
-      `SELECT ${SUMMARY_COLUMNS}
-       FROM dead_letters d
-       WHERE ${FILTER_CONDITIONS}
-         AND ($7::timestamptz IS NULL OR (d.dead_lettered_at, d.id) < ($7, $8::uuid))
-       ORDER BY d.dead_lettered_at DESC, d.id DESC
-       LIMIT $9`,
-      [
-        ...filterValues(filter),
-        filter.after?.deadLetteredAt ?? null,
-        filter.after?.id ?? null,
-        filter.limit + 1,
-      ],
-    );
-    const items = result.rows.slice(0, filter.limit).map(toSummary);
-    const last = items.at(-1);
-    const more = result.rows.length > filter.limit && last !== undefined;
-    return {
-      items,
-      next: more ? { deadLetteredAt: last.deadLetteredAt, id: last.id } : undefined,
-    };
+  find(filter: DeadLetterFilter & PageRequest): Promise<Page<DeadLetterSummary>> {
+    return SUMMARY_PAGES.newestFirst(this.#db, filterConditions(filter), filter);
   }
 
   /** The row with this uuid, body included, or undefined. */
   async findById(id: string): Promise<DeadLetter | undefined> {
-    const result = await this.#db.query<SummaryDbRow & { body: Buffer }>(
+    const result = await this.#db.query<DeadLetterSummary & { body: Buffer }>(
       `SELECT ${SUMMARY_COLUMNS}, d.body FROM dead_letters d WHERE d.id = $1`,
       [id],
     );
     const row = result.rows[0];
     if (row === undefined) return undefined;
-    return { ...toSummary(row), body: row.body.toString('utf8'), bodyBytes: row.body.length };
+    return { ...row, body: row.body.toString('utf8'), bodyBytes: row.body.length };
   }
 
   /**
@@ -238,15 +173,17 @@ export class DeadLettersRepository {
    */
   async findReplayable(selection: DeadLetterSelection, limit: number): Promise<string[]> {
     const byIds = 'ids' in selection;
+    const where = filterConditions(byIds ? {} : selection.filter)
+      .optional(byIds ? selection.ids : undefined, 'uuid[]', (ids) => `d.id = ANY (${ids})`)
+      .add(`${STATUS} = 'dead'`);
+    const limitParameter = where.parameter(limit, 'int');
     const result = await this.#db.query<{ message_key: string }>(
       `SELECT d.message_key
        FROM dead_letters d
-       WHERE ${FILTER_CONDITIONS}
-         AND ($7::uuid[] IS NULL OR d.id = ANY ($7::uuid[]))
-         AND ${STATUS} = 'dead'
+       WHERE ${where.sql}
        ORDER BY d.dead_lettered_at, d.id
-       LIMIT $8`,
-      [...filterValues(byIds ? {} : selection.filter), byIds ? selection.ids : null, limit],
+       LIMIT ${limitParameter}`,
+      where.values,
     );
     return result.rows.map((r) => r.message_key);
   }
@@ -282,7 +219,7 @@ export class DeadLettersRepository {
   /** When the oldest dead letter still waiting in the queue was dead-lettered, if any. */
   async oldestWaiting(): Promise<string | undefined> {
     const result = await this.#db.query<{ at: string | null }>(
-      `SELECT ${utc('min(d.dead_lettered_at)')} AS at
+      `SELECT ${utcText('min(d.dead_lettered_at)')} AS at
        FROM dead_letters d
        WHERE ${STATUS} = 'dead'`,
     );

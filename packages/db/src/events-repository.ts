@@ -1,5 +1,8 @@
 import { stringifyExactJson } from '@webhooks/contracts';
 import type { Database } from './database.js';
+import { KeysetPages, type Page, type PageRequest } from './keyset-page.js';
+import { SqlConditions } from './sql-conditions.js';
+import { utcText } from './utc-text.js';
 
 /** One event as stored: the queue message's fields, mapped onto `webhook_events`. */
 export interface EventRow {
@@ -58,12 +61,6 @@ export interface StoredEvent {
   createdAt: string;
 }
 
-/** Where a page ends: the last row's position in (created_at DESC, id DESC) order. */
-export interface EventPosition {
-  createdAt: string;
-  id: string;
-}
-
 export interface EventFilter {
   source?: string | undefined;
   type?: string | undefined;
@@ -83,34 +80,17 @@ export interface SourceTypeCount {
   count: number;
 }
 
-/** Exact to the microsecond, so a cursor built from it never skips or repeats a row. */
-const UTC_MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
+/** The select list of a `StoredEvent`. */
 const EVENT_COLUMNS = `
-  id, event_id, source, type, data::text AS data_json,
-  to_char("timestamp" AT TIME ZONE 'UTC', ${UTC_MICROS}) AS "timestamp",
-  to_char(created_at AT TIME ZONE 'UTC', ${UTC_MICROS}) AS created_at`;
+  id, event_id AS "eventId", source, type, data::text AS "dataJson",
+  ${utcText('"timestamp"')} AS "timestamp",
+  ${utcText('created_at')} AS "createdAt"`;
 
-interface EventDbRow {
-  id: string;
-  event_id: string;
-  source: string;
-  type: string;
-  data_json: string;
-  timestamp: string;
-  created_at: string;
-}
-
-function toStoredEvent(row: EventDbRow): StoredEvent {
-  return {
-    id: row.id,
-    eventId: row.event_id,
-    source: row.source,
-    type: row.type,
-    dataJson: row.data_json,
-    timestamp: row.timestamp,
-    createdAt: row.created_at,
-  };
-}
+const EVENT_PAGES = new KeysetPages<StoredEvent>({
+  from: 'webhook_events',
+  columns: EVENT_COLUMNS,
+  time: ['created_at', 'createdAt'],
+});
 
 export class EventsRepository {
   readonly #db: Database;
@@ -142,51 +122,22 @@ export class EventsRepository {
     return result.rowCount ?? 0;
   }
 
-  /**
-   * Newest first, keyset-paginated: pass the previous page's `next` as `after`. Rows stored
-   * while paging never shift later pages, so pages have no gaps and no duplicates.
-   */
-  async findEvents(
-    filter: EventFilter & { limit: number; after?: EventPosition | undefined },
-  ): Promise<{ items: StoredEvent[]; next: EventPosition | undefined }> {
-    const result = await this.#db.query<EventDbRow>(
-      `SELECT ${EVENT_COLUMNS}
-       FROM webhook_events
-       WHERE ($1::text IS NULL OR source = $1)
-         AND ($2::text IS NULL OR type = $2)
-         AND ($3::timestamptz IS NULL OR created_at >= $3)
-         AND ($4::timestamptz IS NULL OR created_at < $4)
-         AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6::uuid))
-         AND ($8::jsonb IS NULL OR data @> $8::jsonb)
-         AND ($9::text IS NULL OR event_id = $9)
-       ORDER BY created_at DESC, id DESC
-       LIMIT $7`,
-      [
-        filter.source ?? null,
-        filter.type ?? null,
-        filter.from ?? null,
-        filter.to ?? null,
-        filter.after?.createdAt ?? null,
-        filter.after?.id ?? null,
-        filter.limit + 1,
-        filter.contains ?? null,
-        filter.eventId ?? null,
-      ],
-    );
-    const items = result.rows.slice(0, filter.limit).map(toStoredEvent);
-    const last = items.at(-1);
-    const more = result.rows.length > filter.limit && last !== undefined;
-    return { items, next: more ? { createdAt: last.createdAt, id: last.id } : undefined };
+  /** Newest first, keyset-paginated: pass the previous page's `next` as `after`. */
+  findEvents(filter: EventFilter & PageRequest): Promise<Page<StoredEvent>> {
+    const where = new SqlConditions()
+      .equal({ source: filter.source, type: filter.type, event_id: filter.eventId })
+      .between('created_at', filter)
+      .optional(filter.contains, 'jsonb', (object) => `data @> ${object}`);
+    return EVENT_PAGES.newestFirst(this.#db, where, filter);
   }
 
   /** The row with this uuid, or undefined. */
   async findById(id: string): Promise<StoredEvent | undefined> {
-    const result = await this.#db.query<EventDbRow>(
+    const result = await this.#db.query<StoredEvent>(
       `SELECT ${EVENT_COLUMNS} FROM webhook_events WHERE id = $1`,
       [id],
     );
-    const row = result.rows[0];
-    return row === undefined ? undefined : toStoredEvent(row);
+    return result.rows[0];
   }
 
   /**

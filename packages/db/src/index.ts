@@ -2,7 +2,6 @@ export { Database, type DatabaseOptions } from './database.js';
 export {
   type DeadLetter,
   type DeadLetterFilter,
-  type DeadLetterPosition,
   type DeadLetterRecord,
   type DeadLetterSelection,
   type DeadLetterStatus,
@@ -19,16 +18,15 @@ export {
 } from './errors.js';
 export {
   type EventFilter,
-  type EventPosition,
   type EventRow,
   EventsRepository,
   type SourceTypeCount,
   type StoredEvent,
 } from './events-repository.js';
+export type { KeysetPosition, Page } from './keyset-page.js';
 export { MIGRATIONS_DIR, type MigrateOptions, migrateUp } from './migrate.js';
 export {
   type RejectedFilter,
-  type RejectedPosition,
   type RejectedRequestRow,
   RejectedRequestsRepository,
   type StoredRejectedRequest,

@@ -1,4 +1,7 @@
 import type { Database } from './database.js';
+import { KeysetPages, type Page, type PageRequest } from './keyset-page.js';
+import { SqlConditions } from './sql-conditions.js';
+import { utcText } from './utc-text.js';
 
 /** One kept request, as the ingest API refused it. */
 export interface RejectedRequestRow {
@@ -28,12 +31,6 @@ export interface StoredRejectedRequest {
   admittedEventId: string | null;
 }
 
-/** Where a page ends: the last row's position in (received_at DESC, id DESC) order. */
-export interface RejectedPosition {
-  receivedAt: string;
-  id: string;
-}
-
 export interface RejectedFilter {
   source?: string | undefined;
   reason?: string | undefined;
@@ -43,43 +40,20 @@ export interface RejectedFilter {
   to?: string | undefined;
 }
 
-const UTC_MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
+/** The select list of a `StoredRejectedRequest`. */
 const COLUMNS = `
-  id, source, reason, detail, request_id, headers, body,
-  to_char(received_at AT TIME ZONE 'UTC', ${UTC_MICROS}) AS received_at,
-  to_char(created_at AT TIME ZONE 'UTC', ${UTC_MICROS}) AS created_at,
-  to_char(admitted_at AT TIME ZONE 'UTC', ${UTC_MICROS}) AS admitted_at,
-  admitted_event_id`;
+  id, source, reason, detail,
+  ${utcText('received_at')} AS "receivedAt",
+  request_id AS "requestId", headers, body,
+  ${utcText('created_at')} AS "createdAt",
+  ${utcText('admitted_at')} AS "admittedAt",
+  admitted_event_id AS "admittedEventId"`;
 
-interface RejectedDbRow {
-  id: string;
-  source: string;
-  reason: string;
-  detail: string | null;
-  request_id: string | null;
-  headers: Record<string, string | string[]>;
-  body: Buffer;
-  received_at: string;
-  created_at: string;
-  admitted_at: string | null;
-  admitted_event_id: string | null;
-}
-
-function toStored(row: RejectedDbRow): StoredRejectedRequest {
-  return {
-    id: row.id,
-    source: row.source,
-    reason: row.reason,
-    detail: row.detail,
-    receivedAt: row.received_at,
-    requestId: row.request_id,
-    headers: row.headers,
-    body: row.body,
-    createdAt: row.created_at,
-    admittedAt: row.admitted_at,
-    admittedEventId: row.admitted_event_id,
-  };
-}
+const REJECTED_PAGES = new KeysetPages<StoredRejectedRequest>({
+  from: 'rejected_requests',
+  columns: COLUMNS,
+  time: ['received_at', 'receivedAt'],
+});
 
 /** The quarantine's table, `rejected_requests`. Every method throws a classified `DatabaseError`. */
 export class RejectedRequestsRepository {
@@ -111,74 +85,38 @@ export class RejectedRequestsRepository {
   }
 
   /** Newest first, keyset-paginated like the events: pass the previous page's `next` as `after`. */
-  async find(
-    filter: RejectedFilter & { limit: number; after?: RejectedPosition | undefined },
-  ): Promise<{ items: StoredRejectedRequest[]; next: RejectedPosition | undefined }> {
-    const result = await this.#db.query<RejectedDbRow>(
-      `SELECT ${COLUMNS}
-       FROM rejected_requests
-       WHERE ($1::text IS NULL OR source = $1)
-         AND ($2::text IS NULL OR reason = $2)
-         AND ($3::timestamptz IS NULL OR received_at >= $3)
-         AND ($4::timestamptz IS NULL OR received_at < $4)
-         AND ($5::timestamptz IS NULL OR (received_at, id) < ($5, $6::uuid))
-       ORDER BY received_at DESC, id DESC
-       LIMIT $7`,
-      [
-        filter.source ?? null,
-        filter.reason ?? null,
-        filter.from ?? null,
-        filter.to ?? null,
-        filter.after?.receivedAt ?? null,
-        filter.after?.id ?? null,
-        filter.limit + 1,
-      ],
-    );
-    const items = result.rows.slice(0, filter.limit).map(toStored);
-    const last = items.at(-1);
-    const more = result.rows.length > filter.limit && last !== undefined;
-    return { items, next: more ? { receivedAt: last.receivedAt, id: last.id } : undefined };
+  find(filter: RejectedFilter & PageRequest): Promise<Page<StoredRejectedRequest>> {
+    const where = new SqlConditions()
+      .equal({ source: filter.source, reason: filter.reason })
+      .between('received_at', filter);
+    return REJECTED_PAGES.newestFirst(this.#db, where, filter);
   }
 
   /** The kept request with this uuid, body included, or undefined. */
   async findById(id: string): Promise<StoredRejectedRequest | undefined> {
-    const result = await this.#db.query<RejectedDbRow>(
+    const result = await this.#db.query<StoredRejectedRequest>(
       `SELECT ${COLUMNS} FROM rejected_requests WHERE id = $1`,
       [id],
     );
-    const row = result.rows[0];
-    return row === undefined ? undefined : toStored(row);
+    return result.rows[0];
   }
 
   /**
-   * Not yet admitted requests, oldest first, `limit` at a time after `after` (the last one of
-   * the previous page), for `pnpm rejected:replay`.
+   * Not yet admitted requests, oldest first, `limit` at a time: pass the previous page's `next`
+   * as `after`. For `pnpm rejected:replay`.
    */
-  async findNotAdmitted(options: {
-    source?: string | undefined;
-    /** Received at or after (RFC 3339). */
-    since?: string | undefined;
-    after?: RejectedPosition | undefined;
-    limit: number;
-  }): Promise<StoredRejectedRequest[]> {
-    const result = await this.#db.query<RejectedDbRow>(
-      `SELECT ${COLUMNS}
-       FROM rejected_requests
-       WHERE admitted_at IS NULL
-         AND ($1::text IS NULL OR source = $1)
-         AND ($2::timestamptz IS NULL OR received_at >= $2)
-         AND ($3::timestamptz IS NULL OR (received_at, id) > ($3, $4::uuid))
-       ORDER BY received_at, id
-       LIMIT $5`,
-      [
-        options.source ?? null,
-        options.since ?? null,
-        options.after?.receivedAt ?? null,
-        options.after?.id ?? null,
-        options.limit,
-      ],
-    );
-    return result.rows.map(toStored);
+  findNotAdmitted(
+    options: PageRequest & {
+      source?: string | undefined;
+      /** Received at or after (RFC 3339). */
+      since?: string | undefined;
+    },
+  ): Promise<Page<StoredRejectedRequest>> {
+    const where = new SqlConditions()
+      .add('admitted_at IS NULL')
+      .equal({ source: options.source })
+      .between('received_at', { from: options.since });
+    return REJECTED_PAGES.oldestFirst(this.#db, where, options);
   }
 
   /** Records that the request verified and was published as event `eventId`. */

@@ -47,43 +47,42 @@ export function providerEventFields(
   request: ParsedProviderRequest,
 ): ProviderEventResult {
   const fields = new FieldReader(request);
-  let event: { [K in keyof ProviderEventFields]: ProviderEventFields[K] | undefined };
-  switch (convention) {
-    case 'standard':
-      event = {
-        id: fields.header('webhook-id', EventId),
-        type: fields.body('type', EVENT_TYPE),
-        timestamp: rfc3339(request.body.timestamp),
-      };
-      break;
-    case 'github':
-      event = {
-        id: fields.header('x-github-delivery', EventId),
-        type: fields.header('x-github-event', EVENT_TYPE),
-        timestamp: undefined,
-      };
-      break;
-    case 'stripe':
-      event = {
-        id: fields.body('id', EventId),
-        type: fields.body('type', EVENT_TYPE),
-        timestamp: fromUnixSeconds(request.body.created),
-      };
-      break;
-    case 'generic':
-      event = {
-        id: genericId(fields, request),
-        type: fields.body('type', EVENT_TYPE),
-        timestamp: rfc3339(request.body.timestamp),
-      };
-      break;
-  }
-  const { id, type, timestamp } = event;
+  const { id, type, timestamp } = CONVENTIONS[convention](fields, request);
   if (id === undefined || type === undefined || fields.issues.length > 0) {
     return { success: false, issues: fields.issues };
   }
   return { success: true, fields: { id, type, timestamp } };
 }
+
+/** The fields as read: undefined where missing or unusable (the reader says which). */
+type FieldsRead = { [K in keyof ProviderEventFields]: ProviderEventFields[K] | undefined };
+
+/** Where each convention puts the event's id, type and time. */
+const CONVENTIONS: Record<
+  ProviderConvention,
+  (fields: FieldReader, request: ParsedProviderRequest) => FieldsRead
+> = {
+  standard: (fields, { body }) => ({
+    id: fields.header('webhook-id', EventId),
+    type: fields.body('type', EVENT_TYPE),
+    timestamp: rfc3339(body.timestamp),
+  }),
+  github: (fields) => ({
+    id: fields.header('x-github-delivery', EventId),
+    type: fields.header('x-github-event', EVENT_TYPE),
+    timestamp: undefined,
+  }),
+  stripe: (fields, { body }) => ({
+    id: fields.body('id', EventId),
+    type: fields.body('type', EVENT_TYPE),
+    timestamp: fromUnixSeconds(body.created),
+  }),
+  generic: (fields, request) => ({
+    id: genericId(fields, request),
+    type: fields.body('type', EVENT_TYPE),
+    timestamp: rfc3339(request.body.timestamp),
+  }),
+};
 
 const EVENT_TYPE = WebhookBody.shape.type;
 /** The contract's string schemas (`EventId`, an event type). */

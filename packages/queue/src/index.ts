@@ -28,7 +28,9 @@ export {
   assertRejectedQueue,
   type RejectedQueue,
   type RejectedQueueOptions,
+  type RejectedQueueSettings,
   rejectedQueueFor,
+  rejectedQueueFromSettings,
   rejectedQueueName,
 } from './rejected-queue.js';
 export {

@@ -1,4 +1,9 @@
-import amqp, { type ChannelModel, type GetMessage } from 'amqplib';
+import amqp, {
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  type GetMessage,
+} from 'amqplib';
 import {
   fromAmqpProperties,
   type MessageProperties,
@@ -66,9 +71,8 @@ export class QueueAdmin {
   }
 
   /** Fetches up to `limit` messages and returns them all to the queue when done. */
-  async peek(queue: string, limit: number): Promise<InspectedMessage[]> {
-    const channel = await this.#connection.createChannel();
-    try {
+  peek(queue: string, limit: number): Promise<InspectedMessage[]> {
+    return this.#withChannel(async (channel) => {
       const messages: InspectedMessage[] = [];
       while (messages.length < limit) {
         const message = await channel.get(queue, { noAck: false });
@@ -76,30 +80,20 @@ export class QueueAdmin {
         messages.push(inspected(message));
       }
       return messages;
-    } finally {
-      await channel.close().catch(() => {});
-    }
+    });
   }
 
   /** Messages ready in `queue` (not counting those delivered and unacknowledged). */
-  async count(queue: string): Promise<number> {
-    const channel = await this.#connection.createChannel();
-    try {
-      return (await channel.checkQueue(queue)).messageCount;
-    } finally {
-      await channel.close().catch(() => {});
-    }
+  count(queue: string): Promise<number> {
+    return this.#withChannel(async (channel) => (await channel.checkQueue(queue)).messageCount);
   }
 
   /** Publishes bytes as they are, waiting for the broker's confirm. */
-  async publishRaw(queue: string, body: Buffer, properties: PublishProperties = {}): Promise<void> {
-    const channel = await this.#connection.createConfirmChannel();
-    try {
+  publishRaw(queue: string, body: Buffer, properties: PublishProperties = {}): Promise<void> {
+    return this.#withConfirmChannel(async (channel) => {
       channel.sendToQueue(queue, body, { persistent: true, ...toAmqpProperties(properties) });
       await channel.waitForConfirms();
-    } finally {
-      await channel.close().catch(() => {});
-    }
+    });
   }
 
   /**
@@ -108,10 +102,9 @@ export class QueueAdmin {
    * in both queues). Only messages present at the start are looked at; those not moved stay
    * unacked until the end, so each is seen once, and return to their queue when it closes.
    */
-  async moveMessages(options: MoveOptions): Promise<MoveResult> {
-    const channel = await this.#connection.createConfirmChannel();
-    const result: MoveResult = { moved: 0, matched: 0, skipped: 0 };
-    try {
+  moveMessages(options: MoveOptions): Promise<MoveResult> {
+    return this.#withConfirmChannel(async (channel) => {
+      const result: MoveResult = { moved: 0, matched: 0, skipped: 0 };
       // Only what is there now: a message moved out and dead-lettered again while we run
       // must not be picked up a second time (that would loop forever on a poison message).
       const present = (await channel.checkQueue(options.from)).messageCount;
@@ -139,28 +132,20 @@ export class QueueAdmin {
         options.onMoved?.(message);
       }
       return result;
-    } finally {
-      await channel.close().catch(() => {});
-    }
+    });
   }
 
   /** Declares the exchange and every queue of `topology`, as the services do when they connect. */
-  async declareTopology(topology: Topology): Promise<void> {
-    const channel = await this.#connection.createChannel();
-    try {
-      await assertTopology(channel, topology);
-    } finally {
-      await channel.close().catch(() => {});
-    }
+  declareTopology(topology: Topology): Promise<void> {
+    return this.#withChannel((channel) => assertTopology(channel, topology));
   }
 
   /**
    * Deletes the exchange and every queue of `topology`, and its rejected queue if there is one
    * (tests clean up with it).
    */
-  async deleteTopology(topology: Topology): Promise<void> {
-    const channel = await this.#connection.createChannel();
-    try {
+  deleteTopology(topology: Topology): Promise<void> {
+    return this.#withChannel(async (channel) => {
       const queues = [
         topology.queue,
         topology.deadLetterQueue,
@@ -169,23 +154,38 @@ export class QueueAdmin {
       ];
       for (const queue of queues) await channel.deleteQueue(queue);
       await channel.deleteExchange(topology.exchange);
-    } finally {
-      await channel.close().catch(() => {});
-    }
+    });
   }
 
   /** Deletes one queue (and its messages); a missing queue is no error. */
   async deleteQueue(queue: string): Promise<void> {
-    const channel = await this.#connection.createChannel();
-    try {
-      await channel.deleteQueue(queue);
-    } finally {
-      await channel.close().catch(() => {});
-    }
+    await this.#withChannel((channel) => channel.deleteQueue(queue));
   }
 
   async close(): Promise<void> {
     await this.#connection.close().catch(() => {});
+  }
+
+  /** Runs `work` on a channel of its own, closed afterwards whatever happened. */
+  async #withChannel<T>(work: (channel: Channel) => Promise<T>): Promise<T> {
+    return closingAfter(await this.#connection.createChannel(), work);
+  }
+
+  /** Runs `work` on a confirm channel of its own, closed afterwards whatever happened. */
+  async #withConfirmChannel<T>(work: (channel: ConfirmChannel) => Promise<T>): Promise<T> {
+    return closingAfter(await this.#connection.createConfirmChannel(), work);
+  }
+}
+
+async function closingAfter<C extends Channel, T>(
+  channel: C,
+  work: (channel: C) => Promise<T>,
+): Promise<T> {
+  try {
+    return await work(channel);
+  } finally {
+    // A channel the broker closed on an error (e.g. a missing queue) is already gone.
+    await channel.close().catch(() => {});
   }
 }
 

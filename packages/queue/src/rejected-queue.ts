@@ -32,6 +32,24 @@ export function rejectedQueueFor(options: RejectedQueueOptions): RejectedQueue {
   };
 }
 
+/** The settings both services read the quarantine queue from (see `QuarantineEnv`). */
+export interface RejectedQueueSettings {
+  QUEUE_NAME: string;
+  QUEUE_TYPE: QueueType;
+  REJECTED_QUEUE_MAX_LENGTH: number;
+  REJECTED_QUEUE_MAX_BYTES: number;
+}
+
+/** The quarantine queue as the settings describe it, like `topologyFromSettings`. */
+export function rejectedQueueFromSettings(settings: RejectedQueueSettings): RejectedQueue {
+  return rejectedQueueFor({
+    queue: settings.QUEUE_NAME,
+    maxLength: settings.REJECTED_QUEUE_MAX_LENGTH,
+    maxBytes: settings.REJECTED_QUEUE_MAX_BYTES,
+    queueType: settings.QUEUE_TYPE,
+  });
+}
+
 /**
  * Declares the quarantine queue. Anyone can send refused requests, so it is capped in count
  * and bytes, and the broker drops the oldest past either cap (`drop-head`): a flood of forged

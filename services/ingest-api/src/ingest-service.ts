@@ -1,10 +1,10 @@
-import { runShutdownSteps } from '@webhooks/config';
+import { shutdownOnce } from '@webhooks/config';
 import {
   AmqpConnection,
   type AmqpConnectionOptions,
   ConfirmPublisher,
   QueueDepthProbe,
-  rejectedQueueFor,
+  rejectedQueueFromSettings,
   type Topology,
   topologyFromSettings,
 } from '@webhooks/queue';
@@ -78,12 +78,7 @@ export function createIngestService(
 
   // Refused provider requests travel on a connection of their own: a flood of forged requests
   // never shares flow control or in-flight slots with accepted events.
-  const rejectedQueue = rejectedQueueFor({
-    queue: config.QUEUE_NAME,
-    maxLength: config.REJECTED_QUEUE_MAX_LENGTH,
-    maxBytes: config.REJECTED_QUEUE_MAX_BYTES,
-    queueType: config.QUEUE_TYPE,
-  });
+  const rejectedQueue = rejectedQueueFromSettings(config);
   const quarantineConnection = config.KEEP_REJECTED
     ? new AmqpConnection({
         url: config.AMQP_URL,
@@ -132,23 +127,20 @@ export function createIngestService(
     },
   });
 
-  let stopped: Promise<void> | undefined;
-  const stop = async () => {
-    // Requests first (they publish), then what they publish through: publishers before the
-    // connections their channels live on.
-    await runShutdownSteps({
-      logger,
-      what: 'ingest',
-      steps: [
-        ['close HTTP', () => app.close()],
-        ['stop admission', () => admission?.stop()],
-        ['close publisher', () => publisher.close(config.PUBLISH_TIMEOUT_MS)],
-        ['close quarantine publisher', () => quarantinePublisher?.close(config.PUBLISH_TIMEOUT_MS)],
-        ['close broker connection', () => connection.close()],
-        ['close quarantine connection', () => quarantineConnection?.close()],
-      ],
-    });
-  };
+  // Requests first (they publish), then what they publish through: publishers before the
+  // connections their channels live on.
+  const stop = shutdownOnce({
+    logger,
+    what: 'ingest',
+    steps: [
+      ['close HTTP', () => app.close()],
+      ['stop admission', () => admission?.stop()],
+      ['close publisher', () => publisher.close(config.PUBLISH_TIMEOUT_MS)],
+      ['close quarantine publisher', () => quarantinePublisher?.close(config.PUBLISH_TIMEOUT_MS)],
+      ['close broker connection', () => connection.close()],
+      ['close quarantine connection', () => quarantineConnection?.close()],
+    ],
+  });
 
   return {
     app,
@@ -160,9 +152,6 @@ export function createIngestService(
       quarantineConnection?.start();
       admission?.start();
     },
-    stop: () => {
-      stopped ??= stop();
-      return stopped;
-    },
+    stop,
   };
 }

@@ -2,6 +2,9 @@ import {
   AcceptedResponse,
   BacklogFullResponse,
   ErrorResponse,
+  errorResponse,
+  jsonContent,
+  probePaths,
   WebhookBody,
 } from '@webhooks/contracts';
 import { z } from 'zod';
@@ -9,9 +12,6 @@ import { z } from 'zod';
 /** JSON Schema of what a client sends (input side: defaults make fields optional). */
 const requestSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input' });
 const responseSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'output' });
-
-const json = (schema: z.ZodType) => ({ 'application/json': { schema: responseSchema(schema) } });
-const error = (description: string) => ({ description, content: json(ErrorResponse) });
 
 /** Both 503s of a webhook route: the broker did not confirm, or the backlog is too long. */
 const unavailable = {
@@ -83,18 +83,18 @@ export function openApiDocument() {
           responses: {
             '200': {
               description: 'Published and confirmed by the broker',
-              content: json(AcceptedResponse),
+              content: jsonContent(AcceptedResponse),
             },
-            '400': error(
+            '400': errorResponse(
               '`invalid_payload` (not JSON, not UTF-8, prototype keys) or `validation_failed` ' +
                 '(with `issues`; also NUL characters, unpaired surrogates, out-of-range numbers ' +
                 'and nesting deeper than MAX_JSON_DEPTH, which cannot be stored)',
             ),
-            '403': error(
+            '403': errorResponse(
               '`signed_source`: the source is configured with a signature; send it to /webhook/{source}',
             ),
-            '413': error('`payload_too_large`: the body exceeds MAX_BODY_BYTES'),
-            '415': error('`unsupported_media_type`: the body is not application/json'),
+            '413': errorResponse('`payload_too_large`: the body exceeds MAX_BODY_BYTES'),
+            '415': errorResponse('`unsupported_media_type`: the body is not application/json'),
             '503': unavailable,
           },
         },
@@ -138,21 +138,21 @@ export function openApiDocument() {
           responses: {
             '200': {
               description: 'Signature valid; published and confirmed by the broker',
-              content: json(AcceptedResponse),
+              content: jsonContent(AcceptedResponse),
             },
-            '400': error(
+            '400': errorResponse(
               '`invalid_payload` or `validation_failed` (no usable id or type, or content ' +
                 'that cannot be stored, as for POST /webhook)',
             ),
-            '401': error(
+            '401': errorResponse(
               '`invalid_signature`: missing, wrong or stale signature. Unless KEEP_REJECTED=false, ' +
                 'the request is kept in a bounded quarantine for `pnpm rejected:replay`',
             ),
-            '404': error(
+            '404': errorResponse(
               '`unknown_source`: the source is not in WEBHOOK_SOURCES (kept like a 401)',
             ),
-            '413': error('`payload_too_large`: the body exceeds MAX_BODY_BYTES'),
-            '415': error(
+            '413': errorResponse('`payload_too_large`: the body exceeds MAX_BODY_BYTES'),
+            '415': errorResponse(
               '`unsupported_media_type`: the body is not application/json (nor, for a github ' +
                 'source, application/x-www-form-urlencoded)',
             ),
@@ -160,31 +160,14 @@ export function openApiDocument() {
           },
         },
       },
-      '/healthz': {
-        get: { summary: 'The process is alive', responses: { '200': { description: 'Alive' } } },
-      },
-      '/readyz': {
-        get: {
-          summary: 'The broker is reachable',
-          responses: {
-            '200': {
-              description:
-                'Ready. `admission` says whether new webhooks are accepted (`open`), refused ' +
-                'with 503 backlog_full (`shedding`: alive, not broken), `unknown` or `off` ' +
-                '(MAX_BACKLOG=0); `backlog` is the last depth read',
-            },
-            '503': { description: 'Broker unreachable' },
-          },
-        },
-      },
-      '/metrics': {
-        get: {
-          summary: 'Prometheus metrics',
-          responses: {
-            '200': { description: 'Prometheus text format', content: { 'text/plain': {} } },
-          },
-        },
-      },
+      ...probePaths({
+        summary: 'The broker is reachable',
+        ready:
+          'Ready. `admission` says whether new webhooks are accepted (`open`), refused ' +
+          'with 503 backlog_full (`shedding`: alive, not broken), `unknown` or `off` ' +
+          '(MAX_BACKLOG=0); `backlog` is the last depth read',
+        notReady: 'Broker unreachable',
+      }),
     },
   };
 }

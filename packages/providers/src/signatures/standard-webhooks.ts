@@ -1,13 +1,5 @@
-import {
-  headerOf,
-  hmacSha256,
-  matchesAny,
-  parseUnixSeconds,
-  refused,
-  type SignatureVerifier,
-  VALID,
-  withinTolerance,
-} from './signature-verifier.js';
+import { headerOf, parseUnixSeconds, type SignatureVerifier } from './signature-verifier.js';
+import { type TimestampedSchemeOptions, timestampedHmacVerifier } from './timestamped-hmac.js';
 
 /**
  * Standard Webhooks (https://www.standardwebhooks.com/, also Svix): `webhook-signature` holds
@@ -15,38 +7,25 @@ import {
  * keyed by the base64 part of a `whsec_` secret. Several entries let a sender sign with an old
  * and a new secret while rotating.
  */
-export function standardWebhooksVerifier(options: {
-  secrets: readonly string[];
-  toleranceSeconds: number;
-}): SignatureVerifier {
-  const keys = options.secrets.map((secret) =>
-    Buffer.from(secret.replace(/^whsec_/, ''), 'base64'),
-  );
-  return {
-    verify({ rawBody, headers, nowMs }) {
+export function standardWebhooksVerifier(options: TimestampedSchemeOptions): SignatureVerifier {
+  return timestampedHmacVerifier({
+    keys: options.secrets.map((secret) => Buffer.from(secret.replace(/^whsec_/, ''), 'base64')),
+    toleranceSeconds: options.toleranceSeconds,
+    read: (headers) => {
       const id = headerOf(headers, 'webhook-id');
       const timestamp = headerOf(headers, 'webhook-timestamp');
       const signature = headerOf(headers, 'webhook-signature');
       if (id === undefined || timestamp === undefined || signature === undefined) {
-        return refused('missing_signature');
+        return 'missing_signature';
       }
       const timestampSeconds = parseUnixSeconds(timestamp);
       const signatures = v1Signatures(signature);
       if (timestampSeconds === undefined || signatures.length === 0) {
-        return refused('malformed_signature');
+        return 'malformed_signature';
       }
-      if (
-        !withinTolerance({ timestampSeconds, nowMs, toleranceSeconds: options.toleranceSeconds })
-      ) {
-        return refused('timestamp_out_of_tolerance');
-      }
-      for (const key of keys) {
-        const expected = hmacSha256(key, [`${id}.${timestamp}.`, rawBody]);
-        if (matchesAny(expected, signatures)) return VALID;
-      }
-      return refused('signature_mismatch');
+      return { signedPrefix: `${id}.${timestamp}.`, timestampSeconds, signatures };
     },
-  };
+  });
 }
 
 /** The `v1` entries of the header, decoded; other versions (e.g. asymmetric `v1a`) are skipped. */

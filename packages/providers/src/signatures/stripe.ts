@@ -1,13 +1,9 @@
+import { headerOf, parseUnixSeconds, type SignatureVerifier } from './signature-verifier.js';
 import {
-  headerOf,
-  hmacSha256,
-  matchesAny,
-  parseUnixSeconds,
-  refused,
-  type SignatureVerifier,
-  VALID,
-  withinTolerance,
-} from './signature-verifier.js';
+  type TimestampedSchemeOptions,
+  type TimestampedSignatures,
+  timestampedHmacVerifier,
+} from './timestamped-hmac.js';
 
 const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
 
@@ -16,40 +12,19 @@ const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
  * keyed by the whole endpoint secret (`whsec_…`, prefix included). Several `v1` entries appear
  * while Stripe rolls an endpoint secret; `v0` (test-mode legacy) entries are ignored.
  */
-export function stripeVerifier(options: {
-  secrets: readonly string[];
-  toleranceSeconds: number;
-}): SignatureVerifier {
-  const keys = options.secrets.map((secret) => Buffer.from(secret, 'utf8'));
-  return {
-    verify({ rawBody, headers, nowMs }) {
+export function stripeVerifier(options: TimestampedSchemeOptions): SignatureVerifier {
+  return timestampedHmacVerifier({
+    keys: options.secrets.map((secret) => Buffer.from(secret, 'utf8')),
+    toleranceSeconds: options.toleranceSeconds,
+    read: (headers) => {
       const header = headerOf(headers, 'stripe-signature');
-      if (header === undefined) return refused('missing_signature');
-      const parsed = parseStripeSignature(header);
-      if (parsed === undefined) return refused('malformed_signature');
-      const { timestamp, timestampSeconds, signatures } = parsed;
-      if (
-        !withinTolerance({ timestampSeconds, nowMs, toleranceSeconds: options.toleranceSeconds })
-      ) {
-        return refused('timestamp_out_of_tolerance');
-      }
-      for (const key of keys) {
-        const expected = hmacSha256(key, [`${timestamp}.`, rawBody]);
-        if (matchesAny(expected, signatures)) return VALID;
-      }
-      return refused('signature_mismatch');
+      if (header === undefined) return 'missing_signature';
+      return parseStripeSignature(header) ?? 'malformed_signature';
     },
-  };
+  });
 }
 
-interface StripeSignature {
-  /** `t` exactly as sent: it is part of the signed text. */
-  timestamp: string;
-  timestampSeconds: number;
-  signatures: Buffer[];
-}
-
-function parseStripeSignature(header: string): StripeSignature | undefined {
+function parseStripeSignature(header: string): TimestampedSignatures | undefined {
   let timestamp: string | undefined;
   const signatures: Buffer[] = [];
   for (const pair of header.split(',')) {
@@ -69,5 +44,6 @@ function parseStripeSignature(header: string): StripeSignature | undefined {
   if (timestamp === undefined || timestampSeconds === undefined || signatures.length === 0) {
     return undefined;
   }
-  return { timestamp, timestampSeconds, signatures };
+  // `t` exactly as sent: it is part of the signed text.
+  return { signedPrefix: `${timestamp}.`, timestampSeconds, signatures };
 }

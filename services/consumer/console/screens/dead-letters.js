@@ -1,11 +1,7 @@
 // Recorded dead letters, newest first, by filter; replay a selection or all that match.
-import { api } from '../lib/api.js';
 import { h } from '../lib/dom.js';
-import { filterForm } from '../lib/filters.js';
 import { badge, time } from '../lib/format.js';
-import { pageQuery, pager, pageSummary } from '../lib/pager.js';
-import { table } from '../lib/table.js';
-import { say, show } from '../lib/view.js';
+import { fetchPage, showPage } from '../lib/list-screen.js';
 import { DEAD_LETTER_REASONS } from '../reasons.js';
 import { replayPanel, startReplay } from './dead-letter-replay.js';
 
@@ -44,8 +40,7 @@ function row(d, box) {
 
 export async function deadLettersScreen(screen) {
   const { params } = screen;
-  const names = DEAD_LETTER_FILTERS.map((f) => f.name);
-  const page = await api(`/dead-letters?${pageQuery(params, names)}`);
+  const page = await fetchPage(screen, 'dead-letters', DEAD_LETTER_FILTERS);
   const panel = replayPanel();
   const replay = (selection, describe) =>
     startReplay({ panel, selection, describe, reload: screen.reload }).catch(screen.fail);
@@ -86,7 +81,7 @@ export async function deadLettersScreen(screen) {
   );
 
   const filter = {};
-  for (const name of names) if (params.get(name)) filter[name] = params.get(name);
+  for (const { name } of DEAD_LETTER_FILTERS) if (params.get(name)) filter[name] = params.get(name);
   const filtered = Object.keys(filter).length > 0;
   const replayMatching = h(
     'button',
@@ -98,33 +93,26 @@ export async function deadLettersScreen(screen) {
     filtered ? 'Replay all matching the filter…' : 'Replay all…',
   );
 
-  show(screen, 'Dead letters', [
-    h('h1', {}, 'Dead letters'),
-    filterForm('dead-letters', params, DEAD_LETTER_FILTERS),
-    h('div', { class: 'toolbar' }, replaySelected, replayMatching),
-    panel,
-    table(
-      'Dead letters, newest first',
-      [
-        { label: selectAll },
-        'Event id',
-        'Status',
-        'Reason',
-        'Dead-lettered at',
-        'Source',
-        'Type',
-        { label: 'Attempts', class: 'num' },
-        { label: 'Last error', class: 'hide-narrow' },
-      ],
-      rows,
-      'No dead letter matches.',
-    ),
-    pager('dead-letters', params, page.nextCursor),
-    h(
-      'p',
-      { class: 'hint' },
-      'Read from the database: looking here never touches the dead-letter queue. Only letters still waiting (status dead) can be replayed.',
-    ),
-  ]);
-  say(pageSummary(page, 'dead letter'));
+  showPage(screen, page, {
+    section: 'dead-letters',
+    title: 'Dead letters',
+    filters: DEAD_LETTER_FILTERS,
+    noun: 'dead letter',
+    extras: [h('div', { class: 'toolbar' }, replaySelected, replayMatching), panel],
+    caption: 'Dead letters, newest first',
+    headers: [
+      { label: selectAll },
+      'Event id',
+      'Status',
+      'Reason',
+      'Dead-lettered at',
+      'Source',
+      'Type',
+      { label: 'Attempts', class: 'num' },
+      { label: 'Last error', class: 'hide-narrow' },
+    ],
+    rows,
+    empty: 'No dead letter matches.',
+    hint: 'Read from the database: looking here never touches the dead-letter queue. Only letters still waiting (status dead) can be replayed.',
+  });
 }

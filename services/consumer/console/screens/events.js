@@ -1,11 +1,7 @@
 // Stored events, newest first, by filter.
-import { api } from '../lib/api.js';
 import { h } from '../lib/dom.js';
-import { filterForm } from '../lib/filters.js';
 import { time } from '../lib/format.js';
-import { pageQuery, pager, pageSummary } from '../lib/pager.js';
-import { table } from '../lib/table.js';
-import { say, show } from '../lib/view.js';
+import { fetchPage, showPage } from '../lib/list-screen.js';
 
 const EVENT_FILTERS = [
   { name: 'source', label: 'Source' },
@@ -21,31 +17,34 @@ const EVENT_FILTERS = [
   },
 ];
 
-export async function eventsScreen(screen) {
-  const { params } = screen;
-  const names = EVENT_FILTERS.map((f) => f.name);
-  const page = await api(`/events?${pageQuery(params, names)}`);
-  const rows = page.items.map((e) =>
-    h(
-      'tr',
-      {},
-      h('td', { class: 'mono' }, h('a', { href: `#/events/${e.id}` }, e.eventId)),
-      h('td', {}, e.source),
-      h('td', {}, e.type),
-      h('td', {}, time(e.createdAt)),
-      h('td', { class: 'hide-narrow' }, time(e.timestamp)),
-    ),
+function row(e) {
+  return h(
+    'tr',
+    {},
+    h('td', { class: 'mono' }, h('a', { href: `#/events/${e.id}` }, e.eventId)),
+    h('td', {}, e.source),
+    h('td', {}, e.type),
+    h('td', {}, time(e.createdAt)),
+    h('td', { class: 'hide-narrow' }, time(e.timestamp)),
   );
-  show(screen, 'Events', [
-    h('h1', {}, 'Events'),
-    filterForm('events', params, EVENT_FILTERS),
-    table(
-      'Stored events, newest first',
-      ['Event id', 'Source', 'Type', 'Stored at', { label: 'Event time', class: 'hide-narrow' }],
-      rows,
-      'No stored event matches.',
-    ),
-    pager('events', params, page.nextCursor),
-  ]);
-  say(pageSummary(page, 'event'));
+}
+
+export async function eventsScreen(screen) {
+  const page = await fetchPage(screen, 'events', EVENT_FILTERS);
+  showPage(screen, page, {
+    section: 'events',
+    title: 'Events',
+    filters: EVENT_FILTERS,
+    noun: 'event',
+    caption: 'Stored events, newest first',
+    headers: [
+      'Event id',
+      'Source',
+      'Type',
+      'Stored at',
+      { label: 'Event time', class: 'hide-narrow' },
+    ],
+    rows: page.items.map(row),
+    empty: 'No stored event matches.',
+  });
 }

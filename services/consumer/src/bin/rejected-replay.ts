@@ -1,15 +1,6 @@
-import { parseArgs } from 'node:util';
-import {
-  AmqpEnv,
-  ConfigError,
-  createLogger,
-  DatabaseEnv,
-  IngestEnv,
-  LogEnv,
-  parseEnv,
-} from '@webhooks/config';
+import { AmqpEnv, createLogger, DatabaseEnv, IngestEnv, LogEnv, parseEnv } from '@webhooks/config';
 import { Rfc3339 } from '@webhooks/contracts';
-import { Database, RejectedRequestsRepository } from '@webhooks/db';
+import { RejectedRequestsRepository } from '@webhooks/db';
 import { ProviderSourcesEnv, providerVerifier } from '@webhooks/providers';
 import {
   AmqpConnection,
@@ -17,8 +8,9 @@ import {
   eventMessage,
   topologyFromSettings,
 } from '@webhooks/queue';
-import dotenv from 'dotenv';
 import { replayRejected, summaryLine } from '../quarantine/rejected-replay.js';
+import { commandDatabase } from './command-database.js';
+import { runOperatorCommand } from './operator-command.js';
 
 const USAGE = `Usage: pnpm rejected:replay [--source S] [--since T] [--dry-run]
 Verifies the kept rejected requests (not yet admitted) again with the current WEBHOOK_SOURCES
@@ -32,77 +24,65 @@ const PUBLISH_TIMEOUT_MS = 10_000;
 
 // `pnpm rejected:replay`: after a secret is fixed in WEBHOOK_SOURCES, the deliveries refused
 // meanwhile are admitted from the quarantine; the provider need not redeliver them.
-dotenv.config({ quiet: true });
-try {
-  const { values } = parseArgs({
-    options: {
-      source: { type: 'string' },
-      since: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  if (values.since !== undefined && !Rfc3339.safeParse(values.since).success) {
-    throw new Error('--since must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z');
-  }
-  const config = parseEnv(
-    LogEnv.and(AmqpEnv).and(DatabaseEnv).and(IngestEnv).and(ProviderSourcesEnv),
-    process.env,
-  );
-  const logger = createLogger({ name: 'rejected-replay', level: config.LOG_LEVEL, pretty: false });
-  const topology = topologyFromSettings(config);
-  const db = new Database({
-    connectionString: config.DATABASE_URL,
-    logger,
-    maxConnections: 1,
-    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
-    applicationName: 'webhook-rejected-replay',
-  });
-  const connection = new AmqpConnection({
-    url: config.AMQP_URL,
-    logger,
-    connectionName: 'rejected-replay',
-  });
-  const publisher = new ConfirmPublisher({
-    connection,
-    logger,
-    timeoutMs: PUBLISH_TIMEOUT_MS,
-    maxInFlight: 1,
-    topology,
-  });
-  try {
-    const dryRun = values['dry-run'];
-    if (!dryRun) {
-      connection.start();
-      await connection.waitUntilConnected(PUBLISH_TIMEOUT_MS);
+process.exitCode = await runOperatorCommand({
+  usage: USAGE,
+  options: {
+    source: { type: 'string' },
+    since: { type: 'string' },
+    'dry-run': { type: 'boolean', default: false },
+  },
+  run: async (values) => {
+    if (values.since !== undefined && !Rfc3339.safeParse(values.since).success) {
+      throw new Error('--since must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z');
     }
-    const summary = await replayRejected({
-      repository: new RejectedRequestsRepository(db),
-      verify: providerVerifier({
-        providerSources: {
-          sources: config.WEBHOOK_SOURCES,
-          allowUnknown: config.WEBHOOK_ALLOW_UNKNOWN_SOURCES,
-        },
-        maxJsonDepth: config.MAX_JSON_DEPTH,
-      }),
-      publish: (event, context) => publisher.publish(eventMessage(event, topology, context)),
-      source: values.source,
-      since: values.since,
-      dryRun,
+    const config = parseEnv(
+      LogEnv.and(AmqpEnv).and(DatabaseEnv).and(IngestEnv).and(ProviderSourcesEnv),
+      process.env,
+    );
+    const logger = createLogger({
+      name: 'rejected-replay',
+      level: config.LOG_LEVEL,
+      pretty: false,
     });
-    process.stdout.write(`${summaryLine(summary, dryRun)}\n`);
-  } finally {
-    await publisher.close();
-    await connection.close();
-    await db.close();
-  }
-} catch (err) {
-  console.error(err instanceof ConfigError || err instanceof Error ? err.message : err);
-  console.error(USAGE);
-  process.exitCode = 1;
-}
+    const topology = topologyFromSettings(config);
+    const db = commandDatabase({ config, logger, command: 'rejected-replay' });
+    const connection = new AmqpConnection({
+      url: config.AMQP_URL,
+      logger,
+      connectionName: 'rejected-replay',
+    });
+    const publisher = new ConfirmPublisher({
+      connection,
+      logger,
+      timeoutMs: PUBLISH_TIMEOUT_MS,
+      maxInFlight: 1,
+      topology,
+    });
+    try {
+      const dryRun = values['dry-run'];
+      if (!dryRun) {
+        connection.start();
+        await connection.waitUntilConnected(PUBLISH_TIMEOUT_MS);
+      }
+      const summary = await replayRejected({
+        repository: new RejectedRequestsRepository(db),
+        verify: providerVerifier({
+          providerSources: {
+            sources: config.WEBHOOK_SOURCES,
+            allowUnknown: config.WEBHOOK_ALLOW_UNKNOWN_SOURCES,
+          },
+          maxJsonDepth: config.MAX_JSON_DEPTH,
+        }),
+        publish: (event, context) => publisher.publish(eventMessage(event, topology, context)),
+        source: values.source,
+        since: values.since,
+        dryRun,
+      });
+      process.stdout.write(`${summaryLine(summary, dryRun)}\n`);
+    } finally {
+      await publisher.close();
+      await connection.close();
+      await db.close();
+    }
+  },
+});

@@ -1,4 +1,4 @@
-import { ErrorResponse } from '@webhooks/contracts';
+import { errorResponse, jsonContent, probePaths } from '@webhooks/contracts';
 import { z } from 'zod';
 import { DeadLettersQuery, ReplayRequest, ReplayResponse } from './routes/dead-letters.js';
 import { EventsQuery, StatsQuery } from './routes/events.js';
@@ -20,10 +20,6 @@ function queryParameters(schema: z.ZodType) {
   }));
 }
 
-const json = (schema: z.ZodType) => ({
-  'application/json': { schema: z.toJSONSchema(schema, { io: 'output' }) },
-});
-const error = (description: string) => ({ description, content: json(ErrorResponse) });
 const idParameter = (what: string) => ({
   name: 'id',
   in: 'path',
@@ -31,10 +27,7 @@ const idParameter = (what: string) => ({
   description: `The ${what}'s uuid`,
   schema: { type: 'string', format: 'uuid' },
 });
-const secured = [{ opsToken: [] }];
-const unauthorized = error(
-  '`unauthorized`: OPS_TOKEN is set and the bearer token is missing or wrong',
-);
+const someJson = (description: string) => ({ description, content: { 'application/json': {} } });
 const page = (description: string) => ({
   description,
   content: {
@@ -53,6 +46,64 @@ const page = (description: string) => ({
     },
   },
 });
+
+interface Operation {
+  summary: string;
+  description?: string;
+  operationId: string;
+  parameters?: unknown[];
+  requestBody?: unknown;
+  responses: Record<string, unknown>;
+}
+
+/** An operation behind the token: 401 when OPS_TOKEN is set and the request lacks it. */
+function guarded(operation: Operation) {
+  const responses = {
+    ...operation.responses,
+    '401': errorResponse(
+      '`unauthorized`: OPS_TOKEN is set and the bearer token is missing or wrong',
+    ),
+  };
+  return {
+    ...operation,
+    security: [{ opsToken: [] }],
+    // In the order of their codes, as a reader looks them up.
+    responses: Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b))),
+  };
+}
+
+/** `GET` of a paged list, its parameters from the query schema that checks them. */
+function pagedListGet(list: {
+  summary: string;
+  operationId: string;
+  query: z.ZodType;
+  page: string;
+}) {
+  return {
+    get: guarded({
+      summary: list.summary,
+      operationId: list.operationId,
+      parameters: queryParameters(list.query),
+      responses: { '200': page(list.page), '400': errorResponse('`invalid_query`, with `issues`') },
+    }),
+  };
+}
+
+/** `GET` of one row by its uuid (see `rowById`). */
+function rowGet(row: { summary: string; operationId: string; what: string; answer: string }) {
+  return {
+    get: guarded({
+      summary: row.summary,
+      operationId: row.operationId,
+      parameters: [idParameter(row.what)],
+      responses: {
+        '200': someJson(row.answer),
+        '400': errorResponse('`invalid_query`: the id is not a uuid'),
+        '404': errorResponse('`not_found`'),
+      },
+    }),
+  };
+}
 
 /**
  * The consumer's ops API as an OpenAPI 3.1 document, generated from the zod schemas that
@@ -73,131 +124,71 @@ export function consumerOpenApiDocument() {
       securitySchemes: { opsToken: { type: 'http', scheme: 'bearer' } },
     },
     paths: {
-      '/events': {
-        get: {
-          summary: 'Stored events, newest first',
-          operationId: 'listEvents',
-          security: secured,
-          parameters: queryParameters(EventsQuery),
-          responses: {
-            '200': page('A page of events'),
-            '400': error('`invalid_query`, with `issues`'),
-            '401': unauthorized,
-          },
-        },
-      },
-      '/events/{id}': {
-        get: {
-          summary: 'One stored event',
-          operationId: 'getEvent',
-          security: secured,
-          parameters: [idParameter('event row')],
-          responses: {
-            '200': { description: 'The event', content: { 'application/json': {} } },
-            '401': unauthorized,
-            '404': error('`not_found`'),
-          },
-        },
-      },
-      '/events/{id}/data': {
-        get: {
-          summary: "The event's data exactly as PostgreSQL returns it",
-          operationId: 'getEventData',
-          security: secured,
-          parameters: [idParameter('event row')],
-          responses: {
-            '200': { description: 'The stored JSON text', content: { 'application/json': {} } },
-            '401': unauthorized,
-            '404': error('`not_found`'),
-          },
-        },
-      },
+      '/events': pagedListGet({
+        summary: 'Stored events, newest first',
+        operationId: 'listEvents',
+        query: EventsQuery,
+        page: 'A page of events',
+      }),
+      '/events/{id}': rowGet({
+        summary: 'One stored event',
+        operationId: 'getEvent',
+        what: 'event row',
+        answer: 'The event',
+      }),
+      '/events/{id}/data': rowGet({
+        summary: "The event's data exactly as PostgreSQL returns it",
+        operationId: 'getEventData',
+        what: 'event row',
+        answer: 'The stored JSON text',
+      }),
       '/stats': {
-        get: {
+        get: guarded({
           summary: 'Stored events counted by source and type (default: the last 24 hours)',
           operationId: 'getStats',
-          security: secured,
           parameters: queryParameters(StatsQuery),
-          responses: {
-            '200': { description: 'Counts', content: { 'application/json': {} } },
-            '400': error('`invalid_query`'),
-            '401': unauthorized,
-          },
-        },
+          responses: { '200': someJson('Counts'), '400': errorResponse('`invalid_query`') },
+        }),
       },
-      '/rejected': {
-        get: {
-          summary:
-            'Kept provider requests refused with 401 or 404 (the quarantine), newest first; body as base64',
-          operationId: 'listRejected',
-          security: secured,
-          parameters: queryParameters(RejectedQuery),
-          responses: {
-            '200': page('A page of kept requests'),
-            '400': error('`invalid_query`, with `issues`'),
-            '401': unauthorized,
-          },
-        },
-      },
-      '/rejected/{id}': {
-        get: {
-          summary: 'One kept request, with its headers and body (base64)',
-          operationId: 'getRejected',
-          security: secured,
-          parameters: [idParameter('kept request')],
-          responses: {
-            '200': { description: 'The kept request', content: { 'application/json': {} } },
-            '400': error('`invalid_query`: the id is not a uuid'),
-            '401': unauthorized,
-            '404': error('`not_found`'),
-          },
-        },
-      },
+      '/rejected': pagedListGet({
+        summary:
+          'Kept provider requests refused with 401 or 404 (the quarantine), newest first; body as base64',
+        operationId: 'listRejected',
+        query: RejectedQuery,
+        page: 'A page of kept requests',
+      }),
+      '/rejected/{id}': rowGet({
+        summary: 'One kept request, with its headers and body (base64)',
+        operationId: 'getRejected',
+        what: 'kept request',
+        answer: 'The kept request',
+      }),
       '/overview': {
-        get: {
+        get: guarded({
           summary: "The console's overview: the last hour per source, queues, dead letters, lag",
           operationId: 'getOverview',
-          security: secured,
-          responses: {
-            '200': { description: 'Overview', content: { 'application/json': {} } },
-            '401': unauthorized,
-          },
-        },
+          responses: { '200': someJson('Overview') },
+        }),
       },
-      '/dead-letters': {
-        get: {
-          summary: 'Recorded dead letters, newest first (reads the table, never the queue)',
-          operationId: 'listDeadLetters',
-          security: secured,
-          parameters: queryParameters(DeadLettersQuery),
-          responses: {
-            '200': page('A page of dead letters'),
-            '400': error('`invalid_query`, with `issues`'),
-            '401': unauthorized,
-          },
-        },
-      },
-      '/dead-letters/{id}': {
-        get: {
-          summary: 'One dead letter, with its body, last error and attempts',
-          operationId: 'getDeadLetter',
-          security: secured,
-          parameters: [idParameter('dead letter')],
-          responses: {
-            '200': { description: 'The dead letter', content: { 'application/json': {} } },
-            '401': unauthorized,
-            '404': error('`not_found`'),
-          },
-        },
-      },
+      '/dead-letters': pagedListGet({
+        summary: 'Recorded dead letters, newest first (reads the table, never the queue)',
+        operationId: 'listDeadLetters',
+        query: DeadLettersQuery,
+        page: 'A page of dead letters',
+      }),
+      '/dead-letters/{id}': rowGet({
+        summary: 'One dead letter, with its body, last error and attempts',
+        operationId: 'getDeadLetter',
+        what: 'dead letter',
+        answer: 'The dead letter',
+      }),
       '/dead-letters/replay': {
-        post: {
+        post: guarded({
           summary: 'Move dead letters back to the main queue: by id, or all matching a filter',
           description:
             'Selects recorded dead letters still waiting in the queue. With `dryRun` it only ' +
             'counts them, without touching the queue. Same code as `pnpm dlq:replay`.',
           operationId: 'replayDeadLetters',
-          security: secured,
           requestBody: {
             required: true,
             content: {
@@ -205,12 +196,14 @@ export function consumerOpenApiDocument() {
             },
           },
           responses: {
-            '200': { description: 'What matched and what moved', content: json(ReplayResponse) },
-            '400': error('`invalid_query`: both ids and filter fields, or a bad field'),
-            '401': unauthorized,
-            '503': error('`replay_failed`: the broker or the database did not answer'),
+            '200': {
+              description: 'What matched and what moved',
+              content: jsonContent(ReplayResponse),
+            },
+            '400': errorResponse('`invalid_query`: both ids and filter fields, or a bad field'),
+            '503': errorResponse('`replay_failed`: the broker or the database did not answer'),
           },
-        },
+        }),
       },
       '/console': {
         get: {
@@ -218,26 +211,11 @@ export function consumerOpenApiDocument() {
           responses: { '200': { description: 'HTML', content: { 'text/html': {} } } },
         },
       },
-      '/healthz': {
-        get: { summary: 'The process is alive', responses: { '200': { description: 'Alive' } } },
-      },
-      '/readyz': {
-        get: {
-          summary: 'The broker and the database are reachable',
-          responses: {
-            '200': { description: 'Ready' },
-            '503': { description: 'Broker or database unreachable' },
-          },
-        },
-      },
-      '/metrics': {
-        get: {
-          summary: 'Prometheus metrics',
-          responses: {
-            '200': { description: 'Prometheus text format', content: { 'text/plain': {} } },
-          },
-        },
-      },
+      ...probePaths({
+        summary: 'The broker and the database are reachable',
+        ready: 'Ready',
+        notReady: 'Broker or database unreachable',
+      }),
     },
   };
 }

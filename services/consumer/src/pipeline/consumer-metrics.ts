@@ -1,5 +1,5 @@
+import { counter, gauge, histogram, serviceRegistry } from '@webhooks/config';
 import type { DeathReason } from '@webhooks/contracts';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { InsertBatch } from './database-circuit.js';
 
 export interface ConsumerMetricsOptions {
@@ -9,86 +9,73 @@ export interface ConsumerMetricsOptions {
 
 /** The consumer's Prometheus metrics, on a registry of its own (default process metrics too). */
 export class ConsumerMetrics {
-  readonly registry = new Registry();
+  readonly registry = serviceRegistry();
 
-  readonly consumed = new Counter({
+  readonly consumed = counter(this.registry, {
     name: 'messages_consumed_total',
     help: 'Messages delivered to the consumer (redeliveries included)',
-    registers: [this.registry],
   });
 
-  readonly acked = new Counter({
+  readonly acked = counter(this.registry, {
     name: 'messages_acked_total',
     help: 'Messages acknowledged after their event was stored (or found already stored)',
-    registers: [this.registry],
   });
 
-  readonly retried = new Counter({
+  readonly retried = counter(this.registry, {
     name: 'messages_retried_total',
     help: 'Messages moved to a retry queue after a transient failure',
-    registers: [this.registry],
   });
 
-  readonly deadLettered = new Counter({
+  readonly deadLettered = counter(this.registry, {
     name: 'messages_dead_lettered_total',
     help: 'Messages moved to the dead-letter queue, by x-death-reason',
-    labelNames: ['reason'] as const,
-    registers: [this.registry],
+    labelNames: ['reason'],
   });
 
-  readonly deadLettersUnrecorded = new Counter({
+  readonly deadLettersUnrecorded = counter(this.registry, {
     name: 'dead_letters_unrecorded_total',
     help: 'Dead letters confirmed in the dead-letter queue but not recorded in the database',
-    registers: [this.registry],
   });
 
-  readonly batchSize = new Histogram({
+  readonly batchSize = histogram(this.registry, {
     name: 'insert_batch_size',
     help: 'Rows per INSERT statement',
     buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
-    registers: [this.registry],
   });
 
-  readonly insertDuration = new Histogram({
+  readonly insertDuration = histogram(this.registry, {
     name: 'insert_duration_seconds',
     help: 'Time of one INSERT statement, by outcome',
-    labelNames: ['outcome'] as const,
+    labelNames: ['outcome'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-    registers: [this.registry],
   });
 
-  readonly lag = new Histogram({
+  readonly lag = histogram(this.registry, {
     name: 'event_lag_seconds',
     help: 'Time from receipt by the ingest API to stored in PostgreSQL',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [this.registry],
   });
 
-  readonly unackedBytes = new Gauge({
+  readonly unackedBytes = gauge(this.registry, {
     name: 'unacked_bytes',
     help: 'Body bytes of messages taken from the queue and not yet acked (bounded by PREFETCH_MAX_BYTES)',
-    registers: [this.registry],
   });
 
-  readonly returnedUnread = new Counter({
+  readonly returnedUnread = counter(this.registry, {
     name: 'messages_returned_unread_total',
     help: 'Messages handed back to the queue unprocessed because PREFETCH_MAX_BYTES was reached (delivered again later)',
-    registers: [this.registry],
   });
 
-  readonly circuitOpen = new Gauge({
+  readonly circuitOpen = gauge(this.registry, {
     name: 'circuit_open',
     help: '1 while the database is unavailable and consumption is paused, else 0',
-    registers: [this.registry],
   });
 
   constructor(options: ConsumerMetricsOptions) {
-    collectDefaultMetrics({ register: this.registry });
-    new Gauge({
+    gauge(this.registry, {
       name: 'queue_depth',
       help: 'Messages ready in each queue of the topology, read at scrape time',
-      labelNames: ['queue'] as const,
-      registers: [this.registry],
+      labelNames: ['queue'],
       async collect() {
         this.reset();
         for (const [queue, depth] of await options.queueDepths()) this.set({ queue }, depth);

@@ -1,8 +1,8 @@
-import { runShutdownSteps } from '@webhooks/config';
+import { counter, shutdownOnce } from '@webhooks/config';
 import type { RejectedRequestsRepository } from '@webhooks/db';
-import { AmqpConnection, QueueConsumer, rejectedQueueFor } from '@webhooks/queue';
+import { AmqpConnection, QueueConsumer, rejectedQueueFromSettings } from '@webhooks/queue';
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { ConsumerConfig } from '../config.js';
 import { removeExpiredEvents } from '../retention/remove-expired-events.js';
 import { RetentionScheduler } from '../retention/retention-scheduler.js';
@@ -45,18 +45,12 @@ export interface RejectedQuarantineOptions {
  */
 export function createRejectedQuarantine(options: RejectedQuarantineOptions): RejectedQuarantine {
   const { config, logger, repository } = options;
-  const stored = new Counter({
+  const stored = counter(options.registry, {
     name: 'rejected_requests_stored_total',
     help: 'Messages of the rejected queue, by outcome (stored, duplicate, malformed, refused by the database, failed and handed back)',
-    labelNames: ['outcome'] as const,
-    registers: [options.registry],
+    labelNames: ['outcome'],
   });
-  const queue = rejectedQueueFor({
-    queue: config.QUEUE_NAME,
-    maxLength: config.REJECTED_QUEUE_MAX_LENGTH,
-    maxBytes: config.REJECTED_QUEUE_MAX_BYTES,
-    queueType: config.QUEUE_TYPE,
-  });
+  const queue = rejectedQueueFromSettings(config);
   const connection = config.KEEP_REJECTED
     ? new AmqpConnection({ url: config.AMQP_URL, logger, connectionName: 'consumer-quarantine' })
     : undefined;
@@ -91,20 +85,17 @@ export function createRejectedQuarantine(options: RejectedQuarantineOptions): Re
     what: 'rejected request(s)',
   });
 
-  let stopped: Promise<void> | undefined;
-  const stop = async () => {
-    await runShutdownSteps({
-      logger,
-      what: 'quarantine',
-      steps: [
-        ['cancel rejected consumption', () => consumer?.stop()],
-        ['finish the kept request in hand', () => store.drain()],
-        ['stop rejected retention', () => retention.stop()],
-        ['close rejected consume channel', () => consumer?.close()],
-        ['close quarantine connection', () => connection?.close()],
-      ],
-    });
-  };
+  const stop = shutdownOnce({
+    logger,
+    what: 'quarantine',
+    steps: [
+      ['cancel rejected consumption', () => consumer?.stop()],
+      ['finish the kept request in hand', () => store.drain()],
+      ['stop rejected retention', () => retention.stop()],
+      ['close rejected consume channel', () => consumer?.close()],
+      ['close quarantine connection', () => connection?.close()],
+    ],
+  });
 
   return {
     start: () => {
@@ -113,9 +104,6 @@ export function createRejectedQuarantine(options: RejectedQuarantineOptions): Re
       // Kept requests expire even after KEEP_REJECTED is turned off.
       if (config.REJECTED_RETENTION_DAYS > 0) retention.start();
     },
-    stop: () => {
-      stopped ??= stop();
-      return stopped;
-    },
+    stop,
   };
 }

@@ -1,5 +1,5 @@
 import type { QueueMessage } from '@webhooks/contracts';
-import type { RejectedPosition, RejectedRequestsRepository } from '@webhooks/db';
+import type { KeysetPosition, RejectedRequestsRepository } from '@webhooks/db';
 import type { VerifyProviderRequest } from '@webhooks/providers';
 
 export interface ReplayRejectedOptions {
@@ -46,7 +46,7 @@ export async function replayRejected(
     published: 0,
     unusable: 0,
   };
-  let after: RejectedPosition | undefined;
+  let after: KeysetPosition | undefined;
   for (;;) {
     const page = await options.repository.findNotAdmitted({
       source: options.source,
@@ -54,7 +54,7 @@ export async function replayRejected(
       after,
       limit: options.pageSize ?? 100,
     });
-    for (const kept of page) {
+    for (const kept of page.items) {
       const result = options.verify({
         source: kept.source,
         rawBody: kept.body,
@@ -75,9 +75,8 @@ export async function replayRejected(
       await options.repository.markAdmitted(kept.id, result.event.id);
       summary.published += 1;
     }
-    const last = page.at(-1);
-    if (last === undefined) return summary;
-    after = { receivedAt: last.receivedAt, id: last.id };
+    if (page.next === undefined) return summary;
+    after = page.next;
   }
 }
 

@@ -1,11 +1,6 @@
 import { Rfc3339 } from '@webhooks/contracts';
+import type { KeysetPosition } from '@webhooks/db';
 import { z } from 'zod';
-
-/** A keyset position: a row's time and uuid. */
-export interface TimeAndId {
-  at: string;
-  id: string;
-}
 
 const Position = z.tuple([Rfc3339, z.uuid()]);
 
@@ -13,11 +8,11 @@ const Position = z.tuple([Rfc3339, z.uuid()]);
  * The cursor of every paged list (`/events`, `/dead-letters`, `/rejected`): the last row's
  * position, base64url-encoded. Opaque to clients.
  */
-export function encodeCursor(position: TimeAndId): string {
+export function encodeCursor(position: KeysetPosition): string {
   return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): TimeAndId | undefined {
+export function decodeCursor(cursor: string): KeysetPosition | undefined {
   try {
     const parsed = Position.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString()));
     return parsed.success ? { at: parsed.data[0], id: parsed.data[1] } : undefined;

@@ -3,8 +3,9 @@ import type { DeadLetterSelection, DeadLettersRepository } from '@webhooks/db';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ReplaySelection } from '../../dead-letters/selection-replay.js';
-import { decodeCursor, encodeCursor, INVALID_CURSOR } from './cursor.js';
-import { badRequest, invalidQuery } from './invalid-query.js';
+import { badRequest } from './invalid-query.js';
+import { pagedList } from './paged-list.js';
+import { rowById } from './row-by-id.js';
 
 const name = z.string().min(1).max(255);
 
@@ -51,8 +52,6 @@ export const ReplayResponse = z.object({
   }),
 });
 
-const IdParams = z.object({ id: z.uuid() });
-
 export interface DeadLetterRoutesDeps {
   deadLetters: DeadLettersRepository;
   replay: ReplaySelection;
@@ -63,34 +62,15 @@ export interface DeadLetterRoutesDeps {
  * `POST /dead-letters/replay` moves the selected ones back to the main queue.
  */
 export function deadLetterRoutes(app: FastifyInstance, deps: DeadLetterRoutesDeps): void {
-  app.get('/dead-letters', async (request, reply) => {
-    const query = DeadLettersQuery.safeParse(request.query);
-    if (!query.success) return badRequest(reply, query.error);
-    const { cursor, ...filter } = query.data;
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) return reply.code(400).send(INVALID_CURSOR);
-    const page = await deps.deadLetters.find({
-      ...filter,
-      after: after === undefined ? undefined : { deadLetteredAt: after.at, id: after.id },
-    });
-    return {
-      items: page.items,
-      nextCursor:
-        page.next === undefined
-          ? null
-          : encodeCursor({ at: page.next.deadLetteredAt, id: page.next.id }),
-    };
-  });
+  app.get(
+    '/dead-letters',
+    pagedList({ query: DeadLettersQuery, find: (filter) => deps.deadLetters.find(filter) }),
+  );
 
-  app.get('/dead-letters/:id', async (request, reply) => {
-    const params = IdParams.safeParse(request.params);
-    if (!params.success) {
-      return invalidQuery(reply, [{ path: 'id', message: 'must be the uuid of a dead letter' }]);
-    }
-    const letter = await deps.deadLetters.findById(params.data.id);
-    if (letter === undefined) return reply.code(404).send({ error: 'not_found' });
-    return letter;
-  });
+  app.get(
+    '/dead-letters/:id',
+    rowById({ what: 'a dead letter', find: (id) => deps.deadLetters.findById(id) }),
+  );
 
   app.post('/dead-letters/replay', async (request, reply) => {
     const body = ReplayRequest.safeParse(request.body ?? {});

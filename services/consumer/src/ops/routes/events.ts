@@ -2,8 +2,9 @@ import { Rfc3339 } from '@webhooks/contracts';
 import type { EventsRepository } from '@webhooks/db';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { decodeCursor, encodeCursor, INVALID_CURSOR } from './cursor.js';
-import { badRequest, invalidQuery } from './invalid-query.js';
+import { badRequest } from './invalid-query.js';
+import { pagedList } from './paged-list.js';
+import { rowById } from './row-by-id.js';
 import { eventsPageJson, storedEventJson } from './stored-event-json.js';
 
 const name = z.string().min(1).max(255);
@@ -46,8 +47,6 @@ export const StatsQuery = z.strictObject({
   to: Rfc3339.optional(),
 });
 
-const EventIdParams = z.object({ id: z.uuid() });
-
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Events are sent as JSON text built around `data` as stored (see `stored-event-json.ts`). */
@@ -58,30 +57,24 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * event's `data` are shown exactly as stored.
  */
 export function eventsRoutes(app: FastifyInstance, events: EventsRepository): void {
-  app.get('/events', async (request, reply) => {
-    const query = EventsQuery.safeParse(request.query);
-    if (!query.success) return badRequest(reply, query.error);
-    const { cursor, ...filter } = query.data;
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) return reply.code(400).send(INVALID_CURSOR);
-    const page = await events.findEvents({
-      ...filter,
-      after: after === undefined ? undefined : { createdAt: after.at, id: after.id },
-    });
-    const nextCursor =
-      page.next === undefined ? null : encodeCursor({ at: page.next.createdAt, id: page.next.id });
-    return reply.type(JSON_TYPE).send(eventsPageJson(page.items, nextCursor));
-  });
+  app.get(
+    '/events',
+    pagedList({
+      query: EventsQuery,
+      find: (filter) => events.findEvents(filter),
+      answer: (page, reply) =>
+        reply.type(JSON_TYPE).send(eventsPageJson(page.items, page.nextCursor)),
+    }),
+  );
 
-  app.get('/events/:id', async (request, reply) => {
-    const params = EventIdParams.safeParse(request.params);
-    if (!params.success) {
-      return invalidQuery(reply, [{ path: 'id', message: 'must be the uuid of a stored event' }]);
-    }
-    const event = await events.findById(params.data.id);
-    if (event === undefined) return reply.code(404).send({ error: 'not_found' });
-    return reply.type(JSON_TYPE).send(storedEventJson(event));
-  });
+  app.get(
+    '/events/:id',
+    rowById({
+      what: 'a stored event',
+      find: (id) => events.findById(id),
+      answer: (event, reply) => reply.type(JSON_TYPE).send(storedEventJson(event)),
+    }),
+  );
 
   app.get('/stats', async (request, reply) => {
     const query = StatsQuery.safeParse(request.query);

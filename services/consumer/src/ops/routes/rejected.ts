@@ -2,8 +2,8 @@ import { RejectionReason, Rfc3339 } from '@webhooks/contracts';
 import type { RejectedRequestsRepository, StoredRejectedRequest } from '@webhooks/db';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { decodeCursor, encodeCursor, INVALID_CURSOR } from './cursor.js';
-import { badRequest, invalidQuery } from './invalid-query.js';
+import { pagedList } from './paged-list.js';
+import { rowById } from './row-by-id.js';
 
 /** `GET /rejected`'s query (also the source of its OpenAPI parameters). */
 export const RejectedQuery = z.strictObject({
@@ -14,8 +14,6 @@ export const RejectedQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(512).optional(),
 });
-
-const IdParams = z.object({ id: z.uuid() });
 
 /** A kept request as JSON: the body as base64, since it is bytes that may not even be UTF-8. */
 function toJson(request: StoredRejectedRequest) {
@@ -29,32 +27,21 @@ function toJson(request: StoredRejectedRequest) {
  * admitted them since. `GET /rejected/:id`: one of them, for the console's detail view.
  */
 export function rejectedRoutes(app: FastifyInstance, rejected: RejectedRequestsRepository): void {
-  app.get('/rejected', async (request, reply) => {
-    const query = RejectedQuery.safeParse(request.query);
-    if (!query.success) return badRequest(reply, query.error);
-    const { cursor, ...filter } = query.data;
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) return reply.code(400).send(INVALID_CURSOR);
-    const page = await rejected.find({
-      ...filter,
-      after: after === undefined ? undefined : { receivedAt: after.at, id: after.id },
-    });
-    return {
-      items: page.items.map(toJson),
-      nextCursor:
-        page.next === undefined
-          ? null
-          : encodeCursor({ at: page.next.receivedAt, id: page.next.id }),
-    };
-  });
+  app.get(
+    '/rejected',
+    pagedList({
+      query: RejectedQuery,
+      find: (filter) => rejected.find(filter),
+      answer: (page) => ({ items: page.items.map(toJson), nextCursor: page.nextCursor }),
+    }),
+  );
 
-  app.get('/rejected/:id', async (request, reply) => {
-    const params = IdParams.safeParse(request.params);
-    if (!params.success) {
-      return invalidQuery(reply, [{ path: 'id', message: 'must be the uuid of a kept request' }]);
-    }
-    const kept = await rejected.findById(params.data.id);
-    if (kept === undefined) return reply.code(404).send({ error: 'not_found' });
-    return toJson(kept);
-  });
+  app.get(
+    '/rejected/:id',
+    rowById({
+      what: 'a kept request',
+      find: (id) => rejected.findById(id),
+      answer: (kept) => toJson(kept),
+    }),
+  );
 }
