@@ -1,4 +1,4 @@
-import { runShutdownSteps } from '@webhooks/config';
+import { shutdownOnce } from '@webhooks/config';
 import {
   Database,
   DeadLettersRepository,
@@ -146,24 +146,21 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     logger,
   });
 
-  let stopped: Promise<void> | undefined;
-  const stop = async () => {
-    await runShutdownSteps({
-      logger,
-      what: 'consumer',
-      steps: [
-        // The batch in hand first: a slow retention DELETE must not eat the shutdown budget.
-        ...pipeline.stopSteps(),
-        ['stop retention', () => retention.stop()],
-        ['stop quarantine', () => quarantine.stop()],
-        ['close HTTP', () => app.close()],
-        ['close publisher', () => publisher.close()],
-        ['close consume channel', () => pipeline.queue.close()],
-        ['close broker connection', () => connection.close()],
-        ['close database pool', () => db.close()],
-      ],
-    });
-  };
+  const stop = shutdownOnce({
+    logger,
+    what: 'consumer',
+    steps: [
+      // The batch in hand first: a slow retention DELETE must not eat the shutdown budget.
+      ...pipeline.stopSteps(),
+      ['stop retention', () => retention.stop()],
+      ['stop quarantine', () => quarantine.stop()],
+      ['close HTTP', () => app.close()],
+      ['close publisher', () => publisher.close()],
+      ['close consume channel', () => pipeline.queue.close()],
+      ['close broker connection', () => connection.close()],
+      ['close database pool', () => db.close()],
+    ],
+  });
 
   return {
     app,
@@ -176,9 +173,6 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
       if (config.RETENTION_DAYS > 0) retention.start();
       else logger.info('retention disabled (RETENTION_DAYS=0): events are kept');
     },
-    stop: () => {
-      stopped ??= stop();
-      return stopped;
-    },
+    stop,
   };
 }
