@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MessageHeader, type QueueMessage } from '@webhooks/contracts';
-import {
-  AmqpConnection,
-  ConfirmPublisher,
-  type TopologyOptions,
-  topologyFor,
-} from '@webhooks/queue';
+import { publishingConnection, type TopologyOptions, topologyFor } from '@webhooks/queue';
 import { pino } from 'pino';
 import { LatencySeconds, round } from './lib/latency-seconds.js';
 import { runOpenLoop } from './lib/open-loop.js';
@@ -31,14 +26,10 @@ export interface BrokerLoadPlan {
 const plan = JSON.parse(process.argv[2] ?? '{}') as BrokerLoadPlan;
 const topology = topologyFor(plan.topology);
 const logger = pino({ level: 'warn' });
-const connection = new AmqpConnection({
+const { connection, publisher } = publishingConnection({
   url: plan.amqpUrl,
   logger,
   connectionName: 'bench-broker',
-});
-const publisher = new ConfirmPublisher({
-  connection,
-  logger,
   timeoutMs: 30_000,
   maxInFlight: 100_000,
   topology,

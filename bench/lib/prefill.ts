@@ -1,4 +1,4 @@
-import { AmqpConnection, ConfirmPublisher, type Topology } from '@webhooks/queue';
+import { publishingConnection, type Topology } from '@webhooks/queue';
 import type { Logger } from 'pino';
 import { BENCH_SOURCE } from './payload.js';
 
@@ -13,10 +13,10 @@ export interface PrefillOptions {
 /** Publishes `count` messages straight into the topology's queue, as the ingest API would. */
 export async function prefill(options: PrefillOptions): Promise<void> {
   const { amqpUrls, logger, topology, count } = options;
-  const connection = new AmqpConnection({ url: amqpUrls, logger, connectionName: 'bench-prefill' });
-  const publisher = new ConfirmPublisher({
-    connection,
+  const { connection, publisher } = publishingConnection({
+    url: amqpUrls,
     logger,
+    connectionName: 'bench-prefill',
     timeoutMs: 30_000,
     maxInFlight: 1000,
     topology,

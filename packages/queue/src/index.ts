@@ -17,6 +17,10 @@ export {
   republishProperties,
 } from './message-properties.js';
 export {
+  type PublishingConnectionOptions,
+  publishingConnection,
+} from './publishing-connection.js';
+export {
   type InspectedMessage,
   type MoveOptions,
   type MoveResult,

@@ -6,8 +6,7 @@ import {
   RejectedRequestsRepository,
 } from '@webhooks/db';
 import {
-  AmqpConnection,
-  ConfirmPublisher,
+  publishingConnection,
   QueueAdmin,
   type Topology,
   topologyFromSettings,
@@ -57,15 +56,12 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
   });
   const events = new EventsRepository(db);
   const deadLetters = new DeadLettersRepository(db);
-  const connection = new AmqpConnection({
+  // The publisher is the connection's first listener: the topology is declared before the
+  // queue is consumed.
+  const { connection, publisher } = publishingConnection({
     url: config.AMQP_URL,
     logger,
     connectionName: 'consumer',
-  });
-  // Registered first, so the topology is declared before the queue is consumed.
-  const publisher = new ConfirmPublisher({
-    connection,
-    logger,
     timeoutMs: REPUBLISH_TIMEOUT_MS,
     maxInFlight: config.PREFETCH,
     topology,

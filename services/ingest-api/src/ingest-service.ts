@@ -1,8 +1,7 @@
 import { shutdownOnce } from '@webhooks/config';
 import {
-  AmqpConnection,
   type AmqpConnectionOptions,
-  ConfirmPublisher,
+  publishingConnection,
   QueueDepthProbe,
   rejectedQueueFromSettings,
   type Topology,
@@ -49,15 +48,11 @@ export function createIngestService(
   reconnect: ReconnectDelays = {},
 ): IngestService {
   const topology = topologyFromSettings(config);
-  const connection = new AmqpConnection({
+  const { connection, publisher } = publishingConnection({
     url: config.AMQP_URL,
     logger,
     connectionName: 'ingest-api',
     ...reconnect,
-  });
-  const publisher = new ConfirmPublisher({
-    connection,
-    logger,
     timeoutMs: config.PUBLISH_TIMEOUT_MS,
     maxInFlight: config.MAX_IN_FLIGHT,
     topology,
@@ -79,24 +74,19 @@ export function createIngestService(
   // Refused provider requests travel on a connection of their own: a flood of forged requests
   // never shares flow control or in-flight slots with accepted events.
   const rejectedQueue = rejectedQueueFromSettings(config);
-  const quarantineConnection = config.KEEP_REJECTED
-    ? new AmqpConnection({
+  const quarantine = config.KEEP_REJECTED
+    ? publishingConnection({
         url: config.AMQP_URL,
         logger,
         connectionName: 'ingest-api-quarantine',
         ...reconnect,
+        timeoutMs: config.PUBLISH_TIMEOUT_MS,
+        maxInFlight: QUARANTINE_MAX_IN_FLIGHT,
+        rejectedQueue,
       })
     : undefined;
-  const quarantinePublisher =
-    quarantineConnection === undefined
-      ? undefined
-      : new ConfirmPublisher({
-          connection: quarantineConnection,
-          logger,
-          timeoutMs: config.PUBLISH_TIMEOUT_MS,
-          maxInFlight: QUARANTINE_MAX_IN_FLIGHT,
-          rejectedQueue,
-        });
+  const quarantineConnection = quarantine?.connection;
+  const quarantinePublisher = quarantine?.publisher;
 
   const app = buildApp({
     publisher: queueEventPublisher(publisher, topology, metrics),

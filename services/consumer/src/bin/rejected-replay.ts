@@ -2,12 +2,7 @@ import { AmqpEnv, createLogger, DatabaseEnv, IngestEnv, LogEnv, parseEnv } from 
 import { Rfc3339 } from '@webhooks/contracts';
 import { RejectedRequestsRepository } from '@webhooks/db';
 import { ProviderSourcesEnv, providerVerifier } from '@webhooks/providers';
-import {
-  AmqpConnection,
-  ConfirmPublisher,
-  eventMessage,
-  topologyFromSettings,
-} from '@webhooks/queue';
+import { eventMessage, publishingConnection, topologyFromSettings } from '@webhooks/queue';
 import { replayRejected, summaryLine } from '../quarantine/rejected-replay.js';
 import { commandDatabase } from './command-database.js';
 import { runOperatorCommand } from './operator-command.js';
@@ -46,14 +41,10 @@ process.exitCode = await runOperatorCommand({
     });
     const topology = topologyFromSettings(config);
     const db = commandDatabase({ config, logger, command: 'rejected-replay' });
-    const connection = new AmqpConnection({
+    const { connection, publisher } = publishingConnection({
       url: config.AMQP_URL,
       logger,
       connectionName: 'rejected-replay',
-    });
-    const publisher = new ConfirmPublisher({
-      connection,
-      logger,
       timeoutMs: PUBLISH_TIMEOUT_MS,
       maxInFlight: 1,
       topology,
