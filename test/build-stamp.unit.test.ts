@@ -85,25 +85,33 @@ describe('workspacePackages and withDependents', () => {
       '@webhooks/contracts',
       '@webhooks/db',
       '@webhooks/ingest-api',
+      '@webhooks/providers',
       '@webhooks/queue',
     ]);
     const named = (...names: string[]) => packages.filter((p) => names.includes(p.name));
     const names = (list: { name: string }[]) => list.map((p) => p.name).sort();
-    // The consumer imports the ingest API's package; nothing imports the consumer.
+    // No service imports another: a service's build brings only itself.
     expect(names(withDependents(packages, named('@webhooks/consumer')))).toEqual([
       '@webhooks/consumer',
     ]);
     expect(names(withDependents(packages, named('@webhooks/ingest-api')))).toEqual([
-      '@webhooks/consumer',
       '@webhooks/ingest-api',
     ]);
-    // Transitively (config imports contracts, db imports config), all but queue.
+    // Both services import the providers' package.
+    expect(names(withDependents(packages, named('@webhooks/providers')))).toEqual([
+      '@webhooks/consumer',
+      '@webhooks/ingest-api',
+      '@webhooks/providers',
+    ]);
+    // Transitively (every package imports contracts, directly or through config), all of them.
     expect(names(withDependents(packages, named('@webhooks/contracts')))).toEqual([
       '@webhooks/config',
       '@webhooks/consumer',
       '@webhooks/contracts',
       '@webhooks/db',
       '@webhooks/ingest-api',
+      '@webhooks/providers',
+      '@webhooks/queue',
     ]);
     expect(withDependents(packages, [])).toEqual([]);
   });

@@ -48,6 +48,17 @@ describe('consumer shutdown while the database is away', () => {
       'the consumer ready',
       async () => (await consumer.app.inject('/readyz')).statusCode === 200,
     );
+    // The first delivery teaches the consumer the message size (its first subscription takes
+    // one message, and that batch is stored at once); the events below then wait in hand.
+    expect((await ingest.post({ source: 'shutdown', type: 't', id: 'warm-up' })).statusCode).toBe(
+      200,
+    );
+    await waitFor('the warm-up event stored', async () => {
+      const { rows } = await database.db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM webhook_events',
+      );
+      return rows[0]?.n === 1;
+    });
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         ingest.post({ source: 'shutdown', type: 't', id: `s-${i}` }),
