@@ -4,6 +4,7 @@ import amqp, {
   type ConfirmChannel,
   type GetMessage,
 } from 'amqplib';
+import { QueueUnavailableError } from './errors.js';
 import {
   fromAmqpProperties,
   type MessageProperties,
@@ -24,13 +25,28 @@ export interface MoveOptions {
   to: string;
   /** Most messages to move. */
   limit: number;
-  /** The properties to republish a message with, or `undefined` to leave it where it is. */
-  select: (message: InspectedMessage) => PublishProperties | undefined;
+  /**
+   * The properties to republish a message with, or `undefined` to leave it where it is (may
+   * resolve later: the message waits unacked meanwhile).
+   */
+  select: (
+    message: InspectedMessage,
+  ) => PublishProperties | undefined | Promise<PublishProperties | undefined>;
   /** Count what would move, move nothing. */
   dryRun: boolean;
   /** Called for each message once its copy is confirmed and the original acked. */
   onMoved?: (message: InspectedMessage) => void;
+  /**
+   * Longest wait for the broker to confirm one copy; past it the move stops with what it moved
+   * so far and the rest stays where it was. Default 10000 ms.
+   */
+  confirmTimeoutMs?: number;
 }
+
+/** Default of `MoveOptions.confirmTimeoutMs`. */
+const MOVE_CONFIRM_TIMEOUT_MS = 10_000;
+/** Longest wait for a channel or connection to close; a broker that stopped answering never does. */
+const CHANNEL_CLOSE_TIMEOUT_MS = 2_000;
 
 export interface MoveResult {
   moved: number;
@@ -46,9 +62,15 @@ export interface MoveResult {
  */
 export class QueueAdmin {
   readonly #connection: ChannelModel;
+  #closed = false;
 
   private constructor(connection: ChannelModel) {
     this.#connection = connection;
+    // A lost connection fails the operation in progress, which says so; the event adds nothing.
+    connection.on('error', () => {});
+    connection.once('close', () => {
+      this.#closed = true;
+    });
   }
 
   /**
@@ -97,14 +119,23 @@ export class QueueAdmin {
   }
 
   /**
-   * Moves selected messages from one queue to another. Each copy is confirmed by the broker
-   * before its original is acked, so an interrupted move loses nothing (at worst a message is
-   * in both queues). Only messages present at the start are looked at; those not moved stay
-   * unacked until the end, so each is seen once, and return to their queue when it closes.
+   * Moves selected messages from one queue to another. Each copy is confirmed by the broker,
+   * and routed to the target (published `mandatory`, so a copy to a queue deleted meanwhile
+   * comes back instead of being dropped), before its original is acked; so an interrupted move
+   * loses nothing (at worst a message is in both queues). A copy not confirmed within
+   * `confirmTimeoutMs` stops the move with a `QueueUnavailableError`. Only messages present at
+   * the start are looked at; those not moved stay unacked until the end, so each is seen once,
+   * and return to their queue when it closes.
    */
   moveMessages(options: MoveOptions): Promise<MoveResult> {
     return this.#withConfirmChannel(async (channel) => {
       const result: MoveResult = { moved: 0, matched: 0, skipped: 0 };
+      const confirmTimeoutMs = options.confirmTimeoutMs ?? MOVE_CONFIRM_TIMEOUT_MS;
+      // The broker returns an unroutable mandatory message before it confirms it.
+      let returned = false;
+      channel.on('return', () => {
+        returned = true;
+      });
       // Only what is there now: a message moved out and dead-lettered again while we run
       // must not be picked up a second time (that would loop forever on a poison message).
       const present = (await channel.checkQueue(options.from)).messageCount;
@@ -115,7 +146,7 @@ export class QueueAdmin {
         const got = await channel.get(options.from, { noAck: false });
         if (got === false) break;
         const message = inspected(got);
-        const properties = options.select(message);
+        const properties = await options.select(message);
         if (properties === undefined) {
           result.skipped += 1;
           continue;
@@ -125,8 +156,15 @@ export class QueueAdmin {
         channel.sendToQueue(options.to, got.content, {
           ...toAmqpProperties(properties),
           persistent: true,
+          mandatory: true,
         });
-        await channel.waitForConfirms();
+        await confirmedWithin(channel, confirmTimeoutMs);
+        if (returned) {
+          throw new QueueUnavailableError(
+            'unroutable',
+            `queue ${options.to} no longer takes messages; the move stopped and the rest stays in ${options.from}`,
+          );
+        }
         channel.ack(got);
         result.moved += 1;
         options.onMoved?.(message);
@@ -162,8 +200,10 @@ export class QueueAdmin {
     await this.#withChannel((channel) => channel.deleteQueue(queue));
   }
 
+  /** Closes the connection; bounded, and a no-op once it is closed or lost. */
   async close(): Promise<void> {
-    await this.#connection.close().catch(() => {});
+    if (this.#closed) return;
+    await settledWithin(this.#connection.close(), CHANNEL_CLOSE_TIMEOUT_MS);
   }
 
   /** Runs `work` on a channel of its own, closed afterwards whatever happened. */
@@ -181,11 +221,55 @@ async function closingAfter<C extends Channel, T>(
   channel: C,
   work: (channel: C) => Promise<T>,
 ): Promise<T> {
+  // A channel the broker closes on an error (e.g. a missing queue) fails the operation in
+  // progress, which says so; the event adds nothing.
+  channel.on('error', () => {});
+  let closed = false;
+  channel.once('close', () => {
+    closed = true;
+  });
   try {
     return await work(channel);
   } finally {
-    // A channel the broker closed on an error (e.g. a missing queue) is already gone.
-    await channel.close().catch(() => {});
+    // One on a broker that stopped answering never closes: its unacked messages return to
+    // their queue when the connection goes.
+    if (!closed) await settledWithin(channel.close(), CHANNEL_CLOSE_TIMEOUT_MS);
+  }
+}
+
+/** Waits for `promise` to settle, or `timeoutMs`, whichever comes first; never rejects. */
+async function settledWithin(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+/** Waits for every publish of `channel` to be confirmed; rejects on a nack or after `timeoutMs`. */
+async function confirmedWithin(channel: ConfirmChannel, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      channel.waitForConfirms(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new QueueUnavailableError(
+                'timeout',
+                `the broker did not confirm a moved message within ${timeoutMs} ms`,
+              ),
+            ),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
