@@ -42,15 +42,18 @@ export function isExactNumber(value: unknown): value is LosslessNumber {
   return isLosslessNumber(value);
 }
 
-const FRACTION_OR_EXPONENT = /[[:,][ \t\n\r]*-?\d+[.eE]/;
+const FRACTION_OR_EXPONENT = /(?:"[ \t\n\r]*:|[[,])[ \t\n\r]*-?\d+[.eE]/;
 const SIXTEEN_DIGITS = /\d{16}/;
 
 /**
  * True when `text` may hold a number a double would alter. In JSON text, a number follows `[`,
- * `:` or `,` (and white space); one a double may alter has a fraction, an exponent or at least
- * 16 digits (every integer of 15 digits is exact). Strings can match too: they only cost the
- * exact parse. Two plain patterns scan about three times faster than their alternation (about
- * a tenth of `JSON.parse`'s time on the same text).
+ * `,` or a key's closing quote and `:` (white space allowed between them); one a double may
+ * alter has a fraction, an exponent or at least 16 digits (every integer of 15 digits is
+ * exact). The quote before the `:` keeps times out: the `:06.892` of an RFC 3339 time in a
+ * string (every queue message has two) would otherwise send nearly every message down the exact
+ * parse. Strings can still match: they only cost the exact parse. Two plain patterns scan about
+ * three times faster than their alternation (about a tenth of `JSON.parse`'s time on the same
+ * text).
  */
 const mayHoldInexactNumber = (text: string): boolean =>
   FRACTION_OR_EXPONENT.test(text) || SIXTEEN_DIGITS.test(text);

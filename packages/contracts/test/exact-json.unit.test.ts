@@ -43,6 +43,18 @@ describe('parseExactJson and stringifyExactJson', () => {
     expect(stringifyExactJson({ a: [1, 'x'] })).toBe('{"a":[1,"x"]}');
   });
 
+  it('take the single parse for times in strings, and still find a number after a spaced colon', () => {
+    // A queue message: its times hold ":06.892", which is no number.
+    const message =
+      '{"id":"e-1","source":"s","type":"t","data":{"n":42},"timestamp":"2026-12-02T05:14:06.892Z","receivedAt":"2026-12-02T05:14:06.893Z"}';
+    const parsed = JSON.parse(message);
+    expect(parseExactJson(message, { parsed })).toBe(parsed);
+    // White space between a key and its colon, and around the colon, is legal JSON.
+    for (const text of ['{"w" : 1.10}', '{"w"\n:\t1.10}', '{"w": [0.5, 1.10]}']) {
+      expect(stringifyExactJson(parseExactJson(text)).replace(/\s/g, '')).toContain('1.10');
+    }
+  });
+
   it('keep numbers a double holds exactly as plain numbers', () => {
     const value = parseExactJson('{"a":[1.5,100,9007199254740993,0.1]}') as { a: unknown[] };
     expect(value.a.map((n) => typeof n)).toEqual(['number', 'number', 'object', 'number']);
