@@ -1,11 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { DeathReason, RejectionReason } from '@webhooks/contracts';
-import type { DeadLettersRepository, EventsRepository } from '@webhooks/db';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testLogger } from '../../../test/helpers/test-logger.js';
-import { buildOpsApp } from '../src/ops/ops-app.js';
 import { CONSOLE_CSP } from '../src/ops/routes/console.js';
+import { staticOpsApp } from './fixtures/static-ops-app.js';
 
 // The console's reason filters offer the reasons the services define: the consumer's
 // DeathReason (its dead-letter policy, x-death-reason) and the contracts' RejectionReason
@@ -14,24 +11,10 @@ import { CONSOLE_CSP } from '../src/ops/routes/console.js';
 const CONSOLE_DIR = new URL('../console/', import.meta.url);
 const ALL_REASONS = [...DeathReason.options, ...RejectionReason.options];
 
-let app: ReturnType<typeof buildOpsApp>;
+let app: ReturnType<typeof staticOpsApp>;
 
 beforeAll(() => {
-  app = buildOpsApp({
-    logger: testLogger(),
-    readiness: async () => ({ broker: true, database: true }),
-    events: {} as EventsRepository,
-    metricsRegistry: new Registry(),
-    opsToken: 'ops-token-0123456789abcdef',
-    // Only the console's files are requested: none of these is called.
-    operations: {
-      deadLetters: {} as DeadLettersRepository,
-      replay: async () => ({ matched: 0, moved: 0 }),
-      overview: async () => {
-        throw new Error('not called');
-      },
-    },
-  });
+  app = staticOpsApp();
 });
 afterAll(() => app.close());
 

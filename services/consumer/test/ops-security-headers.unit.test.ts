@@ -1,11 +1,12 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { DeadLettersRepository, EventsRepository } from '@webhooks/db';
+import type { EventsRepository } from '@webhooks/db';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testLogger } from '../../../test/helpers/test-logger.js';
 import { buildOpsApp } from '../src/ops/ops-app.js';
 import { CONSOLE_CSP } from '../src/ops/routes/console.js';
+import { staticOpsApp } from './fixtures/static-ops-app.js';
 
 let app: ReturnType<typeof buildOpsApp>;
 
@@ -47,23 +48,9 @@ describe('the consumer ops API', () => {
 });
 
 describe('the console', () => {
-  let consoleApp: ReturnType<typeof buildOpsApp>;
+  let consoleApp: ReturnType<typeof staticOpsApp>;
   beforeAll(() => {
-    consoleApp = buildOpsApp({
-      logger: testLogger(),
-      readiness: async () => ({ broker: true, database: true }),
-      events: {} as EventsRepository,
-      metricsRegistry: new Registry(),
-      opsToken: 'ops-token-0123456789abcdef',
-      // Only the static files are requested below: none of these is called.
-      operations: {
-        deadLetters: {} as DeadLettersRepository,
-        replay: async () => ({ matched: 0, moved: 0 }),
-        overview: async () => {
-          throw new Error('not called');
-        },
-      },
-    });
+    consoleApp = staticOpsApp();
   });
   afterAll(() => consoleApp.close());
 
