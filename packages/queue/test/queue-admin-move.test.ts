@@ -31,19 +31,31 @@ async function declareQueue(name: string, args: Record<string, unknown> = {}): P
   }
 }
 
+/** A source queue holding `sent` (each its own message id) and an empty target. */
+async function moveQueues(
+  sent: readonly string[],
+  targetArgs: Record<string, unknown> = {},
+): Promise<{ from: string; to: string }> {
+  const from = uniqueName('move_from');
+  const to = uniqueName('move_to');
+  await declareQueue(from);
+  await declareQueue(to, targetArgs);
+  for (const id of sent) await admin.publishRaw(from, Buffer.from(id), { messageId: id });
+  return { from, to };
+}
+
 const bodies = async (queue: string) =>
   (await admin.peek(queue, 100)).map((m) => m.body.toString()).sort();
 
 describe('QueueAdmin.moveMessages', () => {
   it('a copy the broker refuses between its publish and the ack leaves the original where it was: every message is in one queue or the other', async () => {
-    const from = uniqueName('move_from');
-    const to = uniqueName('move_to');
-    await declareQueue(from);
-    // Takes two messages, then refuses (nacks) every publish: the third copy fails after it
-    // was sent and before its original could be acked.
-    await declareQueue(to, { 'x-max-length': 2, 'x-overflow': 'reject-publish' });
     const sent = ['m-1', 'm-2', 'm-3', 'm-4', 'm-5'];
-    for (const id of sent) await admin.publishRaw(from, Buffer.from(id), { messageId: id });
+    // The target takes two messages, then refuses (nacks) every publish: the third copy fails
+    // after it was sent and before its original could be acked.
+    const { from, to } = await moveQueues(sent, {
+      'x-max-length': 2,
+      'x-overflow': 'reject-publish',
+    });
 
     const moved: string[] = [];
     const move = admin.moveMessages({
@@ -66,12 +78,7 @@ describe('QueueAdmin.moveMessages', () => {
   });
 
   it('a target queue deleted during the move stops it: the copy comes back unroutable and its original stays', async () => {
-    const from = uniqueName('move_from');
-    const to = uniqueName('move_to');
-    await declareQueue(from);
-    await declareQueue(to);
-    const sent = ['m-1', 'm-2', 'm-3'];
-    for (const id of sent) await admin.publishRaw(from, Buffer.from(id), { messageId: id });
+    const { from, to } = await moveQueues(['m-1', 'm-2', 'm-3']);
 
     const moved: string[] = [];
     const move = admin.moveMessages({
@@ -97,11 +104,7 @@ describe('QueueAdmin.moveMessages', () => {
   });
 
   it('a broker that stops answering mid-move ends it after confirmTimeoutMs, and the message waits in its queue', async () => {
-    const from = uniqueName('move_from');
-    const to = uniqueName('move_to');
-    await declareQueue(from);
-    await declareQueue(to);
-    await admin.publishRaw(from, Buffer.from('m-1'), { messageId: 'm-1' });
+    const { from, to } = await moveQueues(['m-1']);
     const { proxy, url } = await FaultProxy.inFrontOf(inject('amqpUrl'), 5672);
     const throughProxy = await QueueAdmin.connect(url);
     try {
