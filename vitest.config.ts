@@ -33,6 +33,9 @@ export default defineConfig({
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
+          // A browser or a broker on a busy two-core machine can take seconds to show what a
+          // quiet one shows at once; a poll gives up only when something is really wrong.
+          expect: { poll: { timeout: 10_000 } },
         },
       },
     ],
