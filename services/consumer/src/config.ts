@@ -2,6 +2,7 @@ import {
   AmqpEnv,
   ConsumerEnv,
   DatabaseEnv,
+  DeliveryEnv,
   httpEnv,
   LogEnv,
   QuarantineEnv,
@@ -16,5 +17,6 @@ export const ConsumerConfig = LogEnv.and(httpEnv(8082))
   .and(ConsumerEnv)
   .and(RetentionEnv)
   .and(QuarantineEnv)
-  .and(RejectedRetentionEnv);
+  .and(RejectedRetentionEnv)
+  .and(DeliveryEnv);
 export type ConsumerConfig = ReturnType<typeof ConsumerConfig.parse>;
