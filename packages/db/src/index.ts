@@ -20,6 +20,8 @@ export {
   type EventFilter,
   type EventRow,
   EventsRepository,
+  type InsertedBatch,
+  type StoredKey,
   type SourceTypeCount,
   type StoredEvent,
 } from './events-repository.js';

@@ -21,7 +21,7 @@ beforeAll(async () => {
   events = new EventsRepository(database.db);
 });
 afterAll(() => database?.drop());
-beforeEach(() => database.db.query('TRUNCATE webhook_events'));
+beforeEach(() => database.db.query('TRUNCATE webhook_events CASCADE'));
 
 /** Stores `count` events under `prefix-<i>`, as if stored `ageDays` ago, one second apart. */
 async function storeAged(prefix: string, count: number, ageDays: number): Promise<void> {

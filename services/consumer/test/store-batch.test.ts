@@ -32,7 +32,11 @@ describe('storeBatch on a real PostgreSQL', () => {
     const outcomes = await storeBatch(rows, insert);
     expect(outcomes.every((o) => o.kind === 'stored')).toBe(true);
     expect(statements).toBe(1);
-    expect(await events.insertBatch(rows)).toEqual({ inserted: 0 });
+    expect(await events.insertBatch(rows)).toEqual({
+      inserted: 0,
+      stored: [],
+      deliveriesQueued: 0,
+    });
 
     const stored = await database.db.query<{ n: string }>(
       "SELECT count(*)::text AS n FROM webhook_events WHERE event_id LIKE 'batch-%'",
