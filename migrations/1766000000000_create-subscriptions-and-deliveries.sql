@@ -35,9 +35,9 @@ CREATE TABLE deliveries (
   status            varchar(16) NOT NULL DEFAULT 'pending',
   -- Attempts since it was created or last replayed: the place in the retry schedule.
   attempts          integer     NOT NULL DEFAULT 0,
+  -- While a process sends it, when its lease ends (`leased_until` too): a process that dies
+  -- leaves the delivery to come due again, and it is sent again (at least once).
   next_attempt_at   timestamptz NOT NULL DEFAULT now(),
-  -- Set while a process is sending it; a process that dies leaves it to expire, and the
-  -- delivery is taken again (at least once).
   leased_until      timestamptz,
   last_attempt_at   timestamptz,
   last_error        text,
@@ -49,6 +49,11 @@ CREATE TABLE deliveries (
 -- What is due (and what is in flight) per subscription: the sender's only query path.
 CREATE INDEX deliveries_pending_idx
   ON deliveries (subscription_id, next_attempt_at) WHERE status = 'pending';
+
+-- What is in flight per subscription (`maxInFlight` holds across processes): a few rows,
+-- however long the backlog.
+CREATE INDEX deliveries_leased_idx
+  ON deliveries (subscription_id) WHERE status = 'pending' AND leased_until IS NOT NULL;
 
 -- A subscription's deliveries newest first, by status.
 CREATE INDEX deliveries_subscription_idx

@@ -2,6 +2,14 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { classifyDatabaseError } from './errors.js';
 
+/** The statements of one transaction (`Database.transaction`). */
+export interface Transaction {
+  query<Row extends pg.QueryResultRow>(
+    text: string,
+    values?: readonly unknown[],
+  ): Promise<pg.QueryResult<Row>>;
+}
+
 export interface DatabaseOptions {
   connectionString: string;
   logger: Logger;
@@ -45,6 +53,35 @@ export class Database {
       return await this.#pool.query<Row>(text, values as unknown[]);
     } catch (err) {
       throw classifyDatabaseError(err);
+    }
+  }
+
+  /**
+   * Runs `work` in one transaction on one connection: committed when it resolves, rolled back
+   * when it throws (the error is rethrown classified). Each statement inside sees what earlier
+   * ones did and, under READ COMMITTED, what other transactions committed before it began.
+   */
+  async transaction<T>(work: (query: Transaction['query']) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      throw classifyDatabaseError(err);
+    }
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work((text, values = []) => client.query(text, values as unknown[]));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw classifyDatabaseError(err);
+    } finally {
+      // A connection that could not even roll back is not given to the next caller.
+      client.release(broken);
     }
   }
 

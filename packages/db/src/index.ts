@@ -1,4 +1,4 @@
-export { Database, type DatabaseOptions } from './database.js';
+export { Database, type DatabaseOptions, type Transaction } from './database.js';
 export {
   type DeadLetter,
   type DeadLetterFilter,
@@ -8,6 +8,17 @@ export {
   type DeadLetterSummary,
   DeadLettersRepository,
 } from './dead-letters-repository.js';
+export {
+  type AttemptRecord,
+  type ClaimedDelivery,
+  DeliveriesRepository,
+  type Delivery,
+  type DeliveryAttempt,
+  type DeliveryFilter,
+  type DeliverySelection,
+  type DeliveryStatus,
+  type DeliverySummary,
+} from './deliveries-repository.js';
 export {
   type ClassifiedDatabaseError,
   classifyDatabaseError,
@@ -21,9 +32,9 @@ export {
   type EventRow,
   EventsRepository,
   type InsertedBatch,
-  type StoredKey,
   type SourceTypeCount,
   type StoredEvent,
+  type StoredKey,
 } from './events-repository.js';
 export type { KeysetPosition, Page } from './keyset-page.js';
 export { MIGRATIONS_DIR, type MigrateOptions, migrateUp } from './migrate.js';

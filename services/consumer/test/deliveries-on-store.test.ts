@@ -1,4 +1,4 @@
-import { EventsRepository, type EventRow } from '@webhooks/db';
+import { type EventRow, EventsRepository } from '@webhooks/db';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
 
