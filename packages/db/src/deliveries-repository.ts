@@ -122,6 +122,7 @@ const CLAIM = `
       LIMIT greatest(least(subs.free, $2::int), 0)
       FOR UPDATE OF d SKIP LOCKED
     ) p
+    LIMIT $2::int
   )
   UPDATE deliveries d SET
     attempts = d.attempts + 1,
