@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseCidr } from './cidr.js';
 
 const ROLES = ['store', 'deliver'] as const;
 export type ConsumerRole = (typeof ROLES)[number];
@@ -27,6 +28,26 @@ const roles = z
     return new Set(names as ConsumerRole[]);
   });
 
+const networkList = z.string().transform((text, ctx) => {
+  if (text.trim() === '') return undefined;
+  const entries = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  const bad = entries.filter((entry) => parseCidr(entry) === undefined);
+  if (entries.length === 0 || bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        entries.length === 0
+          ? `a comma-separated list of CIDRs such as 10.0.0.0/8 (got "${text}")`
+          : `not a CIDR such as 10.0.0.0/8 or fd00::/8: ${bad.map((entry) => `"${entry}"`).join(', ')}`,
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
 /** Delivery of stored events to subscriptions and to the events exchange (consumer). */
 export const DeliveryEnv = z.object({
   /** `store`, `deliver` or both, comma-separated. Default both. */
@@ -37,11 +58,12 @@ export const DeliveryEnv = z.object({
    */
   EVENTS_EXCHANGE: z.string().max(255).default('webhooks.events'),
   /**
-   * When set, a comma-separated CIDR list: deliveries go only to addresses inside it.
-   * Link-local addresses (169.254.0.0/16, fe80::/10) are refused whatever it says. Unset: any
-   * other address.
+   * When set, a comma-separated CIDR list: deliveries go only to addresses inside it (the
+   * resolved address, checked at connect time). Link-local addresses (169.254.0.0/16,
+   * fe80::/10) are refused whatever it says. Unset or empty: any other address. An entry that is
+   * not a CIDR fails start-up.
    */
-  DELIVERY_ALLOWED_NETWORKS: z.string().optional(),
+  DELIVERY_ALLOWED_NETWORKS: networkList.optional(),
   /** How often an idle sender looks for due deliveries, ms. Default 50. */
   DELIVERY_POLL_MS: z.coerce.number().int().positive().max(60_000).default(50),
 });

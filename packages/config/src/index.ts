@@ -1,4 +1,5 @@
 export { BacklogEnv } from './backlog-env.js';
+export { type Cidr, parseCidr } from './cidr.js';
 export { type ConsumerRole, DeliveryEnv } from './delivery-env.js';
 export {
   AmqpEnv,
