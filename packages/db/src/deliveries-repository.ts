@@ -17,7 +17,10 @@ export interface ClaimedDelivery {
   secrets: string[];
   /** `msg_` + the event row's uuid: the same for every attempt and subscription. */
   webhookId: string;
-  /** `{"id","source","type","timestamp","data"}`, numbers exactly as stored. */
+  /**
+   * `{"id","source","type","timestamp","data"}` in that order, `data` as PostgreSQL writes the
+   * stored jsonb (the text `GET /events/:id` shows): every number exactly as stored.
+   */
   body: string;
   /** This attempt's number since the delivery was made or last replayed, from 1. */
   attempt: number;
@@ -136,8 +139,9 @@ const CLAIM = `
     CASE WHEN s.previous_secret IS NOT NULL AND s.previous_secret_expires_at > now()
       THEN ARRAY[s.secret, s.previous_secret] ELSE ARRAY[s.secret] END AS secrets,
     'msg_' || w.id AS "webhookId",
-    json_build_object('id', w.event_id, 'source', w.source, 'type', w.type,
-      'timestamp', ${utcText('w."timestamp"')}, 'data', w.data)::text AS body,
+    '{"id":' || to_json(w.event_id::text) || ',"source":' || to_json(w.source::text)
+      || ',"type":' || to_json(w.type::text) || ',"timestamp":"' || ${utcText('w."timestamp"')}
+      || '","data":' || w.data::text || '}' AS body,
     d.attempts AS attempt,
     (extract(epoch FROM d.event_created_at) * 1000)::float8 AS "storedAtMs"`;
 

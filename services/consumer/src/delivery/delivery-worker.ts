@@ -133,8 +133,17 @@ export class DeliveryWorker {
 
   #attempt(delivery: ClaimedDelivery): void {
     const attemptedAt = new Date();
-    const done = this.#options
-      .send(delivery, this.#abort.signal)
+    const startedAt = performance.now();
+    // A send that throws (a secret that cannot sign) is a failed attempt like any other.
+    const done = Promise.resolve()
+      .then(() => this.#options.send(delivery, this.#abort.signal))
+      .catch(
+        (err: unknown): AttemptResult => ({
+          delivered: false,
+          error: err instanceof Error ? err.message : String(err),
+          durationMs: performance.now() - startedAt,
+        }),
+      )
       .then((result) => this.#settle(delivery, attemptedAt, result))
       .finally(() => this.#open.delete(delivery.id));
     this.#open.set(delivery.id, done);
