@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { ConsumerConfig } from './config.js';
 import { deadLetterTableLog } from './dead-letters/dead-letter-log.js';
 import { selectionReplay } from './dead-letters/selection-replay.js';
+import { DeliveryRole } from './delivery/delivery-role.js';
 import { buildOpsApp } from './ops/ops-app.js';
 import { createOverview } from './ops/ops-overview.js';
 import { ConsumerMetrics } from './pipeline/consumer-metrics.js';
@@ -73,12 +74,22 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
       ...topology.retryQueues.map((q) => q.name),
     ]);
   const metrics = new ConsumerMetrics({ queueDepths });
+  const delivery = config.CONSUMER_ROLES.has('deliver')
+    ? new DeliveryRole({ db, settings: config, registry: metrics.registry, logger })
+    : undefined;
   const pipeline = new MessagePipeline({
     settings: config,
     connection,
     topology,
     publisher,
-    events,
+    events: {
+      // Deliveries just made are sent at once rather than at the sender's next poll.
+      insertBatch: async (rows) => {
+        const batch = await events.insertBatch(rows);
+        if (batch.deliveriesQueued > 0) delivery?.worker.wake();
+        return batch;
+      },
+    },
     probeDatabase: () => db.probe(),
     deadLetterLog: deadLetterTableLog({
       deadLetters,
@@ -150,6 +161,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
       ...pipeline.stopSteps(),
       ['stop retention', () => retention.stop()],
       ['stop quarantine', () => quarantine.stop()],
+      ...(delivery?.stopSteps() ?? []),
       ['close HTTP', () => app.close()],
       ['close publisher', () => publisher.close()],
       ['close consume channel', () => pipeline.queue.close()],
@@ -166,6 +178,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
       pipeline.start();
       connection.start();
       quarantine.start();
+      delivery?.start();
       if (config.RETENTION_DAYS > 0) retention.start();
       else logger.info('retention disabled (RETENTION_DAYS=0): events are kept');
     },

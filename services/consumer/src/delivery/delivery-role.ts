@@ -1,0 +1,71 @@
+import type { ShutdownStep } from '@webhooks/config';
+import { type Database, DeliveriesRepository } from '@webhooks/db';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { deliveryHeaders } from './delivery-headers.js';
+import { DeliveryMetrics } from './delivery-metrics.js';
+import { DeliveryWorker } from './delivery-worker.js';
+import { DestinationPolicy } from './destination-policy.js';
+import { DeliverySender } from './send-attempt.js';
+
+export interface DeliveryRoleOptions {
+  db: Database;
+  settings: {
+    DELIVERY_ALLOWED_NETWORKS?: readonly string[] | undefined;
+    DELIVERY_POLL_MS: number;
+  };
+  registry: Registry;
+  logger: Logger;
+}
+
+/**
+ * The `deliver` role of a consumer process: sends the deliveries that storing made, signed,
+ * to the subscriptions' URLs, within the network policy.
+ */
+export class DeliveryRole {
+  readonly deliveries: DeliveriesRepository;
+  readonly metrics: DeliveryMetrics;
+  readonly worker: DeliveryWorker;
+  readonly #sender: DeliverySender;
+
+  constructor(options: DeliveryRoleOptions) {
+    const { settings, logger } = options;
+    this.deliveries = new DeliveriesRepository(options.db);
+    this.metrics = new DeliveryMetrics({
+      registry: options.registry,
+      pendingBySubscription: () => this.deliveries.pendingBySubscription(),
+    });
+    this.#sender = new DeliverySender({
+      policy: new DestinationPolicy({ allowedNetworks: settings.DELIVERY_ALLOWED_NETWORKS }),
+    });
+    this.worker = new DeliveryWorker({
+      deliveries: this.deliveries,
+      send: (delivery, signal) =>
+        this.#sender.send({
+          url: delivery.url,
+          body: delivery.body,
+          headers: deliveryHeaders({
+            webhookId: delivery.webhookId,
+            body: delivery.body,
+            secrets: delivery.secrets,
+          }),
+          timeoutMs: delivery.timeoutMs,
+          signal,
+        }),
+      pollMs: settings.DELIVERY_POLL_MS,
+      metrics: this.metrics,
+      logger,
+    });
+  }
+
+  start(): void {
+    this.worker.start();
+  }
+
+  stopSteps(): ShutdownStep[] {
+    return [
+      ['stop deliveries', () => this.worker.stop()],
+      ['close delivery connections', () => this.#sender.close()],
+    ];
+  }
+}

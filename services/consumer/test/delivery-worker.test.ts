@@ -1,0 +1,275 @@
+import { serviceRegistry } from '@webhooks/config';
+import { parseExactJson } from '@webhooks/contracts';
+import { Database, DeliveriesRepository, type EventRow, EventsRepository } from '@webhooks/db';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
+import { testLogger } from '../../../test/helpers/test-logger.js';
+import { waitFor } from '../../../test/helpers/wait-for.js';
+import {
+  type ReceiverAnswer,
+  unusedUrl,
+  WebhookReceiver,
+} from '../../../test/helpers/webhook-receiver.js';
+import { DeliveryRole } from '../src/delivery/delivery-role.js';
+
+// The sender against real receivers: deliveries made by storing are sent signed, retried on
+// the subscription's schedule, recorded attempt by attempt, and replayable.
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+let database: TestDatabase;
+let events: EventsRepository;
+let deliveries: DeliveriesRepository;
+const open: Array<{ close(): Promise<unknown> } | (() => Promise<unknown>)> = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase(inject('databaseUrl'));
+  events = new EventsRepository(database.db);
+  deliveries = new DeliveriesRepository(database.db);
+});
+
+afterEach(async () => {
+  for (const thing of open.splice(0).reverse()) {
+    await (typeof thing === 'function' ? thing() : thing.close());
+  }
+});
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+async function receiver(
+  respond?: (n: number) => ReceiverAnswer | Promise<ReceiverAnswer>,
+): Promise<WebhookReceiver> {
+  let n = 0;
+  const r = await WebhookReceiver.start({
+    secrets: [SECRET],
+    ...(respond === undefined ? {} : { respond: () => respond(++n) }),
+  });
+  open.push(r);
+  return r;
+}
+
+/** A sender of its own (pool, worker), as one consumer process has. */
+function startSender(settings: { DELIVERY_ALLOWED_NETWORKS?: string[] } = {}) {
+  const db = new Database({
+    connectionString: database.url,
+    logger: testLogger(),
+    maxConnections: 4,
+    statementTimeoutMs: 30_000,
+    applicationName: 'delivery-test',
+  });
+  const role = new DeliveryRole({
+    db,
+    settings: { DELIVERY_POLL_MS: 20, ...settings },
+    registry: serviceRegistry(),
+    logger: testLogger(),
+  });
+  role.start();
+  open.push(async () => {
+    for (const [, step] of role.stopSteps()) await step();
+    await db.close();
+  });
+  return role;
+}
+
+let subscriptions = 0;
+async function subscribe(
+  url: string,
+  options: {
+    types?: string[];
+    retryDelaysMs?: number[];
+    timeoutMs?: number;
+    maxInFlight?: number;
+  } = {},
+): Promise<string> {
+  subscriptions += 1;
+  const result = await database.db.query<{ id: string }>(
+    `INSERT INTO subscriptions (name, url, types, secret, retry_delays_ms, timeout_ms, max_in_flight)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+    [
+      `subscription-${subscriptions}`,
+      url,
+      options.types ?? null,
+      SECRET,
+      options.retryDelaysMs ?? [50, 50],
+      options.timeoutMs ?? 2000,
+      options.maxInFlight ?? 10,
+    ],
+  );
+  return result.rows[0]?.id as string;
+}
+
+const event = (type: string, eventId: string, data: Record<string, unknown> = {}): EventRow => ({
+  eventId,
+  source: 'delivery-test',
+  type,
+  data,
+  timestamp: '2026-05-06T07:08:09.5+02:00',
+});
+
+async function statusOf(subscriptionId: string, eventId: string) {
+  const page = await deliveries.find({ subscriptionId, eventId, limit: 1 });
+  const summary = page.items[0];
+  return summary === undefined ? undefined : deliveries.findById(summary.id);
+}
+
+describe('delivering stored events', () => {
+  it('sends each matching event once, signed, with its body as stored and its row id', async () => {
+    const r = await receiver();
+    const subscription = await subscribe(r.url, { types: ['order.*'] });
+    startSender();
+    const stored = await events.insertBatch([
+      event(
+        'order.created',
+        'o-1',
+        parseExactJson('{"total": 12345678901234567890.5, "id": 9007199254740993}') as Record<
+          string,
+          unknown
+        >,
+      ),
+      event('order.paid', 'o-2'),
+      event('invoice.paid', 'i-1'),
+    ]);
+
+    await r.waitForCount(2);
+    const o1 = stored.stored.find((s) => s.eventId === 'o-1');
+    const first = r.received.find((d) => d.webhookId === `msg_${o1?.id}`);
+    expect(first?.verified).toBe(true);
+    expect(first?.rawBody).toBe(
+      '{"id":"o-1","source":"delivery-test","type":"order.created","timestamp":"2026-05-06T05:08:09.500000Z","data":{"id": 9007199254740993, "total": 12345678901234567890.5}}',
+    );
+    expect(JSON.parse(first?.rawBody ?? '{}')).toMatchObject({ id: 'o-1', type: 'order.created' });
+    await waitFor('both recorded as delivered', async () => {
+      const page = await deliveries.find({ subscriptionId: subscription, limit: 10 });
+      return page.items.length === 2 && page.items.every((d) => d.status === 'delivered');
+    });
+    const record = await statusOf(subscription, 'o-1');
+    expect(record?.attempts).toBe(1);
+    expect(record?.attemptLog).toEqual([
+      expect.objectContaining({ httpStatus: 200, error: null, responseBody: '' }),
+    ]);
+    expect(record?.webhookId).toBe(`msg_${o1?.id}`);
+    // The invoice matched no subscription; nothing else arrived.
+    expect(r.received).toHaveLength(2);
+  });
+
+  it('retries a failing destination on the schedule, keeping every attempt, until it answers', async () => {
+    const r = await receiver((n) =>
+      n === 1 ? 500 : n === 2 ? { status: 429, body: 'slow down' } : 200,
+    );
+    const subscription = await subscribe(r.url, { retryDelaysMs: [100, 200] });
+    startSender();
+    await events.insertBatch([event('retry.me', 'r-1')]);
+
+    await waitFor('delivered on the third attempt', async () => {
+      const record = await statusOf(subscription, 'r-1');
+      return record?.status === 'delivered' ? record : undefined;
+    });
+    const record = await statusOf(subscription, 'r-1');
+    expect(record?.attemptLog.map((a) => a.httpStatus)).toEqual([500, 429, 200]);
+    expect(record?.attemptLog[1]?.responseBody).toBe('slow down');
+    // The same webhook-id every time, so the receiver can drop repeats.
+    expect(new Set(r.received.map((d) => d.webhookId)).size).toBe(1);
+    const [a, b, c] = r.received.map((d) => d.at);
+    expect((b ?? 0) - (a ?? 0)).toBeGreaterThanOrEqual(90);
+    expect((c ?? 0) - (b ?? 0)).toBeGreaterThanOrEqual(190);
+  });
+
+  it('fails after the last retry, records why, and a replay sends it again', async () => {
+    let up = false;
+    const r = await receiver(() => (up ? 200 : 503));
+    const subscription = await subscribe(r.url, { retryDelaysMs: [50] });
+    startSender();
+    await events.insertBatch([event('fail.me', 'f-1')]);
+
+    const failed = await waitFor('failed after two attempts', async () => {
+      const record = await statusOf(subscription, 'f-1');
+      return record?.status === 'failed' ? record : undefined;
+    });
+    expect(failed.attempts).toBe(2);
+    expect(failed.lastError).toBe('HTTP 503');
+
+    up = true;
+    expect(await deliveries.replay({ ids: [failed.id] }, { dryRun: true })).toEqual({
+      matched: 1,
+      queued: 0,
+    });
+    expect(
+      await deliveries.replay(
+        { filter: { subscriptionId: subscription, status: 'failed' } },
+        { dryRun: false },
+      ),
+    ).toEqual({ matched: 1, queued: 1 });
+    const delivered = await waitFor('delivered after the replay', async () => {
+      const record = await statusOf(subscription, 'f-1');
+      return record?.status === 'delivered' ? record : undefined;
+    });
+    expect(delivered.attemptLog.map((a) => a.httpStatus)).toEqual([503, 503, 200]);
+  });
+
+  it('records a timeout, a reset and a refused connection as failed attempts', async () => {
+    const hanging = await receiver(() => 'hang');
+    const resetting = await receiver(() => 'reset');
+    const nobody = await unusedUrl();
+    const subs = {
+      hang: await subscribe(hanging.url, { types: ['t.hang'], retryDelaysMs: [], timeoutMs: 300 }),
+      reset: await subscribe(resetting.url, { types: ['t.reset'], retryDelaysMs: [] }),
+      refused: await subscribe(nobody, { types: ['t.refused'], retryDelaysMs: [] }),
+      linkLocal: await subscribe('http://169.254.169.254/latest', {
+        types: ['t.link'],
+        retryDelaysMs: [],
+      }),
+    };
+    startSender();
+    await events.insertBatch([
+      event('t.hang', 'h'),
+      event('t.reset', 'x'),
+      event('t.refused', 'n'),
+      event('t.link', 'l'),
+    ]);
+
+    const errorOf = (subscription: string, id: string) =>
+      waitFor(`a final outcome for ${id}`, async () => {
+        const record = await statusOf(subscription, id);
+        return record?.status === 'failed' ? record.attemptLog[0] : undefined;
+      });
+    expect((await errorOf(subs.hang, 'h'))?.error).toMatch(/timeout after 300 ms/);
+    expect((await errorOf(subs.reset, 'x'))?.error).toMatch(/ECONNRESET|socket hang up/);
+    expect((await errorOf(subs.refused, 'n'))?.error).toMatch(/ECONNREFUSED/);
+    expect((await errorOf(subs.linkLocal, 'l'))?.error).toMatch(/DESTINATION_REFUSED/);
+  });
+
+  it('keeps maxInFlight across two processes, and a slow destination does not hold up another', async () => {
+    let open = 0;
+    let most = 0;
+    const slow = await receiver(async () => {
+      open += 1;
+      most = Math.max(most, open);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      open -= 1;
+      return 200;
+    });
+    const fast = await receiver();
+    const slowSubscription = await subscribe(slow.url, { types: ['slow'], maxInFlight: 3 });
+    await subscribe(fast.url, { types: ['fast'] });
+    startSender();
+    startSender();
+
+    await events.insertBatch(Array.from({ length: 30 }, (_, i) => event('slow', `s-${i}`)));
+    const fastStartedAt = Date.now();
+    await events.insertBatch(Array.from({ length: 30 }, (_, i) => event('fast', `q-${i}`)));
+    await fast.waitForCount(30);
+    // 30 slow ones at 3 at a time take a second; the fast ones do not wait for them.
+    expect(Date.now() - fastStartedAt).toBeLessThan(800);
+
+    await slow.waitForCount(30, 20_000);
+    expect(most).toBe(3);
+    await waitFor('every slow one recorded', async () => {
+      const page = await deliveries.find({
+        subscriptionId: slowSubscription,
+        status: 'delivered',
+        limit: 100,
+      });
+      return page.items.length === 30;
+    });
+  });
+});
