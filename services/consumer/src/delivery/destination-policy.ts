@@ -78,7 +78,7 @@ export class DestinationPolicy {
         }
         const first = permitted[0];
         if (first === undefined) {
-          // A name that resolves to nothing at all is left to node's own ENOTFOUND.
+          // No address and no error: fail the way the system resolver does for an unknown name.
           const error =
             refused === undefined
               ? Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
@@ -99,14 +99,13 @@ export class DestinationPolicy {
 
   /** Why a delivery may not connect to the IP `address`, or undefined when it may. */
   refusal(address: string): string | undefined {
-    const bare = withoutZone(address);
-    const family = isIP(bare);
+    const family = isIP(address);
     if (family === 0) return 'not an IP address';
     const type = family === 4 ? 'ipv4' : 'ipv6';
-    if (this.#linkLocal.check(bare, type)) {
+    if (this.#linkLocal.check(address, type)) {
       return `a link-local address (${LINK_LOCAL_NETWORKS.join(', ')}), never a delivery destination`;
     }
-    if (this.#allowed !== undefined && !this.#allowed.check(bare, type)) {
+    if (this.#allowed !== undefined && !this.#allowed.check(address, type)) {
       return `outside the allowed networks (${this.#allowedText})`;
     }
     return undefined;
@@ -119,7 +118,7 @@ export class DestinationPolicy {
    */
   refusalForHost(host: string): DestinationRefusedError | undefined {
     const address = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-    if (isIP(withoutZone(address)) === 0) return undefined;
+    if (isIP(address) === 0) return undefined;
     const why = this.refusal(address);
     return why === undefined
       ? undefined
@@ -133,10 +132,4 @@ function addNetwork(list: BlockList, text: string): void {
     throw new TypeError(`not a CIDR such as 10.0.0.0/8 or fd00::/8: "${text}"`);
   }
   list.addSubnet(cidr.address, cidr.prefix, cidr.family);
-}
-
-/** `fe80::1%eth0` → `fe80::1`: the zone names an interface, not part of the address. */
-function withoutZone(address: string): string {
-  const percent = address.indexOf('%');
-  return percent === -1 ? address : address.slice(0, percent);
 }
