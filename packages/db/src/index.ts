@@ -44,3 +44,15 @@ export {
   RejectedRequestsRepository,
   type StoredRejectedRequest,
 } from './rejected-requests-repository.js';
+export {
+  type NewSubscription,
+  PREVIOUS_SECRET_VALID_HOURS,
+  type Subscription,
+  type SubscriptionChanges,
+  type SubscriptionDeletion,
+  type SubscriptionFilter,
+  type SubscriptionHealth,
+  SubscriptionNameTakenError,
+  type SubscriptionState,
+  SubscriptionsRepository,
+} from './subscriptions-repository.js';

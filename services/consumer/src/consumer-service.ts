@@ -4,6 +4,7 @@ import {
   DeadLettersRepository,
   EventsRepository,
   RejectedRequestsRepository,
+  SubscriptionsRepository,
 } from '@webhooks/db';
 import {
   publishingConnection,
@@ -132,6 +133,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
         lag: metrics.lag,
       }),
     },
+    delivery: { subscriptions: new SubscriptionsRepository(db) },
     readiness: async () => ({
       broker: connection.connected && publisher.ready && pipeline.queue.ready,
       database: await db.probe().then(

@@ -1,8 +1,11 @@
 import { errorResponse, jsonContent, probePaths } from '@webhooks/contracts';
+import { PREVIOUS_SECRET_VALID_HOURS } from '@webhooks/db';
 import { z } from 'zod';
+import { CreateSubscription, UpdateSubscription } from '../delivery/subscription-settings.js';
 import { DeadLettersQuery, ReplayRequest, ReplayResponse } from './routes/dead-letters.js';
 import { EventsQuery, StatsQuery } from './routes/events.js';
 import { RejectedQuery } from './routes/rejected.js';
+import { SubscriptionJson, SubscriptionsQuery } from './routes/subscriptions.js';
 
 interface JsonSchemaObject {
   properties?: Record<string, unknown>;
@@ -72,6 +75,33 @@ function guarded(operation: Operation) {
   };
 }
 
+/** An operation that is never open: 403 while OPS_TOKEN is unset, 401 without it when set. */
+function tokenRequired(operation: Operation) {
+  return guarded({
+    ...operation,
+    responses: {
+      ...operation.responses,
+      '403': errorResponse('`ops_token_required`: OPS_TOKEN is not set, so this is refused'),
+    },
+  });
+}
+
+/** A JSON request body, as the zod schema that checks it takes it (defaults optional). */
+const jsonBody = (schema: z.ZodType) => ({
+  required: true,
+  content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'input' }) } },
+});
+
+const subscription = (description: string) => ({
+  description,
+  content: jsonContent(SubscriptionJson),
+});
+const invalidSubscription = errorResponse(
+  '`validation_failed`, with `issues` naming each refused field (`filter.types.0`), or ' +
+    '`invalid_query`: the id is not a uuid',
+);
+const nameTaken = errorResponse('`name_taken`: another subscription has this name');
+
 /** `GET` of a paged list, its parameters from the query schema that checks them. */
 function pagedListGet(list: {
   summary: string;
@@ -116,9 +146,10 @@ export function consumerOpenApiDocument() {
       title: 'Webhook consumer ops API',
       version: '1.0.0',
       description:
-        'What is stored and what failed, read-only, and replay of dead letters. When OPS_TOKEN ' +
-        'is set, every path here except /healthz, /readyz, /metrics and /docs/json needs it as ' +
-        'a bearer token. The console at /console uses these paths.',
+        'What is stored and what failed, read-only, replay of dead letters, and the ' +
+        'subscriptions stored events are sent to. When OPS_TOKEN is set, every path here ' +
+        'except /healthz, /readyz, /metrics and /docs/json needs it as a bearer token; while ' +
+        'it is unset, /subscriptions answers 403. The console at /console uses these paths.',
     },
     components: {
       securitySchemes: { opsToken: { type: 'http', scheme: 'bearer' } },
@@ -202,6 +233,82 @@ export function consumerOpenApiDocument() {
             },
             '400': errorResponse('`invalid_query`: both ids and filter fields, or a bad field'),
             '503': errorResponse('`replay_failed`: the broker or the database did not answer'),
+          },
+        }),
+      },
+      '/subscriptions': {
+        get: tokenRequired({
+          summary: 'Subscriptions by name, with their health; never their secrets',
+          operationId: 'listSubscriptions',
+          parameters: queryParameters(SubscriptionsQuery),
+          responses: {
+            '200': {
+              description: 'A page of subscriptions',
+              content: jsonContent(
+                z.object({
+                  items: z.array(SubscriptionJson),
+                  nextCursor: z.string().nullable().meta({
+                    description: 'Pass as `cursor` for the next page; null on the last page',
+                  }),
+                }),
+              ),
+            },
+            '400': errorResponse('`invalid_query`, with `issues`'),
+          },
+        }),
+        post: tokenRequired({
+          summary: 'Send stored events to a URL: create a subscription',
+          description:
+            'Absent settings take their defaults and an absent secret is generated. The answer ' +
+            'is the only one that shows the secret.',
+          operationId: 'createSubscription',
+          requestBody: jsonBody(CreateSubscription),
+          responses: {
+            '201': subscription('The subscription, with its `secret`'),
+            '400': invalidSubscription,
+            '409': nameTaken,
+          },
+        }),
+      },
+      '/subscriptions/{id}': {
+        get: tokenRequired({
+          summary: 'One subscription, with its health; never its secret',
+          operationId: 'getSubscription',
+          parameters: [idParameter('subscription')],
+          responses: {
+            '200': subscription('The subscription'),
+            '400': errorResponse('`invalid_query`: the id is not a uuid'),
+            '404': errorResponse('`not_found`'),
+          },
+        }),
+        patch: tokenRequired({
+          summary: 'Change settings of a subscription',
+          description:
+            'A `filter` replaces the whole filter (null: every event). A new `secret` ' +
+            `rotates the current one out: deliveries are signed with both for ${PREVIOUS_SECRET_VALID_HOURS} hours ` +
+            '(`previousSecretExpiresAt`), and the answer shows the new one.',
+          operationId: 'updateSubscription',
+          parameters: [idParameter('subscription')],
+          requestBody: jsonBody(UpdateSubscription),
+          responses: {
+            '200': subscription('The subscription; with `secret` when the request set one'),
+            '400': invalidSubscription,
+            '404': errorResponse('`not_found`'),
+            '409': nameTaken,
+          },
+        }),
+        delete: tokenRequired({
+          summary: 'Delete a subscription and its deliveries',
+          description:
+            'Refused while deliveries of it are pending and it is active; pause it first to ' +
+            'drop them.',
+          operationId: 'deleteSubscription',
+          parameters: [idParameter('subscription')],
+          responses: {
+            '204': { description: 'Deleted' },
+            '400': errorResponse('`invalid_query`: the id is not a uuid'),
+            '404': errorResponse('`not_found`'),
+            '409': errorResponse('`subscription_active`: it is active and deliveries are pending'),
           },
         }),
       },

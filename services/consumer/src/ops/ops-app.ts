@@ -2,6 +2,7 @@ import type {
   DeadLettersRepository,
   EventsRepository,
   RejectedRequestsRepository,
+  SubscriptionsRepository,
 } from '@webhooks/db';
 import Fastify, {
   type FastifyBaseLogger,
@@ -17,8 +18,9 @@ import { consoleRoutes } from './routes/console.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { eventDataRoutes } from './routes/event-data.js';
 import { eventsRoutes } from './routes/events.js';
-import { requireBearerToken } from './routes/ops-token.js';
+import { requireBearerToken, requireOpsToken } from './routes/ops-token.js';
 import { rejectedRoutes } from './routes/rejected.js';
+import { subscriptionRoutes } from './routes/subscriptions.js';
 
 export interface Readiness {
   broker: boolean;
@@ -35,7 +37,7 @@ export interface OpsAppDeps {
   metricsRegistry: Registry;
   /**
    * When set, every route but `/healthz`, `/readyz`, `/metrics`, `/docs/json` and the console's
-   * static files requires it as a bearer token.
+   * static files requires it as a bearer token. Unset, those of `delivery` answer 403.
    */
   opsToken?: string | undefined;
   /** The dead-letter API, the overview and the console (served when all three are given). */
@@ -43,6 +45,13 @@ export interface OpsAppDeps {
     deadLetters: DeadLettersRepository;
     replay: ReplaySelection;
     overview: () => Promise<Overview>;
+  };
+  /**
+   * Where stored events are sent: `/subscriptions` (served when given). These routes are never
+   * open: without `opsToken` they answer 403 `ops_token_required`.
+   */
+  delivery?: {
+    subscriptions: SubscriptionsRepository;
   };
 }
 
@@ -102,5 +111,13 @@ export function buildOpsApp(deps: OpsAppDeps): FastifyInstance {
     }
     if (deps.rejected !== undefined) rejectedRoutes(scope, deps.rejected);
   });
+  const { delivery } = deps;
+  if (delivery !== undefined) {
+    // A subscription can send every stored event anywhere: no token, no access at all.
+    app.register(async (scope) => {
+      requireOpsToken(scope, deps.opsToken);
+      subscriptionRoutes(scope, delivery.subscriptions);
+    });
+  }
   return app;
 }

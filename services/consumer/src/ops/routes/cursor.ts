@@ -25,3 +25,19 @@ export const INVALID_CURSOR = {
   error: 'invalid_query',
   issues: [{ path: 'cursor', message: 'not a cursor returned by this API' }],
 };
+
+const NamePosition = z.tuple([z.string()]);
+
+/** The cursor of a list ordered by a unique name (`/subscriptions`): the last row's name. */
+export function encodeNameCursor(name: string): string {
+  return Buffer.from(JSON.stringify([name])).toString('base64url');
+}
+
+export function decodeNameCursor(cursor: string): string | undefined {
+  try {
+    const parsed = NamePosition.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString()));
+    return parsed.success ? parsed.data[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}

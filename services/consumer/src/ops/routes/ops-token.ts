@@ -18,3 +18,18 @@ export function requireBearerToken(scope: FastifyInstance, token: string): void 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
+
+/**
+ * For routes that must never be open, such as those that choose where events are sent: 403
+ * `ops_token_required` on every route of `scope` while no token is set, the bearer token
+ * otherwise.
+ */
+export function requireOpsToken(scope: FastifyInstance, token: string | undefined): void {
+  if (token !== undefined) {
+    requireBearerToken(scope, token);
+    return;
+  }
+  scope.addHook('onRequest', async (_request, reply) =>
+    reply.code(403).send({ error: 'ops_token_required' }),
+  );
+}

@@ -20,12 +20,21 @@ export interface RowByIdOptions<T> {
  */
 export function rowById<T>(options: RowByIdOptions<T>) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const params = IdParams.safeParse(request.params);
-    if (!params.success) {
-      return invalidQuery(reply, [{ path: 'id', message: `must be the uuid of ${options.what}` }]);
-    }
-    const row = await options.find(params.data.id);
+    const id = idParam(request);
+    if (id === undefined) return invalidId(reply, options.what);
+    const row = await options.find(id);
     if (row === undefined) return reply.code(404).send({ error: 'not_found' });
     return options.answer === undefined ? row : options.answer(row, reply);
   };
+}
+
+/** The `:id` of a route by id, or undefined when it is not a uuid. */
+export function idParam(request: FastifyRequest): string | undefined {
+  const params = IdParams.safeParse(request.params);
+  return params.success ? params.data.id : undefined;
+}
+
+/** 400 `invalid_query` for an `:id` that is not a uuid; `what` it names: `a stored event`. */
+export function invalidId(reply: FastifyReply, what: string) {
+  return invalidQuery(reply, [{ path: 'id', message: `must be the uuid of ${what}` }]);
 }
