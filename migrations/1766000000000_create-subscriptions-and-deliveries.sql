@@ -65,6 +65,8 @@ CREATE INDEX deliveries_event_row_id_idx ON deliveries (event_row_id);
 CREATE TABLE delivery_attempts (
   id            bigint       GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   delivery_id   uuid         NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+  -- Its delivery's, so that a subscription's latest failure is found without its deliveries.
+  subscription_id uuid       NOT NULL,
   attempted_at  timestamptz  NOT NULL,
   -- The destination's status, or NULL with `error` when none came (timeout, refused, reset).
   http_status   integer,
@@ -75,6 +77,17 @@ CREATE TABLE delivery_attempts (
 );
 
 CREATE INDEX delivery_attempts_delivery_id_idx ON delivery_attempts (delivery_id, id);
+
+-- A subscription's health (shown with every subscription): what was delivered and what failed
+-- in the last hour, and its latest attempt without a 2xx, each from an index rather than from
+-- every delivery it ever had.
+CREATE INDEX deliveries_delivered_idx
+  ON deliveries (subscription_id, delivered_at) WHERE delivered_at IS NOT NULL;
+CREATE INDEX deliveries_failed_idx
+  ON deliveries (subscription_id, last_attempt_at) WHERE status = 'failed';
+CREATE INDEX delivery_attempts_failed_idx
+  ON delivery_attempts (subscription_id, attempted_at DESC, id DESC)
+  WHERE http_status IS NULL OR http_status NOT BETWEEN 200 AND 299;
 
 -- Down Migration
 

@@ -156,9 +156,10 @@ const RECORD_ATTEMPTS = `
       $6::text[], $7::text[], $8::timestamptz[])
       AS r(id, attempted_at, duration_ms, http_status, error, response_body, status, next_at)
   ), logged AS (
-    INSERT INTO delivery_attempts (delivery_id, attempted_at, http_status, error, duration_ms,
-      response_body)
-    SELECT r.id, r.attempted_at, r.http_status, r.error, r.duration_ms, r.response_body
+    INSERT INTO delivery_attempts (delivery_id, subscription_id, attempted_at, http_status,
+      error, duration_ms, response_body)
+    SELECT r.id, d.subscription_id, r.attempted_at, r.http_status, r.error, r.duration_ms,
+      r.response_body
     FROM r JOIN deliveries d ON d.id = r.id
   )
   UPDATE deliveries d SET

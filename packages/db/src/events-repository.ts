@@ -46,6 +46,9 @@ const INSERT_EVENTS = `
         SELECT 1 FROM unnest(s.types) AS p(pattern)
         WHERE i.type = p.pattern
           OR (right(p.pattern, 1) = '*' AND starts_with(i.type, left(p.pattern, -1)))))
+    -- A subscription deleted while this runs must not fail the insert (and the events with
+    -- it) on the foreign key: the lock makes the delete wait, or the row is not seen.
+    FOR KEY SHARE OF s
     RETURNING 1
   )
   SELECT id, event_id AS "eventId", source, type, ${utcText('"timestamp"')} AS "timestamp",

@@ -104,8 +104,8 @@ export function signingSecretsSql(alias: string): string {
 
 /**
  * The health of the subscription `s`, each part on an index: `deliveries_delivered_idx`,
- * `deliveries_failed_idx`, `deliveries_pending_idx`, and `delivery_attempts_failed_idx` walked
- * newest first to the first failed attempt of one of its deliveries. An attempt with no status
+ * `deliveries_failed_idx`, `deliveries_pending_idx`, and `delivery_attempts_failed_idx` (the subscription's
+ * latest attempt without a 2xx). An attempt with no status
  * (timeout, refused) carries its error.
  */
 const HEALTH = `
@@ -125,8 +125,7 @@ const HEALTH = `
         'at', ${utcText('a.attempted_at')},
         'error', coalesce(a.error, 'HTTP ' || a.http_status, 'no answer'))
       FROM delivery_attempts a
-      JOIN deliveries d ON d.id = a.delivery_id
-      WHERE d.subscription_id = s.id
+      WHERE a.subscription_id = s.id
         AND (a.http_status IS NULL OR a.http_status NOT BETWEEN 200 AND 299)
       ORDER BY a.attempted_at DESC, a.id DESC
       LIMIT 1))`;

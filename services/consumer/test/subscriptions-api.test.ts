@@ -122,8 +122,9 @@ async function attempt(
   outcome: { httpStatus: number } | { error: string },
 ) {
   await sql(
-    `INSERT INTO delivery_attempts (delivery_id, attempted_at, http_status, error, duration_ms)
-     VALUES ($1, $2, $3, $4, 12)`,
+    `INSERT INTO delivery_attempts (delivery_id, subscription_id, attempted_at, http_status,
+       error, duration_ms)
+     SELECT $1, subscription_id, $2, $3, $4, 12 FROM deliveries WHERE id = $1`,
     [
       deliveryId,
       at,
