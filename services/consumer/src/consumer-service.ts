@@ -2,6 +2,7 @@ import { shutdownOnce } from '@webhooks/config';
 import {
   Database,
   DeadLettersRepository,
+  DeliveriesRepository,
   EventsRepository,
   RejectedRequestsRepository,
   SubscriptionsRepository,
@@ -133,7 +134,10 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
         lag: metrics.lag,
       }),
     },
-    delivery: { subscriptions: new SubscriptionsRepository(db) },
+    delivery: {
+      subscriptions: new SubscriptionsRepository(db),
+      deliveries: new DeliveriesRepository(db),
+    },
     readiness: async () => ({
       broker: connection.connected && publisher.ready && pipeline.queue.ready,
       database: await db.probe().then(

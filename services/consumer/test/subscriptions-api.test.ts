@@ -1,5 +1,10 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { Database, EventsRepository, SubscriptionsRepository } from '@webhooks/db';
+import {
+  Database,
+  DeliveriesRepository,
+  EventsRepository,
+  SubscriptionsRepository,
+} from '@webhooks/db';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -36,7 +41,7 @@ function opsApp(opsToken: string | undefined) {
     events: new EventsRepository(database.db),
     metricsRegistry: new Registry(),
     opsToken,
-    delivery: { subscriptions },
+    delivery: { subscriptions, deliveries: new DeliveriesRepository(database.db) },
   });
 }
 

@@ -3,6 +3,11 @@ import { PREVIOUS_SECRET_VALID_HOURS } from '@webhooks/db';
 import { z } from 'zod';
 import { CreateSubscription, UpdateSubscription } from '../delivery/subscription-settings.js';
 import { DeadLettersQuery, ReplayRequest, ReplayResponse } from './routes/dead-letters.js';
+import {
+  DeliveriesQuery,
+  DeliveryReplayRequest,
+  DeliveryReplayResponse,
+} from './routes/deliveries.js';
 import { EventsQuery, StatsQuery } from './routes/events.js';
 import { RejectedQuery } from './routes/rejected.js';
 import { SubscriptionJson, SubscriptionsQuery } from './routes/subscriptions.js';
@@ -309,6 +314,49 @@ export function consumerOpenApiDocument() {
             '400': errorResponse('`invalid_query`: the id is not a uuid'),
             '404': errorResponse('`not_found`'),
             '409': errorResponse('`subscription_active`: it is active and deliveries are pending'),
+          },
+        }),
+      },
+      '/subscriptions/{id}/deliveries': {
+        get: tokenRequired({
+          summary: "A subscription's deliveries, newest stored event first",
+          description:
+            'One per (subscription, event), with its status, attempts so far and last error. ' +
+            '`from`/`to` are on the time the event was stored.',
+          operationId: 'listDeliveries',
+          parameters: [idParameter('subscription'), ...queryParameters(DeliveriesQuery)],
+          responses: {
+            '200': page('A page of deliveries; pass `nextCursor` as `cursor` for the next'),
+            '400': errorResponse('`invalid_query`, with `issues`'),
+          },
+        }),
+      },
+      '/deliveries/{id}': {
+        get: tokenRequired({
+          summary: 'One delivery, with every attempt (time, status or error, duration, first KiB)',
+          operationId: 'getDelivery',
+          parameters: [idParameter('delivery')],
+          responses: {
+            '200': someJson('The delivery and its `attemptLog`, oldest attempt first'),
+            '400': errorResponse('`invalid_query`: the id is not a uuid'),
+            '404': errorResponse('`not_found`'),
+          },
+        }),
+      },
+      '/deliveries/replay': {
+        post: tokenRequired({
+          summary: 'Send deliveries again: by ids, or a subscription with filters',
+          description:
+            'Selected deliveries become pending, due now, at the start of their retry ' +
+            'schedule; their attempts so far stay and new ones are appended. Same `webhook-id`.',
+          operationId: 'replayDeliveries',
+          requestBody: jsonBody(DeliveryReplayRequest),
+          responses: {
+            '200': {
+              description: 'What matched and was queued',
+              content: jsonContent(DeliveryReplayResponse),
+            },
+            '400': errorResponse('`validation_failed`, with `issues`'),
           },
         }),
       },

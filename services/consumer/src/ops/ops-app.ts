@@ -1,5 +1,6 @@
 import type {
   DeadLettersRepository,
+  DeliveriesRepository,
   EventsRepository,
   RejectedRequestsRepository,
   SubscriptionsRepository,
@@ -16,6 +17,7 @@ import { consumerOpenApiDocument } from './openapi.js';
 import type { Overview } from './ops-overview.js';
 import { consoleRoutes } from './routes/console.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
+import { deliveryRoutes } from './routes/deliveries.js';
 import { eventDataRoutes } from './routes/event-data.js';
 import { eventsRoutes } from './routes/events.js';
 import { requireBearerToken, requireOpsToken } from './routes/ops-token.js';
@@ -47,11 +49,12 @@ export interface OpsAppDeps {
     overview: () => Promise<Overview>;
   };
   /**
-   * Where stored events are sent: `/subscriptions` (served when given). These routes are never
+   * Where stored events are sent: `/subscriptions`, `/deliveries` (served when given). These routes are never
    * open: without `opsToken` they answer 403 `ops_token_required`.
    */
   delivery?: {
     subscriptions: SubscriptionsRepository;
+    deliveries: DeliveriesRepository;
   };
 }
 
@@ -117,6 +120,7 @@ export function buildOpsApp(deps: OpsAppDeps): FastifyInstance {
     app.register(async (scope) => {
       requireOpsToken(scope, deps.opsToken);
       subscriptionRoutes(scope, delivery.subscriptions);
+      deliveryRoutes(scope, delivery.deliveries);
     });
   }
   return app;
