@@ -1,4 +1,4 @@
-import { type EventRow, EventsRepository } from '@webhooks/db';
+import { DeliveriesRepository, type EventRow, EventsRepository } from '@webhooks/db';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
 
@@ -6,10 +6,12 @@ import { createTestDatabase, type TestDatabase } from '../../../test/helpers/tes
 // subscription, new event), none for an event that was already stored.
 let database: TestDatabase;
 let events: EventsRepository;
+let deliveries: DeliveriesRepository;
 
 beforeAll(async () => {
   database = await createTestDatabase(inject('databaseUrl'));
   events = new EventsRepository(database.db);
+  deliveries = new DeliveriesRepository(database.db);
 });
 
 afterAll(async () => {
@@ -90,5 +92,34 @@ describe('storing events makes their deliveries in the same statement', () => {
     const odd = await subscribe('odd', { types: ['a_%*'] });
     await events.insertBatch([row('odd', 'a_%x', 'o1'), row('odd', 'abcx', 'o2')]);
     expect(await deliveredTo(odd)).toEqual(['o1']);
+  });
+
+  it('deliveries and their attempts leave with their event (retention)', async () => {
+    const gone = await subscribe('retention', { sources: ['expiring'] });
+    await events.insertBatch([row('expiring', 'x', 'x1')]);
+    const claimed = await deliveries.claimDue({ limit: 100, leaseMarginMs: 1000 });
+    const mine = claimed.filter((d) => d.subscriptionId === gone);
+    expect(mine).toHaveLength(1);
+    await deliveries.recordAttempts(
+      mine.map((d) => ({
+        deliveryId: d.id,
+        attemptedAt: new Date(),
+        durationMs: 1,
+        httpStatus: 200,
+        status: 'delivered' as const,
+      })),
+    );
+    await deliveries.release(claimed.filter((d) => d.subscriptionId !== gone).map((d) => d.id));
+    const count = async (table: string) =>
+      (
+        await database.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM ${table} WHERE subscription_id = $1`,
+          [gone],
+        )
+      ).rows[0]?.n;
+    expect([await count('deliveries'), await count('delivery_attempts')]).toEqual([1, 1]);
+
+    await events.deleteCreatedBefore(new Date(Date.now() + 60_000), 1000);
+    expect([await count('deliveries'), await count('delivery_attempts')]).toEqual([0, 0]);
   });
 });
