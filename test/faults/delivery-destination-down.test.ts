@@ -121,10 +121,11 @@ describe('destinations down for a while, then back', () => {
     const latenciesMs = storedAt.rows.map(
       (r) => (firstReceipt.get(r.webhookId) ?? Number.POSITIVE_INFINITY) - r.storedAtMs,
     );
-    expect(
-      Math.max(...latenciesMs),
-      'the slowest healthy delivery after its event was stored, ms',
-    ).toBeLessThan(HEALTHY_LATENCY_MS);
+    const slowestMs = Math.max(...latenciesMs);
+    console.error(`healthy: slowest delivery ${Math.round(slowestMs)} ms after storing`);
+    expect(slowestMs, 'the slowest healthy delivery after its event was stored, ms').toBeLessThan(
+      HEALTHY_LATENCY_MS,
+    );
     expect(refusing.uniqueIds().size + hanging.uniqueIds().size).toBe(0);
 
     // Down long enough that every delivery failed: twice for the quick failures, once for the
