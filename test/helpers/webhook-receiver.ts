@@ -26,6 +26,12 @@ export interface ReceivedDelivery {
    * decided yet.
    */
   answer: number | 'hang' | 'reset' | undefined;
+  /**
+   * Whether the answer went out whole on a connection still open: false while undecided, for
+   * `'hang'` and `'reset'`, and when the sender was seen gone (e.g. killed) before it was written.
+   * A sender that died a moment before the write may still count: the kernel takes the bytes.
+   */
+  answered: boolean;
 }
 
 /**
@@ -54,6 +60,8 @@ export interface WebhookReceiverOptions {
    * Deliveries no secret verifies are always answered 400 without asking.
    */
   respond?: (delivery: ReceivedDelivery) => ReceiverAnswer | Promise<ReceiverAnswer>;
+  /** The port to listen on (a destination coming back where it was). Default: a free one. */
+  port?: number;
 }
 
 /**
@@ -90,7 +98,7 @@ export class WebhookReceiver {
     const server = http.createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
+      server.listen(options.port ?? 0, '127.0.0.1', () => {
         server.off('error', reject);
         resolve();
       });
@@ -172,11 +180,15 @@ export class WebhookReceiver {
         verified: this.#verify(rawBody, request.headers),
         at: Date.now(),
         answer: undefined,
+        answered: false,
       };
       this.received.push(delivery);
       for (const waiter of [...this.#waiters]) waiter();
       if (!delivery.verified) {
         delivery.answer = 400;
+        response.once('finish', () => {
+          delivery.answered = true;
+        });
         response.writeHead(400, { 'content-type': 'text/plain' }).end('signature not verified');
         return;
       }
@@ -198,6 +210,9 @@ export class WebhookReceiver {
     delivery.answer = typeof answer === 'object' ? answer.status : answer;
     if (this.#closing !== undefined || response.destroyed) return;
     if (answer === 'hang') return;
+    response.once('finish', () => {
+      delivery.answered = true;
+    });
     if (answer === 'reset') {
       request.socket.resetAndDestroy();
       return;

@@ -66,5 +66,13 @@ export const DeliveryEnv = z.object({
   DELIVERY_ALLOWED_NETWORKS: networkList.optional(),
   /** How often an idle sender looks for due deliveries, ms. Default 50. */
   DELIVERY_POLL_MS: z.coerce.number().int().positive().max(60_000).default(50),
+  /**
+   * A claimed delivery is leased for its subscription's `timeoutMs` plus this margin, ms: time
+   * to record the outcome after the answer. When a process dies, its leased deliveries are sent
+   * again (by any process) once their lease ends. Shorter resends sooner after a crash; too
+   * short, and a live process whose recording is slow (the database away) sees another send the
+   * same delivery again meanwhile, a duplicate. Default 30000.
+   */
+  DELIVERY_LEASE_MARGIN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
 });
 export type DeliveryEnv = z.infer<typeof DeliveryEnv>;

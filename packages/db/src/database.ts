@@ -69,6 +69,13 @@ export class Database {
       throw classifyDatabaseError(err);
     }
     let broken = false;
+    // A checked-out client has no pool listener: its connection's error (a reset between two
+    // statements) would be an uncaught exception. Here it only marks the client broken; the
+    // statement running then, or the next one, fails with it.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work((text, values = []) => client.query(text, values as unknown[]));
@@ -80,7 +87,8 @@ export class Database {
       });
       throw classifyDatabaseError(err);
     } finally {
-      // A connection that could not even roll back is not given to the next caller.
+      client.off('error', onError);
+      // A connection lost, or that could not even roll back, is not given to the next caller.
       client.release(broken);
     }
   }

@@ -76,6 +76,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
       ...topology.retryQueues.map((q) => q.name),
     ]);
   const metrics = new ConsumerMetrics({ queueDepths });
+  const storing = config.CONSUMER_ROLES.has('store');
   const delivery = config.CONSUMER_ROLES.has('deliver')
     ? new DeliveryRole({ db, settings: config, registry: metrics.registry, logger })
     : undefined;
@@ -139,7 +140,8 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
       deliveries: new DeliveriesRepository(db),
     },
     readiness: async () => ({
-      broker: connection.connected && publisher.ready && pipeline.queue.ready,
+      // A deliver-only process consumes no queue; it keeps the connection for the ops API.
+      broker: connection.connected && publisher.ready && (!storing || pipeline.queue.ready),
       database: await db.probe().then(
         () => true,
         () => false,
@@ -181,7 +183,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     metrics,
     topology,
     start: () => {
-      pipeline.start();
+      if (storing) pipeline.start();
       connection.start();
       quarantine.start();
       delivery?.start();

@@ -13,6 +13,8 @@ export interface DeliveryRoleOptions {
   settings: {
     DELIVERY_ALLOWED_NETWORKS?: readonly string[] | undefined;
     DELIVERY_POLL_MS: number;
+    /** A lease lasts the subscription's timeout plus this, ms. Default 30 s. */
+    DELIVERY_LEASE_MARGIN_MS?: number | undefined;
   };
   registry: Registry;
   logger: Logger;
@@ -53,6 +55,7 @@ export class DeliveryRole {
           signal,
         }),
       pollMs: settings.DELIVERY_POLL_MS,
+      leaseMarginMs: settings.DELIVERY_LEASE_MARGIN_MS,
       metrics: this.metrics,
       logger,
     });

@@ -21,7 +21,7 @@ export interface DeliveryWorkerOptions {
   /** Most attempts this process has open at once, all subscriptions together. Default 1000. */
   maxConcurrent?: number;
   /** A lease lasts the subscription's timeout plus this, ms. Default 30 s. */
-  leaseMarginMs?: number;
+  leaseMarginMs?: number | undefined;
   /** How long `stop()` lets open attempts finish before cutting them short, ms. Default 5 s. */
   stopGraceMs?: number;
   metrics: DeliveryMetrics;
