@@ -6,21 +6,32 @@ import { h } from './lib/dom.js';
 import { isCurrent, main, newScreen, say } from './lib/view.js';
 import { deadLetterScreen } from './screens/dead-letter-detail.js';
 import { deadLettersScreen } from './screens/dead-letters.js';
+import { deliveryScreen } from './screens/delivery-detail.js';
 import { eventScreen } from './screens/event-detail.js';
 import { eventsScreen } from './screens/events.js';
 import { overviewScreen } from './screens/overview.js';
 import { rejectedListScreen } from './screens/rejected.js';
 import { rejectedScreen } from './screens/rejected-detail.js';
+import { subscriptionScreen } from './screens/subscription-detail.js';
+import { subscriptionsScreen } from './screens/subscriptions.js';
 
-/** Per section, its list and the screen of one of its items. Anything else is the overview. */
+/**
+ * Per section, its list and the screen of one of its items, and the entry of the navigation it
+ * belongs to when that is another's (a delivery is one of a subscription's). Anything else is
+ * the overview.
+ */
 const SECTIONS = new Map([
   ['overview', { list: overviewScreen }],
   ['events', { list: eventsScreen, one: eventScreen }],
+  ['subscriptions', { list: subscriptionsScreen, one: subscriptionScreen }],
+  ['deliveries', { list: subscriptionsScreen, one: deliveryScreen, nav: 'subscriptions' }],
   ['dead-letters', { list: deadLettersScreen, one: deadLetterScreen }],
   ['rejected', { list: rejectedListScreen, one: rejectedScreen }],
 ]);
 
 const signOut = document.getElementById('sign-out');
+/** What the next screen shows once at its top: the outcome of what led to it (`screen.open`). */
+let carriedNotice;
 
 function showSignIn(message) {
   newScreen();
@@ -74,21 +85,31 @@ async function route() {
   const [path, query = ''] = hash.split('?');
   const parts = path.split('/').filter(Boolean);
   const section = parts[0] ?? 'overview';
+  const screens = SECTIONS.get(section) ?? SECTIONS.get('overview');
+  const navSection = screens.nav ?? section;
   for (const link of document.querySelectorAll('[data-section]')) {
-    if (link.dataset.section === section) link.setAttribute('aria-current', 'page');
+    if (link.dataset.section === navSection) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
   signOut.hidden = token.get() === null;
   say('');
-  const screens = SECTIONS.get(section) ?? SECTIONS.get('overview');
   const render = parts[1] && screens.one ? screens.one : screens.list;
+  const notice = carriedNotice;
+  carriedNotice = undefined;
   /** What a screen knows of its navigation. */
   const screen = {
     id,
     params: new URLSearchParams(query),
     rowId: parts[1],
+    notice,
     fail: (err) => handleError(err, id),
     reload: () => route(),
+    /** Goes to `hash` (or shows this screen again), `notice` at the top of what it shows. */
+    open: (hash, text) => {
+      carriedNotice = text;
+      if (location.hash === hash) route();
+      else location.hash = hash;
+    },
   };
   try {
     await render(screen);

@@ -1,11 +1,9 @@
 import { execFile } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DeathReason, RejectionReason } from '@webhooks/contracts';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   failInserts,
@@ -13,21 +11,14 @@ import {
   startPipeline,
 } from '../../../test/helpers/pipeline-fixture.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-
-/** Debian's chromium (`apt-get install chromium`; `.ci/run` installs it). */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-/** `CONSOLE_SCREENSHOTS=1 pnpm vitest run …/console-browser.test.ts` refreshes docs/console/. */
-const SCREENSHOTS = process.env.CONSOLE_SCREENSHOTS === '1';
-const SCREENSHOT_DIR = fileURLToPath(new URL('../../../docs/console/', import.meta.url));
+import {
+  launchChromium,
+  looseText,
+  screenshot,
+  sidewaysOverflow,
+  signIn as signInAt,
+  WatchedPages,
+} from './fixtures/console-browser.js';
 
 const TOKEN = 'console-browser-token-0123456789';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -48,15 +39,10 @@ const ROTATED_BODY = JSON.stringify({
 let fixture: PipelineFixture;
 let refused: { stop(): Promise<void> };
 let browser: Browser;
+let pages: WatchedPages;
 let base: string;
-/** Every URL the page asked for, and every console error (CSP violations show there). */
-const requested: string[] = [];
-const consoleErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`);
-  }
   fixture = await startPipeline({
     consumerEnv: { OPS_TOKEN: TOKEN },
     ingestEnv: { WEBHOOK_SOURCES: sourcesWith(SECRETS.old), KEEP_REJECTED: 'true' },
@@ -115,8 +101,8 @@ beforeAll(async () => {
 
   const address = await consumer.app.listen({ port: 0, host: '127.0.0.1' });
   base = address;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  if (SCREENSHOTS) await mkdir(SCREENSHOT_DIR, { recursive: true });
+  browser = await launchChromium();
+  pages = new WatchedPages(browser);
 }, 120_000);
 
 afterAll(async () => {
@@ -124,26 +110,8 @@ afterAll(async () => {
   await fixture?.close();
 });
 
-async function newPage(viewport = { width: 1280, height: 860 }): Promise<Page> {
-  const page = await browser.newPage({ viewport });
-  page.on('request', (request) => requested.push(request.url()));
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(error.message));
-  return page;
-}
-
-async function screenshot(page: Page, name: string) {
-  if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOT_DIR}${name}.png`, fullPage: true });
-}
-
-/** Text put straight into <main> beside the screen's elements (a stray "null", say): none. */
-function looseText(page: Page) {
-  return page.evaluate<string[]>(
-    "[...document.getElementById('main').childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent)",
-  );
-}
+const newPage = (viewport = { width: 1280, height: 860 }) => pages.newPage({ viewport });
+const signIn = (page: Page) => signInAt(page, base, TOKEN);
 
 /** The values the Reason filter offers, "any" first. */
 function reasonOptions(page: Page) {
@@ -151,13 +119,6 @@ function reasonOptions(page: Page) {
   return page.evaluate<string[]>(
     "[...document.getElementById('filter-reason').options].map((o) => o.value)",
   );
-}
-
-async function signIn(page: Page) {
-  await page.goto(`${base}/console`);
-  await page.getByLabel('Operations token').fill(TOKEN);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
 }
 
 /** Runs `pnpm rejected:replay` with the arguments the console shows, the secret fixed. */
@@ -375,24 +336,16 @@ describe('the console in a real browser', () => {
     await page.getByRole('heading', { name: 'Dead letters' }).waitFor();
     await expect.poll(() => page.locator('tbody tr').count()).toBe(3);
     // The page itself never scrolls sideways; a wide table scrolls inside its own box.
-    // A string: this file is type-checked without the DOM's types; it runs in the page.
-    const overflow = await page.evaluate<number>(
-      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
-    );
-    expect(overflow).toBeLessThanOrEqual(0);
+    expect(await sidewaysOverflow(page)).toBeLessThanOrEqual(0);
     await screenshot(page, 'dead-letters-phone');
     await page.goto(`${base}/console#/rejected`);
     await page.getByRole('heading', { name: 'Rejected requests' }).waitFor();
     await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
-    expect(
-      await page.evaluate<number>(
-        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
-      ),
-    ).toBeLessThanOrEqual(0);
+    expect(await sidewaysOverflow(page)).toBeLessThanOrEqual(0);
     await page.close();
 
-    expect(requested.length).toBeGreaterThan(0);
-    expect(requested.filter((url) => !url.startsWith(base))).toEqual([]);
-    expect(consoleErrors.filter((text) => !text.includes('401'))).toEqual([]);
+    expect(pages.requested.length).toBeGreaterThan(0);
+    expect(pages.requested.filter((url) => !url.startsWith(base))).toEqual([]);
+    expect(pages.consoleErrors.filter((text) => !text.includes('401'))).toEqual([]);
   }, 60_000);
 });

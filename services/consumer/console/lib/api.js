@@ -32,13 +32,19 @@ export async function api(path, { method = 'GET', body, raw = false } = {}) {
   return raw ? text : JSON.parse(text);
 }
 
+/** Answers whose code alone would leave the operator guessing. */
+const EXPLAINED = {
+  ops_token_required:
+    'Subscriptions and deliveries are served only when the consumer has OPS_TOKEN set: they choose where events are sent.',
+};
+
 function describeError(status, text) {
   try {
     const error = JSON.parse(text);
     if (Array.isArray(error.issues)) {
       return error.issues.map((i) => `${i.path || 'request'}: ${i.message}`).join('; ');
     }
-    return error.message ?? error.error ?? `HTTP ${status}`;
+    return error.message ?? EXPLAINED[error.error] ?? error.error ?? `HTTP ${status}`;
   } catch {
     return `HTTP ${status}`;
   }

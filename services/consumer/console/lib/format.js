@@ -29,3 +29,15 @@ export function numberOrUnknown(value) {
 export function badge(status) {
   return h('span', { class: `badge ${status}` }, status);
 }
+
+/** A setting in milliseconds in its largest whole unit: "30 s", "2 min", "6 h", "1.5 s". */
+export function millisecondsText(ms) {
+  for (const [size, unit] of [
+    [3_600_000, 'h'],
+    [60_000, 'min'],
+    [1000, 's'],
+  ]) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${unit}`;
+  }
+  return ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`;
+}

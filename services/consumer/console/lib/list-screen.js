@@ -1,5 +1,6 @@
-// What the list screens (events, dead letters, rejected requests) share: the page the URL's
-// filters and cursor ask for, shown under a heading and the filter form, with a pager below.
+// What the list screens (events, dead letters, rejected requests, subscriptions) share: the page
+// the URL's filters and cursor ask for, shown under a heading and the filter form, with a pager
+// below.
 import { api } from './api.js';
 import { h } from './dom.js';
 import { filterForm } from './filters.js';
@@ -18,14 +19,14 @@ export function fetchPage(screen, section, filters) {
 }
 
 /**
- * Shows a page of a list: `list` names its `section`, `title`, `filters`, a `noun` for the
- * announcement, the table (`caption`, `headers`, `rows`, `empty` text), and optionally
- * `extras` shown above the table and a `hint` below the pager.
+ * Shows a page of a list: `list` names its `section`, `title`, `filters` (none: no filter form),
+ * a `noun` for the announcement, the table (`caption`, `headers`, `rows`, `empty` text), and
+ * optionally `extras` shown above the table and a `hint` below the pager.
  */
 export function showPage(screen, page, list) {
   show(screen, list.title, [
     h('h1', {}, list.title),
-    filterForm(list.section, screen.params, list.filters),
+    list.filters.length > 0 ? filterForm(list.section, screen.params, list.filters) : null,
     ...(list.extras ?? []),
     table(list.caption, list.headers, list.rows, list.empty),
     pager(list.section, screen.params, page.nextCursor),

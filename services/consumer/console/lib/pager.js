@@ -30,7 +30,7 @@ export function pager(section, params, nextCursor) {
 }
 
 /** What a page shows, to announce: "3 dead letters shown, more on older pages." */
-export function pageSummary(page, noun) {
+export function pageSummary(page, noun, plural = `${noun}s`) {
   const count = page.items.length;
-  return `${count} ${noun}${count === 1 ? '' : 's'} shown${page.nextCursor ? ', more on older pages' : ''}.`;
+  return `${count} ${count === 1 ? noun : plural} shown${page.nextCursor ? ', more on older pages' : ''}.`;
 }

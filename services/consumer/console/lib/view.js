@@ -1,5 +1,6 @@
 // The page's content area and status line, and which navigation owns them: every navigation
 // starts a new screen, and a slow answer for an older one is dropped.
+import { h } from './dom.js';
 
 export const main = document.getElementById('main');
 const statusLine = document.getElementById('status');
@@ -42,4 +43,13 @@ export function say(message) {
   statusLine.textContent = message;
   clearTimeout(sayTimer);
   if (message) sayTimer = setTimeout(() => (statusLine.textContent = ''), 5000);
+}
+
+/**
+ * The outcome of what led to a screen (`screen.notice`), shown at its top: focus it once shown,
+ * so it is read first. Null when there is none.
+ */
+export function noticeBox(text) {
+  if (!text) return null;
+  return h('div', { class: 'result', tabindex: '-1' }, h('p', {}, text));
 }

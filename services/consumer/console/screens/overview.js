@@ -1,21 +1,12 @@
 // The last hour at a glance: health, per source, dead letters by reason. Refreshes itself.
 import { api } from '../lib/api.js';
+import { card } from '../lib/card.js';
 import { h } from '../lib/dom.js';
 import { ageText, badge, durationText, numberOrUnknown, time } from '../lib/format.js';
 import { table } from '../lib/table.js';
 import { refreshLater, show } from '../lib/view.js';
 
 const OVERVIEW_REFRESH_MS = 5000;
-
-function card(label, value, extra) {
-  return h(
-    'div',
-    { class: 'card' },
-    h('div', { class: 'label' }, label),
-    h('div', { class: 'value' }, value),
-    extra ? h('div', { class: 'muted' }, extra) : null,
-  );
-}
 
 function healthCards(o) {
   const lag = o.receiptToStoredSeconds;

@@ -1,0 +1,191 @@
+// Where stored events are sent: the subscriptions by name with their health over the last
+// hour, and a form that creates one and shows its secret, once.
+import { api, Unauthorized } from '../lib/api.js';
+import { copyText } from '../lib/copy-text.js';
+import { h } from '../lib/dom.js';
+import { badge, time } from '../lib/format.js';
+import { fetchPage, showPage } from '../lib/list-screen.js';
+import { isCurrent, say } from '../lib/view.js';
+
+/** Which events a subscription is sent, in words. */
+export function filterText(filter) {
+  const parts = [];
+  if (filter?.sources) parts.push(`sources ${filter.sources.join(', ')}`);
+  if (filter?.types) parts.push(`types ${filter.types.join(', ')}`);
+  return parts.length > 0 ? parts.join('; ') : 'every event';
+}
+
+/** A subscription's latest failed attempt: its error and when, or a dash. */
+export function lastErrorOf(health, maxChars = 90) {
+  const last = health.lastError;
+  if (!last) return h('span', { class: 'muted' }, '—');
+  const error = last.error.length > maxChars ? `${last.error.slice(0, maxChars)}…` : last.error;
+  return h('span', {}, error, h('br'), h('span', { class: 'muted' }, time(last.at)));
+}
+
+function row(s) {
+  return h(
+    'tr',
+    {},
+    h('td', {}, h('a', { href: `#/subscriptions/${s.id}` }, s.name)),
+    h('td', { class: 'mono hide-narrow url' }, s.url),
+    h('td', { class: 'hide-narrow' }, filterText(s.filter)),
+    h('td', {}, badge(s.state)),
+    h('td', { class: 'num' }, s.health.deliveredLastHour.toLocaleString()),
+    h('td', { class: 'num' }, s.health.failedLastHour.toLocaleString()),
+    h('td', { class: 'num' }, s.health.pending.toLocaleString()),
+    h('td', { class: 'hide-narrow' }, lastErrorOf(s.health)),
+  );
+}
+
+/** "a, b , c" as ["a", "b", "c"]; nothing given: undefined. */
+function listOf(text) {
+  const items = text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  return items.length > 0 ? items : undefined;
+}
+
+function field(name, label, input, hint) {
+  const id = `new-${name}`;
+  const hintId = hint ? `${id}-hint` : undefined;
+  return h(
+    'div',
+    { class: hint ? 'wide' : undefined },
+    h('label', { for: id }, label),
+    h('input', {
+      id,
+      name,
+      spellcheck: 'false',
+      autocomplete: 'off',
+      'aria-describedby': hintId,
+      ...input,
+    }),
+    hint ? h('p', { id: hintId, class: 'hint' }, hint) : null,
+  );
+}
+
+/**
+ * The form that creates a subscription, folded unless `open`: `created(subscription)` gets the
+ * answer, secret and all; `fail` a 401.
+ */
+function newSubscriptionForm({ created, fail, open }) {
+  const error = h('p', { class: 'error', role: 'alert' });
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Create subscription');
+  const form = h(
+    'form',
+    { class: 'entry-form', 'aria-label': 'New subscription' },
+    field('name', 'Name', { type: 'text', required: true, maxlength: '255' }),
+    field('url', 'URL', { type: 'url', required: true, placeholder: 'https://…' }),
+    field(
+      'sources',
+      'Sources',
+      { type: 'text', placeholder: 'shop, billing' },
+      'Comma-separated; empty: every source.',
+    ),
+    field(
+      'types',
+      'Types',
+      { type: 'text', placeholder: 'order.paid, invoice.*' },
+      'Comma-separated; a trailing * matches a prefix; empty: every type.',
+    ),
+    h('div', { class: 'actions' }, submit),
+    error,
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const values = new FormData(form);
+    const filter = {};
+    const sources = listOf(String(values.get('sources')));
+    const types = listOf(String(values.get('types')));
+    if (sources) filter.sources = sources;
+    if (types) filter.types = types;
+    const body = { name: String(values.get('name')), url: String(values.get('url')) };
+    if (sources || types) body.filter = filter;
+    error.textContent = '';
+    submit.disabled = true;
+    try {
+      created(await api('/subscriptions', { method: 'POST', body }));
+    } catch (err) {
+      if (err instanceof Unauthorized) {
+        fail(err);
+        return;
+      }
+      error.textContent =
+        err.message === 'name_taken'
+          ? 'Another subscription has this name.'
+          : `Not created: ${err.message}`;
+      submit.disabled = false;
+    }
+  });
+  return h('details', { class: 'entry-panel', open }, h('summary', {}, 'New subscription'), form);
+}
+
+/** A subscription just created, and its secret: shown this once, with a button to copy it. */
+function secretPanel(s) {
+  const secret = h(
+    'pre',
+    { class: 'wrap', tabindex: '0', 'aria-labelledby': 'secret-label' },
+    s.secret,
+  );
+  return h(
+    'section',
+    { class: 'result', tabindex: '-1', 'aria-labelledby': 'created-title' },
+    h(
+      'h2',
+      { id: 'created-title' },
+      'Created ',
+      h('a', { href: `#/subscriptions/${s.id}` }, s.name),
+    ),
+    h('p', { id: 'secret-label' }, 'Its signing secret:'),
+    secret,
+    h(
+      'div',
+      { class: 'toolbar' },
+      h('button', { type: 'button', onclick: () => copyText(s.secret, secret) }, 'Copy secret'),
+    ),
+    h(
+      'p',
+      {},
+      h('strong', {}, 'It will not be shown again.'),
+      ' Store it now with the service at the URL: it verifies the webhook-signature of each delivery with it. Lost, it can only be replaced (PATCH /subscriptions/:id with a new secret).',
+    ),
+  );
+}
+
+export async function subscriptionsScreen(screen, { created } = {}) {
+  const page = await fetchPage(screen, 'subscriptions', []);
+  const panel = created ? secretPanel(created) : null;
+  const form = newSubscriptionForm({
+    created: (subscription) =>
+      subscriptionsScreen(screen, { created: subscription }).catch(screen.fail),
+    fail: screen.fail,
+    open: page.items.length === 0 && !screen.params.get('cursor'),
+  });
+  showPage(screen, page, {
+    section: 'subscriptions',
+    title: 'Subscriptions',
+    filters: [],
+    noun: 'subscription',
+    extras: [panel, form],
+    caption: 'Subscriptions by name',
+    headers: [
+      'Name',
+      { label: 'URL', class: 'hide-narrow' },
+      { label: 'Filter', class: 'hide-narrow' },
+      'State',
+      { label: 'Delivered, last hour', class: 'num' },
+      { label: 'Failed, last hour', class: 'num' },
+      { label: 'Pending', class: 'num' },
+      { label: 'Last error', class: 'hide-narrow' },
+    ],
+    rows: page.items.map(row),
+    empty: 'No subscription yet: stored events are sent nowhere.',
+    hint: 'Failed: retries exhausted, to be replayed from the subscription. Pending: waiting to be sent or retried. Last error: the latest attempt without a 2xx answer.',
+  });
+  if (created && isCurrent(screen.id)) {
+    say(`Created ${created.name}: copy its secret now, it will not be shown again.`);
+    panel.focus();
+  }
+}
