@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { emptyIsAValue } from './parse-env.js';
 
 const ROLES = ['store', 'deliver'] as const;
 export type ConsumerRole = (typeof ROLES)[number];
@@ -35,7 +36,7 @@ export const DeliveryEnv = z.object({
    * The durable topic exchange every stored event is also published to (routing key
    * `<source>.<type>`); empty: none. Default `webhooks.events`.
    */
-  EVENTS_EXCHANGE: z.string().max(255).default('webhooks.events'),
+  EVENTS_EXCHANGE: emptyIsAValue(z.string().max(255).default('webhooks.events')),
   /**
    * When set, a comma-separated CIDR list: deliveries go only to addresses inside it.
    * Link-local addresses (169.254.0.0/16, fe80::/10) are refused whatever it says. Unset: any
