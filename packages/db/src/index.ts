@@ -21,9 +21,10 @@ export {
   type EventRow,
   EventsRepository,
   type InsertedBatch,
-  type StoredKey,
   type SourceTypeCount,
   type StoredEvent,
+  type StoredKey,
+  type StoredKeyWithData,
 } from './events-repository.js';
 export type { KeysetPosition, Page } from './keyset-page.js';
 export { MIGRATIONS_DIR, type MigrateOptions, migrateUp } from './migrate.js';
