@@ -47,6 +47,10 @@ export interface ConsumerService {
  */
 export function createConsumerService(config: ConsumerConfig, logger: Logger): ConsumerService {
   const topology = topologyFromSettings(config);
+  const storing = config.CONSUMER_ROLES.has('store');
+  // Declared and published to only by a process that stores.
+  const eventsExchange =
+    storing && config.EVENTS_EXCHANGE !== '' ? config.EVENTS_EXCHANGE : undefined;
   const db = new Database({
     connectionString: config.DATABASE_URL,
     logger,
@@ -56,15 +60,19 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
   });
   const events = new EventsRepository(db);
   const deadLetters = new DeadLettersRepository(db);
-  // The publisher is the connection's first listener: the topology is declared before the
-  // queue is consumed.
+  // The publisher is the connection's first listener: the topology and the events exchange
+  // are declared before the queue is consumed.
   const { connection, publisher } = publishingConnection({
     url: config.AMQP_URL,
     logger,
     connectionName: 'consumer',
     timeoutMs: REPUBLISH_TIMEOUT_MS,
+    // One batch is handled at a time and holds at most PREFETCH messages, each published to
+    // the events exchange and later perhaps copied to a retry queue or the DLQ, never both at
+    // once.
     maxInFlight: config.PREFETCH,
     topology,
+    ...(eventsExchange === undefined ? {} : { eventsExchange }),
   });
   const queueDepths = () =>
     connection.queueDepths([
@@ -73,21 +81,28 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
       ...topology.retryQueues.map((q) => q.name),
     ]);
   const metrics = new ConsumerMetrics({ queueDepths });
-  const pipeline = new MessagePipeline({
-    settings: config,
-    connection,
-    topology,
-    publisher,
-    events,
-    probeDatabase: () => db.probe(),
-    deadLetterLog: deadLetterTableLog({
-      deadLetters,
-      logger,
-      onUnrecorded: () => metrics.deadLettersUnrecorded.inc(),
-    }),
-    metrics,
-    logger,
-  });
+  // Role `store`: the queue is consumed, events stored and published to the events exchange.
+  // Without it the queue is not consumed at all.
+  const pipeline = storing
+    ? new MessagePipeline({
+        settings: config,
+        connection,
+        topology,
+        publisher,
+        events,
+        eventsExchange,
+        probeDatabase: () => db.probe(),
+        deadLetterLog: deadLetterTableLog({
+          deadLetters,
+          logger,
+          onUnrecorded: () => metrics.deadLettersUnrecorded.inc(),
+        }),
+        metrics,
+        logger,
+      })
+    : undefined;
+  // Role `deliver` (sending stored events to subscriptions) is wired here, beside the pipeline:
+  // built when `config.CONSUMER_ROLES.has('deliver')`, started in `start()`, stopped in `stop`.
 
   const rejected = new RejectedRequestsRepository(db);
   const quarantine = createRejectedQuarantine({
@@ -117,12 +132,12 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
         deadLetters,
         topology,
         queueDepths,
-        circuitOpen: () => pipeline.circuit.isOpen,
+        circuitOpen: () => pipeline?.circuit.isOpen ?? false,
         lag: metrics.lag,
       }),
     },
     readiness: async () => ({
-      broker: connection.connected && publisher.ready && pipeline.queue.ready,
+      broker: connection.connected && publisher.ready && (pipeline?.queue.ready ?? true),
       database: await db.probe().then(
         () => true,
         () => false,
@@ -147,12 +162,12 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     what: 'consumer',
     steps: [
       // The batch in hand first: a slow retention DELETE must not eat the shutdown budget.
-      ...pipeline.stopSteps(),
+      ...(pipeline?.stopSteps() ?? []),
       ['stop retention', () => retention.stop()],
       ['stop quarantine', () => quarantine.stop()],
       ['close HTTP', () => app.close()],
       ['close publisher', () => publisher.close()],
-      ['close consume channel', () => pipeline.queue.close()],
+      ['close consume channel', async () => await pipeline?.queue.close()],
       ['close broker connection', () => connection.close()],
       ['close database pool', () => db.close()],
     ],
@@ -163,9 +178,14 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     metrics,
     topology,
     start: () => {
-      pipeline.start();
+      if (pipeline === undefined) {
+        logger.info('CONSUMER_ROLES without store: no queue is consumed');
+      } else {
+        pipeline.start();
+        // Kept requests are stored by the processes that store, like the events.
+        quarantine.start();
+      }
       connection.start();
-      quarantine.start();
       if (config.RETENTION_DAYS > 0) retention.start();
       else logger.info('retention disabled (RETENTION_DAYS=0): events are kept');
     },

@@ -13,9 +13,10 @@ import type { DeadLetterLog } from '../dead-letters/dead-letter-log.js';
 import { Batcher } from './batcher.js';
 import type { ConsumerMetrics } from './consumer-metrics.js';
 import { DatabaseCircuit } from './database-circuit.js';
+import { eventsFanOut, type FanOut } from './events-fan-out.js';
 import { processBatch } from './process-batch.js';
 import { Settler } from './settle.js';
-import { storeBatch } from './store-batch.js';
+import { type InsertedRows, storeBatch } from './store-batch.js';
 
 /** The settings the message pipeline reads (see `.env.example`). */
 export type PipelineSettings = Pick<
@@ -34,9 +35,17 @@ export interface MessagePipelineOptions {
   /** The broker connection the queue is consumed on. */
   connection: AmqpConnection;
   topology: Topology;
-  /** Confirm publisher on the default exchange, for retry and dead-letter copies. */
+  /**
+   * Confirm publisher, for retry and dead-letter copies (default exchange) and the events
+   * exchange.
+   */
   publisher: Pick<ConfirmPublisher, 'publish'>;
-  events: Pick<EventsRepository, 'insertBatch'>;
+  events: Pick<EventsRepository, 'insertBatch' | 'findStored'>;
+  /**
+   * The events exchange every stored event is published to before its message is acked
+   * (declared by the publisher); `undefined`: none.
+   */
+  eventsExchange: string | undefined;
   /** Resolves when the database answers; probed while the circuit is open. */
   probeDatabase: () => Promise<void>;
   /** Told of every confirmed dead-letter copy before the original is acked. */
@@ -48,14 +57,16 @@ export interface MessagePipelineOptions {
 /**
  * One message's way through the consumer, top to bottom: the `QueueConsumer` hands each
  * delivery to the `Batcher`; each batch goes to `handleBatch`, which runs `processBatch`
- * (decode, store through the `DatabaseCircuit`, decide) and hands the verdicts to the `Settler`,
- * which acks, retries or dead-letters every delivery.
+ * (decode, store through the `DatabaseCircuit`, publish to the events exchange, decide) and
+ * hands the verdicts to the `Settler`, which acks, retries, dead-letters or requeues every
+ * delivery.
  */
 export class MessagePipeline {
   readonly queue: QueueConsumer;
-  readonly circuit: DatabaseCircuit;
+  readonly circuit: DatabaseCircuit<InsertedRows>;
   readonly #batcher: Batcher<Delivery>;
   readonly #settler: Settler;
+  readonly #fanOut: FanOut | undefined;
   readonly #options: MessagePipelineOptions;
 
   constructor(options: MessagePipelineOptions) {
@@ -80,6 +91,16 @@ export class MessagePipeline {
       logger,
       onStateChange: (open) => metrics.circuitOpen.set(open ? 1 : 0),
     });
+    this.#fanOut =
+      options.eventsExchange === undefined
+        ? undefined
+        : eventsFanOut({
+            exchange: options.eventsExchange,
+            publisher: options.publisher,
+            events: options.events,
+            metrics,
+            logger,
+          });
     this.#settler = new Settler({
       publisher: options.publisher,
       topology: options.topology,
@@ -111,6 +132,7 @@ export class MessagePipeline {
     const live = deliveries.filter((delivery) => delivery.settleable);
     const verdicts = await processBatch(live, {
       store: (rows) => storeBatch(rows, this.circuit.insert),
+      fanOut: this.#fanOut,
       retryDelaysMs: this.#options.settings.RETRY_DELAYS_MS,
     });
     await this.#settler.settleAll(verdicts);
