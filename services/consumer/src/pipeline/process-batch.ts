@@ -1,5 +1,5 @@
 import type { QueueMessage } from '@webhooks/contracts';
-import { DatabaseUnavailableError, type EventRow } from '@webhooks/db';
+import { DatabaseUnavailableError, type EventRow, type StoredKey } from '@webhooks/db';
 import {
   BatchProcessingError,
   type Decision,
@@ -8,7 +8,6 @@ import {
   type StoreOutcome,
 } from './decide.js';
 import {
-  type Decoded,
   decodeMessage,
   type IncomingMessage,
   type MessageContext,
@@ -19,8 +18,6 @@ import { type FanOut, FanOutError, type FanOutItem, type FanOutOutcome } from '.
 export interface ProcessBatchDeps {
   /** Stores rows and returns one outcome per row, in order (`storeBatch` through the circuit). */
   store: (rows: readonly EventRow[]) => Promise<StoreOutcome[]>;
-  /** Publishes the stored events to the events exchange. Default: none is published. */
-  fanOut?: FanOut | undefined;
   retryDelaysMs: readonly number[];
 }
 
@@ -31,14 +28,15 @@ export interface Verdict<M extends IncomingMessage> {
   context: MessageContext;
   /** The event, when the message held a valid one. */
   event: QueueMessage | undefined;
+  /** Set when the event is stored: `key` names the row when this batch stored it. */
+  stored?: { key: StoredKey | undefined } | undefined;
 }
 
 /**
  * The consumer's work on one batch, without a broker: decode every message, store the valid
- * ones with one statement, publish the stored ones to the events exchange (after the commit,
- * before any ack), and decide each message's fate from its outcome. Returns one
+ * ones with one statement, and decide each message's fate from its outcome. Returns one
  * verdict per message, in order, and never throws: an unexpected error sends the whole batch
- * down the retry path with the error as its reason.
+ * down the retry path with the error as its reason. (`publishStoredEvents` comes next.)
  */
 export async function processBatch<M extends IncomingMessage>(
   messages: readonly M[],
@@ -77,46 +75,60 @@ async function decodeStoreDecide<M extends IncomingMessage>(
   }
 
   let next = 0;
-  const outcomes = decoded.map(
-    (d): Outcome => (d.ok ? outcomeAt(stored, next++) : { kind: 'invalid', error: d.error }),
-  );
-  if (deps.fanOut !== undefined) await fanOutStored(decoded, outcomes, deps.fanOut);
-  return decoded.map((d, i) => ({
-    message: d.message,
-    decision: decide(outcomeAt(outcomes, i), d.context.attempt, deps.retryDelaysMs),
-    context: d.context,
-    event: d.ok ? d.event : undefined,
-  }));
+  return decoded.map((d) => {
+    const outcome: Outcome = d.ok ? outcomeAt(stored, next++) : { kind: 'invalid', error: d.error };
+    return {
+      message: d.message,
+      decision: decide(outcome, d.context.attempt, deps.retryDelaysMs),
+      context: d.context,
+      event: d.ok ? d.event : undefined,
+      stored: outcome.kind === 'stored' ? { key: outcome.key } : undefined,
+    };
+  });
+}
+
+export interface PublishStoredDeps {
+  /** Publishes stored events to the events exchange. */
+  fanOut: FanOut;
+  retryDelaysMs: readonly number[];
 }
 
 /**
- * Publishes the events stored, and turns the outcome of each one not published into
- * `not-published`. A fan-out that throws (a bug) leaves them all unpublished: never a retry
- * or a dead letter of an event that is stored.
+ * The step after `processBatch` when there is an events exchange: publishes every stored event
+ * (after the commit, before any ack) and decides again for those not published, which go back
+ * to the queue (`not-published`): their redelivery publishes them. Never throws: a fan-out that
+ * does (a bug) leaves them all unpublished, never retried or dead-lettered for it.
  */
-async function fanOutStored(
-  decoded: ReadonlyArray<{ context: MessageContext } & Decoded>,
-  outcomes: Outcome[],
-  fanOut: FanOut,
-): Promise<void> {
+export async function publishStoredEvents<M extends IncomingMessage>(
+  verdicts: readonly Verdict<M>[],
+  deps: PublishStoredDeps,
+): Promise<Verdict<M>[]> {
   const items: Array<FanOutItem & { index: number }> = [];
-  decoded.forEach((d, index) => {
-    const outcome = outcomes[index];
-    if (!d.ok || outcome?.kind !== 'stored') return;
-    items.push({ event: d.event, key: outcome.key, requestId: d.context.requestId, index });
+  verdicts.forEach((verdict, index) => {
+    if (verdict.event === undefined || verdict.stored === undefined) return;
+    const { event, stored, context } = verdict;
+    items.push({ event, key: stored.key, requestId: context.requestId, index });
   });
-  if (items.length === 0) return;
-  const results = await fanOut(items).catch((err: unknown) => {
+  if (items.length === 0) return [...verdicts];
+  const results = await deps.fanOut(items).catch((err: unknown) => {
     const error = new FanOutError(err);
     return items.map((): FanOutOutcome => ({ published: false, error }));
   });
+  const decided = [...verdicts];
   items.forEach((item, n) => {
     const result = results[n] ?? { published: false, error: new FanOutError('no outcome') };
-    if (!result.published) outcomes[item.index] = { kind: 'not-published', error: result.error };
+    const verdict = decided[item.index];
+    if (result.published || verdict === undefined) return;
+    const outcome: Outcome = { kind: 'not-published', error: result.error };
+    decided[item.index] = {
+      ...verdict,
+      decision: decide(outcome, verdict.context.attempt, deps.retryDelaysMs),
+    };
   });
+  return decided;
 }
 
-function outcomeAt<T>(outcomes: readonly T[], index: number): T {
+function outcomeAt(outcomes: readonly StoreOutcome[], index: number): StoreOutcome {
   const outcome = outcomes[index];
   if (outcome === undefined) throw new Error(`no outcome for event ${index}`);
   return outcome;
