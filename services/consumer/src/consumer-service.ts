@@ -67,9 +67,9 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     logger,
     connectionName: 'consumer',
     timeoutMs: REPUBLISH_TIMEOUT_MS,
-    // One batch is handled at a time and holds at most PREFETCH messages, each published to
-    // the events exchange and later perhaps copied to a retry queue or the DLQ, never both at
-    // once.
+    // Batches are published and settled one at a time, each of at most PREFETCH messages:
+    // each message's event is published to the events exchange, then perhaps the message is
+    // copied to a retry queue or the DLQ, never both at once.
     maxInFlight: config.PREFETCH,
     topology,
     ...(eventsExchange === undefined ? {} : { eventsExchange }),
