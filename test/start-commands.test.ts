@@ -50,6 +50,8 @@ function pnpm(script: string, env: Record<string, string> = {}): ServiceProcess 
       QUEUE_TYPE: topology.queueType,
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
+      // Not the shared default events exchange.
+      EVENTS_EXCHANGE: '',
       ...env,
     },
     processGroup: true,

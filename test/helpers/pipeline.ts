@@ -101,6 +101,9 @@ export function startConsumer(options: {
     DATABASE_URL: options.databaseUrl,
     ...settingsOfTopology(options.topology),
     DB_PROBE_INTERVAL_MS: '200',
+    // Off unless a test turns it on with a name of its own: no test publishes to the shared
+    // default exchange, nor sees another's events.
+    EVENTS_EXCHANGE: '',
     ...options.env,
   });
   const service = createConsumerService(config, options.logger ?? testLogger());

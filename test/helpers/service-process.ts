@@ -13,16 +13,18 @@ export interface ServiceProcess {
 
 /**
  * Runs a service's `main.ts` as its own process, exactly as `pnpm start:*` would but from the
- * TypeScript sources, with `env` added to a minimal environment.
+ * TypeScript sources, with `env` added to a minimal environment. The consumer publishes to no
+ * events exchange unless `env` names one (never to the shared default).
  */
 export function startService(
   service: 'ingest-api' | 'consumer',
   env: Record<string, string>,
 ): ServiceProcess {
+  const defaults = service === 'consumer' ? { EVENTS_EXCHANGE: '' } : {};
   return startProcess(
     process.execPath,
     ['--import', 'tsx', '--conditions=source', `services/${service}/src/main.ts`],
-    { cwd: ROOT, env: { LOG_LEVEL: 'info', ...env } },
+    { cwd: ROOT, env: { LOG_LEVEL: 'info', ...defaults, ...env } },
   );
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseCidr } from './cidr.js';
+import { emptyIsAValue } from './parse-env.js';
 
 const ROLES = ['store', 'deliver'] as const;
 export type ConsumerRole = (typeof ROLES)[number];
@@ -56,7 +57,7 @@ export const DeliveryEnv = z.object({
    * The durable topic exchange every stored event is also published to (routing key
    * `<source>.<type>`); empty: none. Default `webhooks.events`.
    */
-  EVENTS_EXCHANGE: z.string().max(255).default('webhooks.events'),
+  EVENTS_EXCHANGE: emptyIsAValue(z.string().max(255).default('webhooks.events')),
   /**
    * When set, a comma-separated CIDR list: deliveries go only to addresses inside it (the
    * resolved address, checked at connect time). Link-local addresses (169.254.0.0/16,

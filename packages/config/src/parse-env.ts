@@ -13,17 +13,52 @@ export class ConfigError extends Error {
   }
 }
 
+/** Settings whose empty value is a value of its own (see `emptyIsAValue`). */
+const emptyIsValue = new WeakSet<z.ZodType>();
+
+/**
+ * Marks a setting whose empty value means something other than its default (e.g.
+ * `EVENTS_EXCHANGE=` turns the exchange off): `parseEnv` hands it `''` rather than unset.
+ */
+export function emptyIsAValue<S extends z.ZodType>(schema: S): S {
+  emptyIsValue.add(schema);
+  return schema;
+}
+
+/** The part of a zod schema's definition `parseEnv` walks to find the marked settings. */
+interface SettingsDef {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  left?: z.ZodType;
+  right?: z.ZodType;
+}
+
+/** The variables of `schema` (objects, through `.and()`) marked with `emptyIsAValue`. */
+function variablesKeepingEmpty(schema: z.ZodType): Set<string> {
+  const def = schema.def as SettingsDef;
+  if (def.type === 'object' && def.shape !== undefined) {
+    const marked = Object.entries(def.shape).filter(([, setting]) => emptyIsValue.has(setting));
+    return new Set(marked.map(([name]) => name));
+  }
+  if (def.type === 'intersection' && def.left !== undefined && def.right !== undefined) {
+    return new Set([...variablesKeepingEmpty(def.left), ...variablesKeepingEmpty(def.right)]);
+  }
+  return new Set();
+}
+
 /**
  * Parses `env` with `schema`. Empty strings count as unset, so `PORT=` in a compose file or a
- * `.env` falls back to the default instead of failing as "not a number".
+ * `.env` falls back to the default instead of failing as "not a number"; except for settings
+ * marked with `emptyIsAValue`.
  */
 export function parseEnv<S extends z.ZodType>(
   schema: S,
   env: Readonly<Record<string, string | undefined>>,
 ): z.infer<S> {
+  const keepEmpty = variablesKeepingEmpty(schema);
   const present: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
-    if (value !== undefined && value !== '') present[key] = value;
+    if (value !== undefined && (value !== '' || keepEmpty.has(key))) present[key] = value;
   }
   const result = schema.safeParse(present);
   if (result.success) return result.data;

@@ -55,10 +55,13 @@ const INSERT_EVENTS = `
     (SELECT count(*) FROM queued)::int AS "deliveriesQueued"
   FROM inserted`;
 
-/** The stored rows of these (source, event id) keys, for events found already stored. */
+/**
+ * The stored rows of these (source, event id) keys, for events found already stored, with
+ * their data as stored: a repeat of an event may carry other data than the stored one.
+ */
 const FIND_STORED = `
   SELECT w.id, w.event_id AS "eventId", w.source, w.type,
-    ${utcText('w."timestamp"')} AS "timestamp"
+    ${utcText('w."timestamp"')} AS "timestamp", w.data::text AS "dataJson"
   FROM unnest($1::text[], $2::text[]) AS k(source, event_id)
   JOIN webhook_events w USING (source, event_id)`;
 
@@ -86,6 +89,11 @@ export interface StoredKey {
   type: string;
   /** As stored: RFC 3339 UTC with microseconds. */
   timestamp: string;
+}
+
+/** A row found stored: its key, and `data` as JSON text whose numbers are exactly those stored. */
+export interface StoredKeyWithData extends StoredKey {
+  dataJson: string;
 }
 
 export interface InsertedBatch {
@@ -171,10 +179,15 @@ export class EventsRepository {
     };
   }
 
-  /** The rows stored under these (source, event id) keys; keys not stored are left out. */
-  async findStored(keys: readonly { source: string; eventId: string }[]): Promise<StoredKey[]> {
+  /**
+   * The rows stored under these (source, event id) keys, with their data; keys not stored are
+   * left out.
+   */
+  async findStored(
+    keys: readonly { source: string; eventId: string }[],
+  ): Promise<StoredKeyWithData[]> {
     if (keys.length === 0) return [];
-    const result = await this.#db.query<StoredKey>(FIND_STORED, [
+    const result = await this.#db.query<StoredKeyWithData>(FIND_STORED, [
       keys.map((k) => k.source),
       keys.map((k) => k.eventId),
     ]);

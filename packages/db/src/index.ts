@@ -35,6 +35,7 @@ export {
   type SourceTypeCount,
   type StoredEvent,
   type StoredKey,
+  type StoredKeyWithData,
 } from './events-repository.js';
 export type { KeysetPosition, Page } from './keyset-page.js';
 export { MIGRATIONS_DIR, type MigrateOptions, migrateUp } from './migrate.js';

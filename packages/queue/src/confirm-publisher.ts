@@ -3,6 +3,7 @@ import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
 import type { Logger } from 'pino';
 import type { AmqpConnection } from './amqp-connection.js';
 import { QueueUnavailableError } from './errors.js';
+import { assertEventsExchange } from './events-exchange.js';
 import { type PublishProperties, toAmqpProperties } from './message-properties.js';
 import { assertRejectedQueue, type RejectedQueue } from './rejected-queue.js';
 import { assertTopology, type Topology } from './topology.js';
@@ -18,6 +19,8 @@ export interface ConfirmPublisherOptions {
   topology?: Topology;
   /** Declared on every fresh channel before it is used (the quarantine's queue). */
   rejectedQueue?: RejectedQueue;
+  /** The events exchange (topic), declared on every fresh channel before it is used. Default none. */
+  eventsExchange?: string;
   /**
    * A channel whose confirms have all been nacks for this long (none acked) is replaced.
    * Default 1000 ms.
@@ -30,8 +33,13 @@ export interface OutgoingMessage {
   exchange: string;
   routingKey: string;
   body: Buffer;
-  /** Persistence and `mandatory` are always set; these are the rest. */
+  /** Persistence is always set; these are the rest. */
   properties: PublishProperties;
+  /**
+   * Default true: a message no queue takes comes back and `publish()` rejects (`unroutable`).
+   * False where no queue being bound is normal (the events exchange): it is then confirmed.
+   */
+  mandatory?: boolean;
 }
 
 interface Pending {
@@ -43,8 +51,9 @@ interface Pending {
  * Publishes on a confirm channel. `publish()` resolves only once the broker has acked the
  * message, i.e. taken responsibility for it (for persistent messages on durable queues: written
  * to disk or replicated). It rejects with `QueueUnavailableError` on a nack, on a return
- * (no queue bound), when the channel or connection is lost, after `timeoutMs`, and at once when
- * not connected or already `maxInFlight` messages wait for a confirm.
+ * (no queue bound, for a `mandatory` message), when the channel or connection is lost, after
+ * `timeoutMs`, and at once when not connected or already `maxInFlight` messages wait for a
+ * confirm.
  */
 export class ConfirmPublisher {
   readonly #options: ConfirmPublisherOptions;
@@ -103,6 +112,9 @@ export class ConfirmPublisher {
     if (this.#options.topology) await assertTopology(channel, this.#options.topology);
     if (this.#options.rejectedQueue) {
       await assertRejectedQueue(channel, this.#options.rejectedQueue);
+    }
+    if (this.#options.eventsExchange) {
+      await assertEventsExchange(channel, this.#options.eventsExchange);
     }
     this.#channel = channel;
     this.#lastConfirmAtMs = Date.now();
@@ -170,7 +182,11 @@ export class ConfirmPublisher {
         message.exchange,
         message.routingKey,
         message.body,
-        { ...toAmqpProperties(message.properties), persistent: true, mandatory: true },
+        {
+          ...toAmqpProperties(message.properties),
+          persistent: true,
+          mandatory: message.mandatory ?? true,
+        },
         (err: unknown) => this.#onConfirm(entry, err, channel),
       );
       if (!writable) this.#writable = false;

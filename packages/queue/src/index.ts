@@ -12,6 +12,14 @@ export {
 } from './errors.js';
 export { eventMessage } from './event-message.js';
 export {
+  assertEventsExchange,
+  EventsExchangeHeader,
+  eventsRoutingKey,
+  MAX_ROUTING_KEY_BYTES,
+  type StoredEventMessage,
+  storedEventMessage,
+} from './events-exchange.js';
+export {
   type MessageProperties,
   type PublishProperties,
   republishProperties,

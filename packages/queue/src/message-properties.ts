@@ -19,7 +19,7 @@ export interface MessageProperties {
   deliveryMode?: number | undefined;
 }
 
-/** What a message is published with; persistence and `mandatory` are always added. */
+/** What a message is published with; persistence is always added (and `mandatory` by default). */
 export type PublishProperties = Omit<MessageProperties, 'deliveryMode'>;
 
 /** The properties a message keeps when it moves to another queue; headers are the caller's. */

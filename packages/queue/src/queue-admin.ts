@@ -5,6 +5,7 @@ import amqp, {
   type GetMessage,
 } from 'amqplib';
 import { QueueUnavailableError } from './errors.js';
+import { assertEventsExchange } from './events-exchange.js';
 import {
   fromAmqpProperties,
   type MessageProperties,
@@ -18,6 +19,8 @@ export interface InspectedMessage {
   body: Buffer;
   properties: MessageProperties;
   headers: Record<string, unknown>;
+  /** The routing key it was published with. */
+  routingKey?: string;
 }
 
 export interface MoveOptions {
@@ -195,6 +198,36 @@ export class QueueAdmin {
     });
   }
 
+  /**
+   * Declares the events exchange (as the consumer does) and a durable queue of one's own bound
+   * to it with `pattern` (e.g. `shop.#`). `queueArguments` are the queue's (e.g. a length cap).
+   */
+  bindToEventsExchange(options: {
+    exchange: string;
+    queue: string;
+    pattern: string;
+    queueArguments?: Record<string, unknown>;
+  }): Promise<void> {
+    return this.#withChannel(async (channel) => {
+      await assertEventsExchange(channel, options.exchange);
+      await channel.assertQueue(options.queue, {
+        durable: true,
+        arguments: options.queueArguments ?? {},
+      });
+      await channel.bindQueue(options.queue, options.exchange, options.pattern);
+    });
+  }
+
+  /** Consumers subscribed to `queue` now. */
+  consumerCount(queue: string): Promise<number> {
+    return this.#withChannel(async (channel) => (await channel.checkQueue(queue)).consumerCount);
+  }
+
+  /** Deletes one exchange; a missing exchange is no error. */
+  async deleteExchange(exchange: string): Promise<void> {
+    await this.#withChannel((channel) => channel.deleteExchange(exchange));
+  }
+
   /** Deletes one queue (and its messages); a missing queue is no error. */
   async deleteQueue(queue: string): Promise<void> {
     await this.#withChannel((channel) => channel.deleteQueue(queue));
@@ -275,5 +308,10 @@ async function confirmedWithin(channel: ConfirmChannel, timeoutMs: number): Prom
 
 function inspected(message: GetMessage): InspectedMessage {
   const properties = fromAmqpProperties(message.properties);
-  return { body: message.content, properties, headers: properties.headers ?? {} };
+  return {
+    body: message.content,
+    properties,
+    headers: properties.headers ?? {},
+    routingKey: message.fields.routingKey,
+  };
 }

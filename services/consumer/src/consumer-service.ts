@@ -50,6 +50,10 @@ export interface ConsumerService {
  */
 export function createConsumerService(config: ConsumerConfig, logger: Logger): ConsumerService {
   const topology = topologyFromSettings(config);
+  const storing = config.CONSUMER_ROLES.has('store');
+  // Declared and published to only by a process that stores.
+  const eventsExchange =
+    storing && config.EVENTS_EXCHANGE !== '' ? config.EVENTS_EXCHANGE : undefined;
   const db = new Database({
     connectionString: config.DATABASE_URL,
     logger,
@@ -59,15 +63,19 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
   });
   const events = new EventsRepository(db);
   const deadLetters = new DeadLettersRepository(db);
-  // The publisher is the connection's first listener: the topology is declared before the
-  // queue is consumed.
+  // The publisher is the connection's first listener: the topology and the events exchange
+  // are declared before the queue is consumed.
   const { connection, publisher } = publishingConnection({
     url: config.AMQP_URL,
     logger,
     connectionName: 'consumer',
     timeoutMs: REPUBLISH_TIMEOUT_MS,
+    // Batches are published and settled one at a time, each of at most PREFETCH messages:
+    // each message's event is published to the events exchange, then perhaps the message is
+    // copied to a retry queue or the DLQ, never both at once.
     maxInFlight: config.PREFETCH,
     topology,
+    ...(eventsExchange === undefined ? {} : { eventsExchange }),
   });
   const queueDepths = () =>
     connection.queueDepths([
@@ -76,32 +84,37 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
       ...topology.retryQueues.map((q) => q.name),
     ]);
   const metrics = new ConsumerMetrics({ queueDepths });
-  const storing = config.CONSUMER_ROLES.has('store');
   const delivery = config.CONSUMER_ROLES.has('deliver')
     ? new DeliveryRole({ db, settings: config, registry: metrics.registry, logger })
     : undefined;
-  const pipeline = new MessagePipeline({
-    settings: config,
-    connection,
-    topology,
-    publisher,
-    events: {
-      // Deliveries just made are sent at once rather than at the sender's next poll.
-      insertBatch: async (rows) => {
-        const batch = await events.insertBatch(rows);
-        if (batch.deliveriesQueued > 0) delivery?.worker.wake();
-        return batch;
-      },
-    },
-    probeDatabase: () => db.probe(),
-    deadLetterLog: deadLetterTableLog({
-      deadLetters,
-      logger,
-      onUnrecorded: () => metrics.deadLettersUnrecorded.inc(),
-    }),
-    metrics,
-    logger,
-  });
+  // Role `store`: the queue is consumed, events stored (with their deliveries) and published to
+  // the events exchange. Without it the queue is not consumed at all.
+  const pipeline = storing
+    ? new MessagePipeline({
+        settings: config,
+        connection,
+        topology,
+        publisher,
+        events: {
+          findStored: (keys) => events.findStored(keys),
+          // Deliveries just made are sent at once rather than at the sender's next poll.
+          insertBatch: async (rows) => {
+            const batch = await events.insertBatch(rows);
+            if (batch.deliveriesQueued > 0) delivery?.worker.wake();
+            return batch;
+          },
+        },
+        eventsExchange,
+        probeDatabase: () => db.probe(),
+        deadLetterLog: deadLetterTableLog({
+          deadLetters,
+          logger,
+          onUnrecorded: () => metrics.deadLettersUnrecorded.inc(),
+        }),
+        metrics,
+        logger,
+      })
+    : undefined;
 
   const rejected = new RejectedRequestsRepository(db);
   const quarantine = createRejectedQuarantine({
@@ -131,7 +144,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
         deadLetters,
         topology,
         queueDepths,
-        circuitOpen: () => pipeline.circuit.isOpen,
+        circuitOpen: () => pipeline?.circuit.isOpen ?? false,
         lag: metrics.lag,
       }),
     },
@@ -141,7 +154,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     },
     readiness: async () => ({
       // A deliver-only process consumes no queue; it keeps the connection for the ops API.
-      broker: connection.connected && publisher.ready && (!storing || pipeline.queue.ready),
+      broker: connection.connected && publisher.ready && (pipeline?.queue.ready ?? true),
       database: await db.probe().then(
         () => true,
         () => false,
@@ -166,13 +179,13 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     what: 'consumer',
     steps: [
       // The batch in hand first: a slow retention DELETE must not eat the shutdown budget.
-      ...pipeline.stopSteps(),
+      ...(pipeline?.stopSteps() ?? []),
       ['stop retention', () => retention.stop()],
       ['stop quarantine', () => quarantine.stop()],
       ...(delivery?.stopSteps() ?? []),
       ['close HTTP', () => app.close()],
       ['close publisher', () => publisher.close()],
-      ['close consume channel', () => pipeline.queue.close()],
+      ['close consume channel', async () => await pipeline?.queue.close()],
       ['close broker connection', () => connection.close()],
       ['close database pool', () => db.close()],
     ],
@@ -183,9 +196,14 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     metrics,
     topology,
     start: () => {
-      if (storing) pipeline.start();
+      if (pipeline === undefined) {
+        logger.info('CONSUMER_ROLES without store: no queue is consumed');
+      } else {
+        pipeline.start();
+        // Kept requests are stored by the processes that store, like the events.
+        quarantine.start();
+      }
       connection.start();
-      quarantine.start();
       delivery?.start();
       if (config.RETENTION_DAYS > 0) retention.start();
       else logger.info('retention disabled (RETENTION_DAYS=0): events are kept');

@@ -14,6 +14,12 @@ describe('decide: the retry and dead-letter policy', () => {
     expect(decide({ kind: 'stored' }, 1, DELAYS)).toEqual({ action: 'ack' });
   });
 
+  it('requeues a stored event not yet published, whatever the attempt: never a retry or a dead letter', () => {
+    const outcome = { kind: 'not-published', error: new Error('nack') } as const;
+    expect(decide(outcome, 1, DELAYS)).toEqual({ action: 'requeue' });
+    expect(decide(outcome, 4, DELAYS)).toEqual({ action: 'requeue' });
+  });
+
   it('dead-letters an invalid message at once, whatever the attempt', () => {
     const outcome = {
       kind: 'invalid',

@@ -85,7 +85,9 @@ describe('storing events makes their deliveries in the same statement', () => {
     expect(again.inserted).toBe(1);
     expect(again.deliveriesQueued).toBe(2);
     expect(await deliveredTo(shop)).toEqual(['e1', 'e2', 'e7']);
-    expect(await events.findStored([{ source: 'shop', eventId: 'e1' }])).toEqual([e1]);
+    expect(await events.findStored([{ source: 'shop', eventId: 'e1' }])).toEqual([
+      { ...e1, dataJson: '{"eventId": "e1"}' },
+    ]);
   });
 
   it('a pattern does not treat % or _ as wildcards', async () => {

@@ -6,7 +6,8 @@ import {
 } from '@webhooks/db';
 import { describe, expect, it } from 'vitest';
 import type { StoreOutcome } from '../src/pipeline/decide.js';
-import { processBatch } from '../src/pipeline/process-batch.js';
+import type { FanOutItem } from '../src/pipeline/events-fan-out.js';
+import { processBatch, publishStoredEvents } from '../src/pipeline/process-batch.js';
 import { eventBody, fakeDelivery } from './fixtures/fake-delivery.js';
 
 const retryDelaysMs = [1000, 2000, 4000];
@@ -136,6 +137,80 @@ describe('processBatch: decode, store, decide, without a broker', () => {
       retryDelaysMs,
     });
     expect(verdicts.map((v) => v.decision)).toEqual([{ action: 'requeue' }, { action: 'requeue' }]);
+  });
+
+  it('publishes the stored events with their keys; one not published is requeued, its neighbours kept', async () => {
+    const key = (eventId: string) => ({
+      id: `row-${eventId}`,
+      eventId,
+      source: 'unit',
+      type: 'thing.happened',
+      timestamp: '2026-05-06T07:08:09.000000Z',
+    });
+    const verdicts = await processBatch(
+      [
+        fakeDelivery(eventBody('new'), { headers: { 'x-request-id': 'req-new' } }),
+        fakeDelivery('junk'),
+        fakeDelivery(eventBody('earlier')),
+        fakeDelivery(eventBody('refused'), { headers: { 'x-attempt': 4 } }),
+        fakeDelivery(eventBody('unstored')),
+      ],
+      {
+        store: async (rows) =>
+          rows.map((row): StoreOutcome => {
+            if (row.eventId === 'earlier') return { kind: 'stored' };
+            if (row.eventId === 'unstored') {
+              return {
+                kind: 'failed',
+                error: new TransientDatabaseError('dl', { cause: null, code: '40P01' }),
+              };
+            }
+            return { kind: 'stored', key: key(row.eventId) };
+          }),
+        retryDelaysMs,
+      },
+    );
+    const seen: FanOutItem[][] = [];
+    const published = await publishStoredEvents(verdicts, {
+      fanOut: async (items) => {
+        seen.push([...items]);
+        return items.map((item) =>
+          item.event.id === 'refused'
+            ? { published: false, error: new Error('nack') }
+            : { published: true },
+        );
+      },
+      retryDelaysMs,
+    });
+    // Only stored events are published: not the invalid one, not the one that failed to store.
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.map((i) => [i.event.id, i.key?.id, i.requestId])).toEqual([
+      ['new', 'row-new', 'req-new'],
+      ['earlier', undefined, undefined],
+      ['refused', 'row-refused', undefined],
+    ]);
+    expect(published.map((v) => v.message)).toEqual(verdicts.map((v) => v.message));
+    expect(published.map((v) => v.decision.action)).toEqual([
+      'ack',
+      'dead-letter',
+      'ack',
+      'requeue',
+      'retry',
+    ]);
+  });
+
+  it('a fan-out that throws requeues every stored event: never retried or dead-lettered for it', async () => {
+    const verdicts = await processBatch([fakeDelivery(eventBody('a')), fakeDelivery('junk')], {
+      store: storeAll,
+      retryDelaysMs,
+    });
+    const published = await publishStoredEvents(verdicts, {
+      fanOut: async () => {
+        throw new TypeError('planted');
+      },
+      retryDelaysMs,
+    });
+    expect(published.map((v) => v.decision.action)).toEqual(['requeue', 'dead-letter']);
   });
 
   it('an empty batch stores nothing', async () => {

@@ -44,6 +44,28 @@ describe('storeBatch on a real PostgreSQL', () => {
     expect(stored.rows[0]?.n).toBe('50');
   });
 
+  it('gives each row its key when it stores it, none when it was stored before', async () => {
+    await storeBatch([row('keyed-old')], insert);
+    const outcomes = await storeBatch(
+      [row('keyed-new'), row('keyed-old'), row('keyed-new')],
+      insert,
+    );
+    const [first, old, repeat] = outcomes;
+    expect(first).toMatchObject({
+      kind: 'stored',
+      key: {
+        eventId: 'keyed-new',
+        source: 'store-test',
+        type: 'thing.happened',
+        timestamp: '2026-05-06T07:08:09.123000Z',
+        id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      },
+    });
+    expect(old).toEqual({ kind: 'stored', key: undefined });
+    // The same event twice in one batch: one row, named by both.
+    expect(repeat).toEqual(first);
+  });
+
   it('keeps the stored row faithful to the event', async () => {
     await storeBatch([row('faithful', { nested: { list: [1, 'two', null] }, ok: true })], insert);
     const stored = await database.db.query(

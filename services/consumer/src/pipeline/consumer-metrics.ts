@@ -66,6 +66,17 @@ export class ConsumerMetrics {
     help: 'Messages handed back to the queue unprocessed because PREFETCH_MAX_BYTES was reached (delivered again later)',
   });
 
+  readonly eventsPublished = counter(this.registry, {
+    name: 'events_published_total',
+    help: 'Stored events published to the events exchange and confirmed by the broker (an event redelivered counts again)',
+  });
+
+  readonly eventsPublishFailures = counter(this.registry, {
+    name: 'events_publish_failures_total',
+    help: 'Stored events not published to the events exchange, by reason; their messages are requeued and publish them when redelivered',
+    labelNames: ['reason'],
+  });
+
   readonly circuitOpen = gauge(this.registry, {
     name: 'circuit_open',
     help: '1 while the database is unavailable and consumption is paused, else 0',
@@ -84,7 +95,7 @@ export class ConsumerMetrics {
   }
 
   /** `insert`, recording the size and duration of every statement. */
-  measureInserts(insert: InsertBatch): InsertBatch {
+  measureInserts<R>(insert: InsertBatch<R>): InsertBatch<R> {
     return async (rows) => {
       this.batchSize.observe(rows.length);
       const stopTimer = this.insertDuration.startTimer();

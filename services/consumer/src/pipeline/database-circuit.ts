@@ -1,8 +1,8 @@
 import { classifyDatabaseError, DatabaseUnavailableError, type EventRow } from '@webhooks/db';
 import type { Logger } from 'pino';
 
-/** Inserts rows in one statement. */
-export type InsertBatch = (rows: readonly EventRow[]) => Promise<unknown>;
+/** Inserts rows in one statement; resolves to what the insert tells of them. */
+export type InsertBatch<R = unknown> = (rows: readonly EventRow[]) => Promise<R>;
 
 /** The queue whose consumption stops while the database is away. */
 export interface PausableQueue {
@@ -10,9 +10,9 @@ export interface PausableQueue {
   resume(): Promise<void>;
 }
 
-export interface DatabaseCircuitOptions {
+export interface DatabaseCircuitOptions<R> {
   /** The insert this circuit guards. */
-  insert: InsertBatch;
+  insert: InsertBatch<R>;
   /** Resolves when the database is usable again. */
   probe: () => Promise<void>;
   probeIntervalMs: number;
@@ -29,14 +29,14 @@ export interface DatabaseCircuitOptions {
  * runs the insert again. Messages wait in RabbitMQ meanwhile, so an outage costs time, never a
  * dead letter. Every other failure is thrown at once, classified.
  */
-export class DatabaseCircuit {
-  readonly #options: DatabaseCircuitOptions;
+export class DatabaseCircuit<R = unknown> {
+  readonly #options: DatabaseCircuitOptions<R>;
   #open = false;
   #stopped = false;
   #waiters: Array<() => void> = [];
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(options: DatabaseCircuitOptions) {
+  constructor(options: DatabaseCircuitOptions<R>) {
     this.#options = options;
   }
 
@@ -48,7 +48,7 @@ export class DatabaseCircuit {
    * Inserts `rows`, waiting out an outage. Throws the `DatabaseUnavailableError` only when the
    * circuit is stopped (shutdown) with the database still away: the caller gives the rows back.
    */
-  readonly insert: InsertBatch = async (rows) => {
+  readonly insert: InsertBatch<R> = async (rows) => {
     for (;;) {
       try {
         return await this.#options.insert(rows);

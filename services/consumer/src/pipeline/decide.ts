@@ -1,5 +1,5 @@
 import type { DeathReason } from '@webhooks/contracts';
-import { PermanentDatabaseError, type TransientDatabaseError } from '@webhooks/db';
+import { PermanentDatabaseError, type StoredKey, type TransientDatabaseError } from '@webhooks/db';
 import type { InvalidMessageError } from './decode-message.js';
 
 /**
@@ -19,7 +19,8 @@ export class BatchProcessingError extends Error {
 
 /** What storing one event came to. */
 export type StoreOutcome =
-  | { kind: 'stored' }
+  /** `key`: the row, when this insert stored it; none when it was stored before. */
+  | { kind: 'stored'; key?: StoredKey | undefined }
   | { kind: 'failed'; error: TransientDatabaseError | PermanentDatabaseError };
 
 /** What happened to one message. */
@@ -28,7 +29,13 @@ export type Outcome =
   | { kind: 'invalid'; error: InvalidMessageError }
   | { kind: 'failed'; error: BatchProcessingError }
   /** The database was still away when the consumer stopped: nothing is at fault. */
-  | { kind: 'not-stored-at-shutdown' };
+  | { kind: 'not-stored-at-shutdown' }
+  /**
+   * Stored, but not published to the events exchange (the broker refused or did not confirm,
+   * or the stored row could not be read): the event is not at fault, and its redelivery
+   * publishes it.
+   */
+  | { kind: 'not-published'; error: Error };
 
 export type Decision =
   | { action: 'ack' }
@@ -41,6 +48,8 @@ export type Decision =
  * The consumer's whole policy, as a pure function of the message's attempt and its outcome:
  * permanent failures are dead-lettered at once; transient ones (and unexpected errors) are
  * retried after `retryDelaysMs[attempt - 1]`, and dead-lettered once every delay has been used.
+ * An event stored but not yet published goes back to the queue as it is: publishing again
+ * is all it needs, and it must never end in the dead-letter queue for it.
  * With the default `[1000, 2000, 4000]` that is at most four tries.
  */
 export function decide(
@@ -52,6 +61,7 @@ export function decide(
     case 'stored':
       return { action: 'ack' };
     case 'not-stored-at-shutdown':
+    case 'not-published':
       return { action: 'requeue' };
     case 'invalid':
       return { action: 'dead-letter', reason: 'invalid_message', error: outcome.error.message };

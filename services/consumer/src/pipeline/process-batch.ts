@@ -1,5 +1,5 @@
 import type { QueueMessage } from '@webhooks/contracts';
-import { DatabaseUnavailableError, type EventRow } from '@webhooks/db';
+import { DatabaseUnavailableError, type EventRow, type StoredKey } from '@webhooks/db';
 import {
   BatchProcessingError,
   type Decision,
@@ -13,6 +13,7 @@ import {
   type MessageContext,
   messageContext,
 } from './decode-message.js';
+import { type FanOut, FanOutError, type FanOutItem, type FanOutOutcome } from './events-fan-out.js';
 
 export interface ProcessBatchDeps {
   /** Stores rows and returns one outcome per row, in order (`storeBatch` through the circuit). */
@@ -27,13 +28,15 @@ export interface Verdict<M extends IncomingMessage> {
   context: MessageContext;
   /** The event, when the message held a valid one. */
   event: QueueMessage | undefined;
+  /** Set when the event is stored: `key` names the row when this batch stored it. */
+  stored?: { key: StoredKey | undefined } | undefined;
 }
 
 /**
  * The consumer's work on one batch, without a broker: decode every message, store the valid
  * ones with one statement, and decide each message's fate from its outcome. Returns one
  * verdict per message, in order, and never throws: an unexpected error sends the whole batch
- * down the retry path with the error as its reason.
+ * down the retry path with the error as its reason. (`publishStoredEvents` comes next.)
  */
 export async function processBatch<M extends IncomingMessage>(
   messages: readonly M[],
@@ -79,8 +82,50 @@ async function decodeStoreDecide<M extends IncomingMessage>(
       decision: decide(outcome, d.context.attempt, deps.retryDelaysMs),
       context: d.context,
       event: d.ok ? d.event : undefined,
+      stored: outcome.kind === 'stored' ? { key: outcome.key } : undefined,
     };
   });
+}
+
+export interface PublishStoredDeps {
+  /** Publishes stored events to the events exchange. */
+  fanOut: FanOut;
+  retryDelaysMs: readonly number[];
+}
+
+/**
+ * The step after `processBatch` when there is an events exchange: publishes every stored event
+ * (after the commit, before any ack) and decides again for those not published, which go back
+ * to the queue (`not-published`): their redelivery publishes them. Never throws: a fan-out that
+ * does (a bug) leaves them all unpublished, never retried or dead-lettered for it.
+ */
+export async function publishStoredEvents<M extends IncomingMessage>(
+  verdicts: readonly Verdict<M>[],
+  deps: PublishStoredDeps,
+): Promise<Verdict<M>[]> {
+  const items: Array<FanOutItem & { index: number }> = [];
+  verdicts.forEach((verdict, index) => {
+    if (verdict.event === undefined || verdict.stored === undefined) return;
+    const { event, stored, context } = verdict;
+    items.push({ event, key: stored.key, requestId: context.requestId, index });
+  });
+  if (items.length === 0) return [...verdicts];
+  const results = await deps.fanOut(items).catch((err: unknown) => {
+    const error = new FanOutError(err);
+    return items.map((): FanOutOutcome => ({ published: false, error }));
+  });
+  const decided = [...verdicts];
+  items.forEach((item, n) => {
+    const result = results[n] ?? { published: false, error: new FanOutError('no outcome') };
+    const verdict = decided[item.index];
+    if (result.published || verdict === undefined) return;
+    const outcome: Outcome = { kind: 'not-published', error: result.error };
+    decided[item.index] = {
+      ...verdict,
+      decision: decide(outcome, verdict.context.attempt, deps.retryDelaysMs),
+    };
+  });
+  return decided;
 }
 
 function outcomeAt(outcomes: readonly StoreOutcome[], index: number): StoreOutcome {

@@ -2,7 +2,9 @@ import {
   classifyDatabaseError,
   DatabaseUnavailableError,
   type EventRow,
+  type InsertedBatch,
   PermanentDatabaseError,
+  type StoredKey,
 } from '@webhooks/db';
 import type { InsertBatch } from './database-circuit.js';
 import type { StoreOutcome } from './decide.js';
@@ -14,8 +16,12 @@ import type { StoreOutcome } from './decide.js';
  */
 const ROW_SPECIFIC_TRANSIENT = new Set(['40001', '40P01']);
 
+/** What storing needs to hear of an insert: the rows it stored (those that were new). */
+export type InsertedRows = Pick<InsertedBatch, 'stored'>;
+
 /**
- * Stores `rows` and returns one outcome per row, in order. When the statement fails because of
+ * Stores `rows` and returns one outcome per row, in order; a row this call stored carries its
+ * key (uuid, timestamp as stored), one that was stored before has none. When the statement fails because of
  * a row (refused as data, or a serialization failure or deadlock that a row may cause), the
  * batch is split in halves and each retried, so one bad row costs its neighbours only a few
  * extra statements (about 2·log2(n)) and never their success. Other transient failures (a
@@ -26,12 +32,13 @@ const ROW_SPECIFIC_TRANSIENT = new Set(['40001', '40P01']);
  */
 export async function storeBatch(
   rows: readonly EventRow[],
-  insert: InsertBatch,
+  insert: InsertBatch<InsertedRows>,
 ): Promise<StoreOutcome[]> {
   if (rows.length === 0) return [];
   try {
-    await insert(rows);
-    return rows.map(() => ({ kind: 'stored' }));
+    const { stored } = await insert(rows);
+    const keys = new Map(stored.map((key) => [rowKey(key), key]));
+    return rows.map((row) => ({ kind: 'stored', key: keys.get(rowKey(row)) }));
   } catch (err) {
     const error = classifyDatabaseError(err);
     if (error instanceof DatabaseUnavailableError) throw error;
@@ -43,4 +50,9 @@ export async function storeBatch(
     const second = await storeBatch(rows.slice(middle), insert);
     return [...first, ...second];
   }
+}
+
+/** The unique key (source, event id) as one map key. */
+export function rowKey(row: Pick<StoredKey, 'source' | 'eventId'>): string {
+  return JSON.stringify([row.source, row.eventId]);
 }
