@@ -149,11 +149,17 @@ const CLAIM = `
  * Records attempts and their outcome, many in one statement. A delivery removed meanwhile (its
  * event expired) is skipped. Only a delivery still pending is changed: a replay or another
  * process's outcome is not overwritten by a late one.
+ *
+ * The deliveries are found by primary key (`d.id = ANY ($1)`), and `'pending'` reaches the
+ * comparison through `r` rather than as a constant: `status = 'pending'` would let the planner
+ * read the partial index of every pending delivery instead (a dead destination's whole
+ * backlog, at every record), which it takes for small whenever its statistics predate the
+ * backlog. `r` is materialized, so the value stays opaque to it.
  */
 const RECORD_ATTEMPTS = `
-  WITH r AS (
-    SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::text[],
-      $6::text[], $7::text[], $8::timestamptz[])
+  WITH r AS MATERIALIZED (
+    SELECT r.*, 'pending' AS pending FROM unnest($1::uuid[], $2::timestamptz[], $3::int[],
+      $4::int[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
       AS r(id, attempted_at, duration_ms, http_status, error, response_body, status, next_at)
   ), logged AS (
     INSERT INTO delivery_attempts (delivery_id, attempted_at, http_status, error, duration_ms,
@@ -168,7 +174,7 @@ const RECORD_ATTEMPTS = `
     last_error = CASE WHEN r.status = 'delivered' THEN NULL
       ELSE coalesce(r.error, 'HTTP ' || r.http_status) END,
     delivered_at = CASE WHEN r.status = 'delivered' THEN r.attempted_at ELSE d.delivered_at END
-  FROM r WHERE d.id = r.id AND d.status = 'pending'`;
+  FROM r WHERE d.id = ANY ($1::uuid[]) AND d.id = r.id AND d.status = r.pending`;
 
 /** Hands back leases not used (a stop that cut attempts short): due again at once. */
 const RELEASE = `
