@@ -94,12 +94,18 @@ export type DeliverySelection =
  * The active subscriptions with something due, locked for this claim (`NO KEY UPDATE` does not
  * block the key-share locks that storing takes on them). Another process claiming at the same
  * moment skips them: two claims never count one subscription's in-flight deliveries at once.
+ *
+ * "Something due" is the subscription's earliest pending delivery being due: one ordered index
+ * probe per subscription, whatever the statistics say. As `EXISTS` the planner may turn it into
+ * a join reading every due delivery of every subscription (a paused one's whole backlog, at
+ * every poll), which it takes for small whenever its statistics predate the backlog.
  */
 const LOCK_DUE_SUBSCRIPTIONS = `
   SELECT s.id FROM subscriptions s
   WHERE s.state = 'active'
-    AND EXISTS (SELECT 1 FROM deliveries d
-      WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.next_attempt_at <= now())
+    AND (SELECT d.next_attempt_at FROM deliveries d
+      WHERE d.subscription_id = s.id AND d.status = 'pending'
+      ORDER BY d.next_attempt_at LIMIT 1) <= now()
   FOR NO KEY UPDATE OF s SKIP LOCKED`;
 
 /**
