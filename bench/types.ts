@@ -226,8 +226,16 @@ export interface DeliveryOutageResult {
   up: { arrived: number; recorded: number; storedToDelivered: StoredToDelivered };
   /** The one down: deliveries waiting in the table at the end, attempts it was sent. */
   down: { pending: number; failed: number; attempts: number };
-  /** The consumer's RSS every few seconds, and what is made of it. */
-  samples: Array<{ second: number; rssMb: number; downPending: number | null }>;
+  /**
+   * Every few seconds: the consumer's RSS, and each subscription's deliveries not yet delivered
+   * (the live one's show whether the dead one slows it).
+   */
+  samples: Array<{
+    second: number;
+    rssMb: number;
+    upPending: number | null;
+    downPending: number | null;
+  }>;
   startRssMb: number;
   endRssMb: number;
   maxRssMb: number;

@@ -72,11 +72,13 @@ export const deliveryOutagePhase: Phase<DeliveryOutageResult> = async ({ flags, 
     const takeSample = async () => {
       const rssMb = running.rssMb();
       if (rssMb === undefined) return;
-      const downPending = (await deliveryCounts(env.db, [downId]).catch(() => undefined))?.pending;
+      const pending = async (id: string) =>
+        (await deliveryCounts(env.db, [id]).catch(() => undefined))?.pending ?? null;
       samples.push({
         second: Math.round((Date.now() - sampledFrom) / 1000),
         rssMb,
-        downPending: downPending ?? null,
+        upPending: await pending(upId),
+        downPending: await pending(downId),
       });
     };
     await takeSample();
