@@ -100,7 +100,7 @@ export function checkTargets(r: BenchResult): Check[] {
  * live runs are reported. --quick is gated on every delivery arriving, every sampled signature
  * verifying, and a floor far below the target.
  */
-function deliveryChecks(d: DeliveryResult | undefined, storedPerSecond: number): Check[] {
+export function deliveryChecks(d: DeliveryResult | undefined, storedPerSecond: number): Check[] {
   if (d === undefined) return [];
   const ratio = (perSecond: number) => perSecond / Math.max(1, storedPerSecond);
   const one = d.drain.find((drain) => drain.subscriptions === 1);

@@ -2,6 +2,7 @@ import { waitForArrivals } from '../lib/arrivals.js';
 import { startDeliveryReceiver } from '../lib/delivery-receiver.js';
 import { waitForRows } from '../lib/event-rows.js';
 import { settledAccepted } from '../lib/ingest-metrics.js';
+import { leastSquaresSlope } from '../lib/least-squares.js';
 import { fixedRateLoad } from '../lib/load-generators.js';
 import { freePort } from '../lib/processes.js';
 import { loadAverageNow, machineOf } from '../lib/result-file.js';
@@ -18,20 +19,6 @@ import type { DeliveryOutageResult } from '../types.js';
 import { BENCH_MAX_IN_FLIGHT, VERIFY_EVERY } from './delivery.js';
 
 const TYPE = 'order.created';
-
-/** Least-squares slope of `y` over `x`; 0 with fewer than two points. */
-function slope(points: Array<{ x: number; y: number }>): number {
-  if (points.length < 2) return 0;
-  const meanX = points.reduce((a, p) => a + p.x, 0) / points.length;
-  const meanY = points.reduce((a, p) => a + p.y, 0) / points.length;
-  let covariance = 0;
-  let variance = 0;
-  for (const p of points) {
-    covariance += (p.x - meanX) * (p.y - meanY);
-    variance += (p.x - meanX) ** 2;
-  }
-  return variance === 0 ? 0 : covariance / variance;
-}
 
 /**
  * `--delivery-outage`: events through the ingest API at a steady rate (default 500/s for 300 s;
@@ -107,7 +94,8 @@ export const deliveryOutagePhase: Phase<DeliveryOutageResult> = async ({ flags, 
     const startRssMb = steady[0]?.rssMb ?? 0;
     const endRssMb = steady.at(-1)?.rssMb ?? 0;
     const slopeMbPerMinute =
-      Math.round(slope(steady.map((s) => ({ x: s.second / 60, y: s.rssMb }))) * 100) / 100;
+      Math.round(leastSquaresSlope(steady.map((s) => ({ x: s.second / 60, y: s.rssMb }))) * 100) /
+      100;
     return {
       startedAt: startedAt.toISOString(),
       mode: 'delivery-outage',
