@@ -1,5 +1,11 @@
-import { n, opt } from './lib/figures.js';
-import type { BenchResult, Check, LargeBodies } from './types.js';
+import { n, opt, subscriptions } from './lib/figures.js';
+import type {
+  BenchResult,
+  Check,
+  DeliveryOutageResult,
+  DeliveryResult,
+  LargeBodies,
+} from './types.js';
 
 /**
  * The targets of docs/performance.md; loss and a ratio floor gate `--quick`, absolutes do not.
@@ -83,6 +89,76 @@ export function checkTargets(r: BenchResult): Check[] {
       gate: false,
     },
     ...largeBodiesChecks(r.largeBodies),
+    ...deliveryChecks(r.delivery, r.endToEnd.persistedPerSecond),
+  ];
+}
+
+/**
+ * Delivery rates as ratios of the end-to-end stored rate of the same run, so that they hold on
+ * any machine: the sender must keep up with what storing makes. A backlog drain per
+ * subscription (events delivered to every subscription per second) is what they are about; the
+ * live runs are reported. --quick is gated on every delivery arriving, every sampled signature
+ * verifying, and a floor far below the target.
+ */
+export function deliveryChecks(d: DeliveryResult | undefined, storedPerSecond: number): Check[] {
+  if (d === undefined) return [];
+  const ratio = (perSecond: number) => perSecond / Math.max(1, storedPerSecond);
+  const one = d.drain.find((drain) => drain.subscriptions === 1);
+  const three = d.drain.find((drain) => drain.subscriptions === 3);
+  const complete = (arrived: number, recorded: number, expected: number) =>
+    arrived >= expected && recorded >= expected;
+  const l = d.latency;
+  return [
+    ...d.drain.map((drain) => ({
+      name: `delivery drain, ${subscriptions(drain.subscriptions)}: every delivery arrived and is recorded`,
+      pass: complete(drain.arrived, drain.recorded, drain.events * drain.subscriptions),
+      gate: true,
+    })),
+    ...d.live.map((live) => ({
+      name: `delivery beside live ingest, ${subscriptions(live.subscriptions)}: every stored event delivered to each`,
+      pass:
+        live.stored >= live.accepted &&
+        complete(live.arrived, live.recorded, live.stored * live.subscriptions),
+      gate: true,
+    })),
+    {
+      name: 'delivery latency run: every 200 stored and delivered',
+      pass: l.stored >= l.accepted && complete(l.arrived, l.recorded, l.stored),
+      gate: true,
+    },
+    {
+      name: `delivery signatures: ${d.verified} sampled verified with standardwebhooks, ${d.notVerified} refused`,
+      pass: d.verified > 0 && d.notVerified === 0,
+      gate: true,
+    },
+    ...(one === undefined
+      ? []
+      : [
+          {
+            name: `delivery drain, 1 subscription ≥ 0.1 × end-to-end stored/s, regression floor (${n(ratio(one.eventsPerSecond), 2)})`,
+            pass: ratio(one.eventsPerSecond) >= 0.1,
+            gate: true,
+          },
+          {
+            name: `delivery drain, 1 subscription ≥ 0.6 × end-to-end stored/s (${n(ratio(one.eventsPerSecond), 2)})`,
+            pass: ratio(one.eventsPerSecond) >= 0.6,
+            gate: false,
+          },
+        ]),
+    ...(three === undefined
+      ? []
+      : [
+          {
+            name: `delivery drain, 3 subscriptions ≥ 0.35 × end-to-end stored/s each (${n(ratio(three.eventsPerSecond), 2)})`,
+            pass: ratio(three.eventsPerSecond) >= 0.35,
+            gate: false,
+          },
+        ]),
+    {
+      name: `delivery at half the 1-subscription rate: stored → delivered p99 ≤ 100 ms (${n(l.storedToDelivered.p99Ms, 1)})`,
+      pass: l.storedToDelivered.p99Ms <= 100,
+      gate: false,
+    },
   ];
 }
 
@@ -98,6 +174,42 @@ function largeBodiesChecks(l: LargeBodies | undefined): Check[] {
       name: `large bodies: consumer peak RSS ≤ 200 MB (${opt(l.peakRssMb.consumer, 0)})`,
       pass: (l.peakRssMb.consumer ?? Number.POSITIVE_INFINITY) <= 200,
       gate: false,
+    },
+  ];
+}
+
+/** RSS may end at most this much above where it stood after the warm-up. */
+const OUTAGE_MAX_GROWTH_MB = 50;
+/** Steady growth: a slope above this over the samples after the warm-up. */
+const OUTAGE_MAX_SLOPE_MB_PER_MINUTE = 5;
+
+/**
+ * `--delivery-outage`, every check a gate: nothing lost, the live destination served, the dead
+ * one's backlog in the table, and the consumer's RSS flat (a backlog held in memory would grow
+ * it by the rate times what each delivery holds).
+ */
+export function checkDeliveryOutage(r: DeliveryOutageResult): Check[] {
+  return [
+    { name: 'every 200 is stored', pass: r.stored >= r.accepted, gate: true },
+    {
+      name: 'every event delivered to the destination that is up, and recorded',
+      pass: r.up.arrived >= r.stored && r.up.recorded >= r.stored,
+      gate: true,
+    },
+    {
+      name: "the down destination's deliveries all wait in the table",
+      pass: r.down.pending + r.down.failed >= r.stored,
+      gate: true,
+    },
+    {
+      name: `consumer RSS flat: end − start < ${OUTAGE_MAX_GROWTH_MB} MB (${n(r.endRssMb - r.startRssMb)})`,
+      pass: r.endRssMb - r.startRssMb < OUTAGE_MAX_GROWTH_MB,
+      gate: true,
+    },
+    {
+      name: `consumer RSS flat: no steady growth, slope ≤ ${OUTAGE_MAX_SLOPE_MB_PER_MINUTE} MB/min (${n(r.slopeMbPerMinute, 2)})`,
+      pass: r.slopeMbPerMinute <= OUTAGE_MAX_SLOPE_MB_PER_MINUTE,
+      gate: true,
     },
   ];
 }

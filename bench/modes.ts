@@ -1,10 +1,12 @@
-import { checkTargets } from './checks.js';
+import { checkDeliveryOutage, checkTargets } from './checks.js';
 import type { BenchFlags } from './lib/flags.js';
 import { loadAverageNow, machineOf } from './lib/result-file.js';
 import type { PhaseContext } from './phase.js';
 import { bareHttpPhase } from './phases/bare-http.js';
 import { brokerCeilingPhase } from './phases/broker-ceiling.js';
 import { coldStartPhase } from './phases/cold-start.js';
+import { deliveryPhase } from './phases/delivery.js';
+import { deliveryOutagePhase } from './phases/delivery-outage.js';
 import { drainPhase } from './phases/drain.js';
 import { drainMemoryPhase } from './phases/drain-memory.js';
 import { endToEndPhase } from './phases/end-to-end.js';
@@ -12,7 +14,13 @@ import { brokerFixedRatePhase, fixedRatePhase } from './phases/fixed-rate.js';
 import { ingestPhase } from './phases/ingest.js';
 import { largeBodiesPhase } from './phases/large-bodies.js';
 import { soakPhase } from './phases/soak.js';
-import { renderColdStart, renderDrainMemory, renderReport, renderSoak } from './report.js';
+import {
+  renderColdStart,
+  renderDeliveryOutage,
+  renderDrainMemory,
+  renderReport,
+  renderSoak,
+} from './report.js';
 import type { BenchResult } from './types.js';
 
 /** What a mode of `pnpm bench` hands back to be written and printed. */
@@ -44,6 +52,8 @@ const benchmark: Mode = async (context) => {
   const brokerFixedRate = await brokerFixedRatePhase(context);
   const fixedRate = await fixedRatePhase(context);
   const largeBodies = await largeBodiesPhase(context);
+  // Last: its subscriptions and deliveries are not in the tables while the others run.
+  const delivery = await deliveryPhase(context);
   const endToEnd = endToEndCurve.at(-1);
   if (endToEnd === undefined) throw new Error('no end-to-end level ran');
 
@@ -64,6 +74,7 @@ const benchmark: Mode = async (context) => {
     brokerFixedRate,
     fixedRate,
     largeBodies,
+    delivery,
     peakRssMb: env.peakRssMb,
     peakRssByPhase: env.peakRssByPhase,
   };
@@ -112,10 +123,27 @@ const drainMemory: Mode = async (context) => {
   };
 };
 
-/** `--soak`, `--cold-start` and `--drain-memory` each run alone; otherwise the benchmark. */
+const deliveryOutage: Mode = async (context) => {
+  const result = await deliveryOutagePhase(context);
+  const checks = checkDeliveryOutage(result);
+  const failedGates = checks.filter((c) => c.gate && !c.pass).map((c) => c.name);
+  return {
+    result: { ...result, checks },
+    suffix: '-delivery-outage',
+    text: renderDeliveryOutage(result, checks),
+    failedGates,
+    failed: failedGates.length > 0,
+  };
+};
+
+/**
+ * `--soak`, `--cold-start`, `--drain-memory` and `--delivery-outage` each run alone; otherwise
+ * the benchmark.
+ */
 export function modeFor(flags: BenchFlags): Mode {
   if (flags.soak) return soak;
   if (flags.coldStart) return coldStart;
   if (flags.drainMemory) return drainMemory;
+  if (flags.deliveryOutage) return deliveryOutage;
   return benchmark;
 }

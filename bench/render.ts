@@ -1,9 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { renderColdStart, renderDrainMemory, renderReport, renderSoak } from './report.js';
+import {
+  renderColdStart,
+  renderDeliveryOutage,
+  renderDrainMemory,
+  renderReport,
+  renderSoak,
+} from './report.js';
 import type {
   BenchResult,
   Check,
   ColdStartResult,
+  DeliveryOutageResult,
   DrainMemoryResult,
   SoakResult,
 } from './types.js';
@@ -15,12 +22,15 @@ const result = JSON.parse(readFileSync(file, 'utf8')) as
   | (BenchResult & { checks: Check[] })
   | SoakResult
   | ColdStartResult
-  | DrainMemoryResult;
+  | DrainMemoryResult
+  | (DeliveryOutageResult & { checks: Check[] });
 
 function render(): string {
-  // Only the benchmark and the soak say their mode; the two single-purpose runs are told by shape.
+  // The benchmark, the soak and the delivery outage say their mode; the other two single-purpose
+  // runs are told by shape.
   if ('runs' in result) return renderColdStart(result);
   if ('heapUsedMaxMb' in result) return renderDrainMemory(result);
+  if (result.mode === 'delivery-outage') return renderDeliveryOutage(result, result.checks);
   return result.mode === 'soak' ? renderSoak(result) : renderReport(result, result.checks);
 }
 

@@ -1,10 +1,12 @@
-import { n, opt } from './lib/figures.js';
+import { n, opt, subscriptions } from './lib/figures.js';
 import type { LatencySummary } from './lib/latency-seconds.js';
 import type { CpuShare } from './lib/machine-samples.js';
 import type {
   BenchResult,
   Check,
   ColdStartResult,
+  DeliveryOutageResult,
+  DeliveryResult,
   DrainMemoryResult,
   FixedRate,
   LargeBodies,
@@ -34,7 +36,9 @@ export function renderReport(r: BenchResult, checks: Check[]): string {
     fixedRow('HTTP', r.fixedRate, r),
     `| peak RSS (small bodies) | ingest ${r.peakRssMb.ingest} MB, consumer ${r.peakRssMb.consumer} MB | | |`,
     ...(r.largeBodies === undefined ? [] : largeBodiesRows(r.largeBodies)),
+    ...(r.delivery === undefined ? [] : deliveryRows(r.delivery, r)),
     '',
+    ...(r.delivery === undefined ? [] : deliveryCpu(r.delivery)),
     ...(r.ingest.serverTime === undefined
       ? []
       : [
@@ -84,6 +88,39 @@ function largeBodiesRows(l: LargeBodies): string[] {
   return [
     `| large bodies: ${l.bodies} × ${n(l.bodyBytes / 1024)} KiB through the API, consumer stopped, then drained | ${n(l.bodies / l.seconds, 1)} bodies/s (${n(l.seconds, 1)} s) | — | ${l.accepted} accepted, ${l.stored} stored; ${l.retried} retried, ${l.deadLettered} dead-lettered, ${l.handedBack} handed back |`,
     `| peak RSS (large bodies) | ingest ${opt(l.peakRssMb.ingest, 0)} MB, consumer ${opt(l.peakRssMb.consumer, 0)} MB; consumer's unacked bytes up to ${n(l.unackedMaxMb, 1)} MiB (sampled) | | |`,
+  ];
+}
+
+function deliveryRows(d: DeliveryResult, r: BenchResult): string[] {
+  const times = (perSecond: number) =>
+    `${n(perSecond / Math.max(1, r.endToEnd.persistedPerSecond), 2)} × e2e stored/s`;
+  const l = d.latency;
+  const t = l.storedToDelivered;
+  return [
+    ...d.drain.map(
+      (drain) =>
+        `| delivery drain: ${n(drain.events)} events stored for ${subscriptions(drain.subscriptions)} (maxInFlight ${d.maxInFlight}), then sent by the consumer alone | ${n(drain.deliveriesPerSecond)} deliveries/s${drain.subscriptions > 1 ? `, ${n(drain.eventsPerSecond)}/s per subscription` : ''} (${times(drain.eventsPerSecond)}; ${n(drain.seconds, 1)} s) | — | ${n(drain.arrived)} arrived, ${n(drain.recorded)} recorded delivered |`,
+    ),
+    ...d.live.map(
+      (live) =>
+        `| delivery beside end to end, ${live.connections} connections, ${subscriptions(live.subscriptions)} | ${n(live.deliveriesPerSecond)} deliveries/s${live.subscriptions > 1 ? ` (${n(live.eventsPerSecond)}/s per subscription)` : ''} while ${n(live.storedPerSecond)} stored/s | ${n(live.behindAtEnd)} deliveries behind when the load stopped, all in ${n(live.catchUpSeconds, 1)} s later | ${n(live.stored)} stored, ${n(live.arrived)} arrived, ${n(live.recorded)} recorded |`,
+    ),
+    `| delivery at ${n(l.ratePerSecond)}/s (half the 1-subscription drain) × ${l.seconds} s through the API, 1 subscription | ${n(l.load.achievedPerSecond)}/s sent | stored→delivered ${n(t.p50Ms, 1)} / ${n(t.p99Ms, 1)} ms (max ${n(t.maxMs, 1)}; after the first ${l.warmupSeconds} s p99 ${n(l.steadyStoredToDelivered.p99Ms, 1)}); HTTP steady p99 ${n(l.load.steady.p99Ms, 1)} ms | ${l.load.failed} failed; ${n(l.accepted)} accepted, ${n(l.stored)} stored, ${n(l.arrived)} arrived, ${n(l.recorded)} recorded |`,
+  ];
+}
+
+/** CPU per delivery in each backlog drain, and the signatures the receiver checked. */
+function deliveryCpu(d: DeliveryResult): string[] {
+  return [
+    `Delivery drains, CPU time per delivery (consumer / PostgreSQL / receiver): ${d.drain
+      .map(
+        (drain) =>
+          `${subscriptions(drain.subscriptions)} ${opt(drain.consumerCpuMicros, 0)} / ${opt(drain.postgresCpuMicros, 0)} / ${opt(drain.receiverCpuMicros, 0)} µs (machine busy ${opt(drain.cpu?.busyPercent, 0)} % of one core)`,
+      )
+      .join(
+        '; ',
+      )}. The receiver verified ${n(d.verified)} sampled signatures (one delivery in ${d.verifyEvery}) with standardwebhooks${d.notVerified > 0 ? `, and REFUSED ${n(d.notVerified)}` : ''}.`,
+    '',
   ];
 }
 
@@ -168,4 +205,25 @@ export function renderColdStart(r: ColdStartResult): string {
 export function renderDrainMemory(r: DrainMemoryResult): string {
   const settings = Object.keys(r.serviceEnv).length > 0 ? `, ${JSON.stringify(r.serviceEnv)}` : '';
   return `Drain memory (${r.queueType} queue, consumer run with ${r.nodeFlags.join(' ')}${settings}): ${r.stored} of ${r.messages} stored at ${r.rowsPerSecond} rows/s; peak RSS ${r.peakRssMb} MB; V8 heap in use up to ${r.heapUsedMaxMb} MB, reserved up to ${r.heapTotalMaxMb} MB.`;
+}
+
+/** `--delivery-outage`: RSS over time with one destination down. */
+export function renderDeliveryOutage(r: DeliveryOutageResult, checks: Check[]): string {
+  const t = r.up.storedToDelivered;
+  return [
+    `Delivery outage (${r.queueType} queues), ${r.startedAt}: ${n(r.ratePerSecond)} events/s through the ingest API for ${r.seconds} s, two subscriptions taking every event (maxInFlight ${r.maxInFlight}, the default retry schedule), one destination up, the other not listening the whole time; load average ${n(r.machine.loadAverage.start, 2)} → ${n(r.machine.loadAverage.end, 2)}.`,
+    `Accepted ${n(r.accepted)}, stored ${n(r.stored)}; failed requests: ${n(r.load.failed)}; steady HTTP p99 ${n(r.load.steady.p99Ms, 1)} ms. Up: ${n(r.up.arrived)} arrived, ${n(r.up.recorded)} recorded delivered, stored→delivered p50 / p99 / max ${n(t.p50Ms, 1)} / ${n(t.p99Ms, 1)} / ${n(t.maxMs, 1)} ms. Down: ${n(r.down.attempts)} attempts refused, ${n(r.down.pending)} deliveries waiting in the table, ${n(r.down.failed)} failed.`,
+    `Consumer RSS after the ${r.warmupSeconds} s warm-up ${r.startRssMb} MB, at the end ${r.endRssMb} MB, at most ${r.maxRssMb} MB; slope ${n(r.slopeMbPerMinute, 2)} MB/min.`,
+    '',
+    '| s | consumer RSS MB | up: pending | down: pending |',
+    '| --- | --- | --- | --- |',
+    ...r.samples.map(
+      (s) =>
+        `| ${n(s.second)} | ${s.rssMb} | ${opt(s.upPending ?? undefined, 0)} | ${opt(s.downPending ?? undefined, 0)} |`,
+    ),
+    '',
+    ...checks.map(
+      (c) => `- [${c.pass ? 'x' : ' '}] ${c.name}${c.gate ? '' : ' (target, not gated)'}`,
+    ),
+  ].join('\n');
 }

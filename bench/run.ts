@@ -3,9 +3,9 @@ import { parseFlags, planFor } from './lib/flags.js';
 import { writeResult } from './lib/result-file.js';
 import { modeFor } from './modes.js';
 
-// `pnpm bench [--quick | --soak | --cold-start | --drain-memory] [--cluster] [--queue-type quorum]
-// [--rate N] [--seconds S] [--profile]`: measures the pipeline on this machine, every phase in one
-// run (bench/phases/, in the order bench/modes.ts gives), and writes
+// `pnpm bench [--quick | --soak | --cold-start | --drain-memory | --delivery-outage] [--cluster]
+// [--queue-type quorum] [--rate N] [--seconds S] [--profile]`: measures the pipeline on this
+// machine, every phase in one run (bench/phases/, in the order bench/modes.ts gives), and writes
 // bench/results/<timestamp>.json. See docs/performance.md for what each phase means. `--cluster`
 // starts three RabbitMQ nodes of the installed rabbitmq-server beside the machine's own (the test
 // suite's helper) and gives the services all three, with quorum queues; `BENCH_AMQP_URL` may

@@ -1,6 +1,8 @@
+import type { LatencySummary } from './lib/latency-seconds.js';
 import type { CpuShare, MachineSecond } from './lib/machine-samples.js';
 import type { OpenLoopResult } from './lib/open-loop.js';
 import type { ServiceSecond } from './lib/service-samples.js';
+import type { StoredToDelivered } from './lib/subscriptions.js';
 
 export interface ClosedLoad {
   requestsPerSecond: number;
@@ -107,6 +109,8 @@ export interface BenchResult {
   fixedRate: FixedRate;
   /** Bodies of 900 KiB (absent in results written before it existed). */
   largeBodies?: LargeBodies | undefined;
+  /** Deliveries to subscriptions (absent in results written before it existed). */
+  delivery?: DeliveryResult | undefined;
   /** Peak RSS over the phases of small bodies (the large-bodies phase has its own). */
   peakRssMb: { ingest: number; consumer: number };
   /** Peak RSS of each phase's own processes (absent in results written before it existed). */
@@ -130,6 +134,115 @@ export interface LargeBodies {
   peakRssMb: { ingest?: number | undefined; consumer?: number | undefined };
 }
 
+/**
+ * A backlog of `events` stored for `subscriptions` paused subscriptions, then sent by the
+ * consumer alone once they are made active: the sender on its own.
+ */
+export interface DeliveryDrain {
+  subscriptions: number;
+  events: number;
+  /** Distinct deliveries that reached the receiver, all subscriptions together. */
+  arrived: number;
+  /** Recorded as delivered in the table afterwards. */
+  recorded: number;
+  /** From the subscriptions made active to the last arrival. */
+  seconds: number;
+  /** All subscriptions together. */
+  deliveriesPerSecond: number;
+  /** Per subscription: events sent to every subscription per second. */
+  eventsPerSecond: number;
+  /** CPU time per delivery from activation until every delivery was recorded, µs. */
+  consumerCpuMicros: number | undefined;
+  postgresCpuMicros: number | undefined;
+  receiverCpuMicros: number | undefined;
+  cpu: CpuShare | undefined;
+}
+
+/** Deliveries beside the closed end-to-end load, the subscriptions taking every event stored. */
+export interface DeliveryLive {
+  subscriptions: number;
+  connections: number;
+  accepted: number;
+  stored: number;
+  /** While the load ran: rows stored per second, from the first row to the load's end. */
+  storedPerSecond: number;
+  /** While the load ran: deliveries that arrived per second, all subscriptions together. */
+  deliveriesPerSecond: number;
+  /** Per subscription. */
+  eventsPerSecond: number;
+  /** Deliveries still to arrive when the load stopped, and seconds until the last arrived. */
+  behindAtEnd: number;
+  catchUpSeconds: number;
+  /** Distinct deliveries that arrived, and those recorded as delivered; both should be `stored` × `subscriptions`. */
+  arrived: number;
+  recorded: number;
+}
+
+/** One subscription, events through the ingest API at a fixed rate (open loop). */
+export interface DeliveryLatency {
+  ratePerSecond: number;
+  seconds: number;
+  warmupSeconds: number;
+  load: Pick<OpenLoopResult, 'achievedPerSecond' | 'failed'> & { steady: LatencySummary };
+  accepted: number;
+  stored: number;
+  arrived: number;
+  recorded: number;
+  /** Stored → delivered over every event, and over those stored after the warm-up. */
+  storedToDelivered: StoredToDelivered;
+  steadyStoredToDelivered: StoredToDelivered;
+}
+
+/** The delivery phase: backlog drains, deliveries beside live ingest, latency at half rate. */
+export interface DeliveryResult {
+  /** Every subscription's `maxInFlight`. */
+  maxInFlight: number;
+  /** The receiver verified one delivery in this many with `standardwebhooks`. */
+  verifyEvery: number;
+  verified: number;
+  notVerified: number;
+  /** One subscription, then three. */
+  drain: DeliveryDrain[];
+  live: DeliveryLive[];
+  latency: DeliveryLatency;
+}
+
+/** `--delivery-outage`: one destination down for the whole load, another up. */
+export interface DeliveryOutageResult {
+  startedAt: string;
+  mode: 'delivery-outage';
+  queueType: 'classic' | 'quorum';
+  serviceEnv: Record<string, string>;
+  machine: BenchResult['machine'];
+  ratePerSecond: number;
+  seconds: number;
+  /** Samples before this are the warm-up, left out of `startRssMb` and the slope. */
+  warmupSeconds: number;
+  maxInFlight: number;
+  accepted: number;
+  stored: number;
+  load: Pick<OpenLoopResult, 'achievedPerSecond' | 'failed'> & { steady: LatencySummary };
+  /** The destination that is up: every delivery arrived and was recorded; its latency. */
+  up: { arrived: number; recorded: number; storedToDelivered: StoredToDelivered };
+  /** The one down: deliveries waiting in the table at the end, attempts it was sent. */
+  down: { pending: number; failed: number; attempts: number };
+  /**
+   * Every few seconds: the consumer's RSS, and each subscription's deliveries not yet delivered
+   * (the live one's show whether the dead one slows it).
+   */
+  samples: Array<{
+    second: number;
+    rssMb: number;
+    upPending: number | null;
+    downPending: number | null;
+  }>;
+  startRssMb: number;
+  endRssMb: number;
+  maxRssMb: number;
+  /** Least-squares slope of RSS after the warm-up, MB per minute. */
+  slopeMbPerMinute: number;
+}
+
 /** Phase → peak RSS (MB) of the services that phase ran. */
 export type PeakRssByPhase = Record<
   string,
@@ -146,6 +259,10 @@ export interface Plan {
   fixedSeconds: number;
   warmupSeconds: number;
   brokerFixedRate: boolean;
+  /** Events stored for each delivery backlog. */
+  deliveryEvents: number;
+  /** Seconds of the delivery latency run at half the one-subscription rate. */
+  deliveryLatencySeconds: number;
 }
 
 /** One run of the generator against the same ingest API (`--cold-start`). */

@@ -1,6 +1,6 @@
-import { Database, migrateUp } from '@webhooks/db';
+import { Database, EventsRepository, migrateUp } from '@webhooks/db';
 import type { Logger } from 'pino';
-import { BENCH_SOURCE } from './payload.js';
+import { BENCH_SOURCE, benchBody } from './payload.js';
 
 /** Drops and migrates the bench's own database, and connects to it. */
 export async function recreateDatabase(options: {
@@ -78,4 +78,25 @@ export async function retype(db: Database, type: string): Promise<void> {
     `UPDATE webhook_events SET type = $1 WHERE source = $2 AND type = 'order.created'`,
     [type, BENCH_SOURCE],
   );
+}
+
+/**
+ * Stores `count` events of `type` (ids `<type>-0` onwards, the data of the bench body) with the
+ * statement the consumer stores with, 500 a batch: the deliveries of the subscriptions they
+ * match are made with them.
+ */
+export async function storeEvents(db: Database, type: string, count: number): Promise<void> {
+  const events = new EventsRepository(db);
+  const { data } = JSON.parse(benchBody) as { data: Record<string, unknown> };
+  const timestamp = new Date().toISOString();
+  for (let first = 0; first < count; first += 500) {
+    const rows = Array.from({ length: Math.min(500, count - first) }, (_, i) => ({
+      eventId: `${type}-${first + i}`,
+      source: BENCH_SOURCE,
+      type,
+      data,
+      timestamp,
+    }));
+    await events.insertBatch(rows);
+  }
 }

@@ -7,3 +7,7 @@ export const n = (value: number, digits = 0) =>
 /** `n(value, digits)`, or a dash where the figure was not measured. */
 export const opt = (value: number | undefined, digits = 1) =>
   value === undefined ? '—' : n(value, digits);
+
+/** `1 subscription`, `3 subscriptions`. */
+export const subscriptions = (count: number) =>
+  `${n(count)} ${count === 1 ? 'subscription' : 'subscriptions'}`;

@@ -15,9 +15,9 @@ export interface BenchFlags {
   queueType: QueueType;
   /** Three RabbitMQ nodes started beside the machine's own, given to the services. */
   cluster: boolean;
-  /** The fixed-rate phases' requests per second (default 2,000; the soak's 1,500). */
+  /** The fixed-rate phases' requests per second (default 2,000; the soak's 1,500; the delivery outage's 500). */
   rate: number | undefined;
-  /** The fixed-rate phases' seconds (default 60, 5 with --quick; the soak's 600). */
+  /** The fixed-rate phases' seconds (default 60, 5 with --quick; the soak's 600; the delivery outage's 300). */
   seconds: number | undefined;
   /** Only a long fixed-rate run: p99 and RSS per minute, every 200 stored. */
   soak: boolean;
@@ -28,6 +28,11 @@ export interface BenchFlags {
   coldStart: boolean;
   /** Only a drain, the consumer's memory sampled twice a second: peak RSS, V8 heap, rows/s. */
   drainMemory: boolean;
+  /**
+   * Only deliveries with one destination down under steady load (default 500 events/s for
+   * 300 s; `--rate`/`--seconds` apply): the consumer's RSS must stay flat.
+   */
+  deliveryOutage: boolean;
 }
 
 export function parseFlags(args: string[]): BenchFlags {
@@ -43,6 +48,7 @@ export function parseFlags(args: string[]): BenchFlags {
       soak: { type: 'boolean', default: false },
       'cold-start': { type: 'boolean', default: false },
       'drain-memory': { type: 'boolean', default: false },
+      'delivery-outage': { type: 'boolean', default: false },
     },
   });
   const optionalNumber = (value: string | undefined) =>
@@ -57,6 +63,7 @@ export function parseFlags(args: string[]): BenchFlags {
     soak: values.soak,
     coldStart: values['cold-start'],
     drainMemory: values['drain-memory'],
+    deliveryOutage: values['delivery-outage'],
   };
 }
 
@@ -73,6 +80,8 @@ export function planFor(flags: BenchFlags): Plan {
         fixedSeconds: flags.seconds ?? 5,
         warmupSeconds: 1,
         brokerFixedRate: false,
+        deliveryEvents: 5000,
+        deliveryLatencySeconds: 5,
       }
     : {
         loadSeconds: 10,
@@ -84,5 +93,7 @@ export function planFor(flags: BenchFlags): Plan {
         fixedSeconds: flags.seconds ?? 60,
         warmupSeconds: 5,
         brokerFixedRate: true,
+        deliveryEvents: 30_000,
+        deliveryLatencySeconds: 30,
       };
 }

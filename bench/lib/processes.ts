@@ -11,6 +11,8 @@ export interface Running {
   child: ChildProcess;
   /** Peak resident set size so far (VmHWM), MB; undefined where /proc is not available. */
   peakRssMb(): number | undefined;
+  /** Resident set size now (VmRSS), MB; undefined where /proc is not available. */
+  rssMb(): number | undefined;
   /** Throws when the process has exited: whatever was measured since was not this process. */
   assertRunning(): void;
   stop(): Promise<void>;
@@ -24,18 +26,19 @@ export function startNode(name: string, args: string[], env: Record<string, stri
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const statusMb = (field: RegExp) => {
+    try {
+      const kb = field.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+      return kb === undefined ? undefined : Math.round(Number(kb) / 1024);
+    } catch {
+      return undefined;
+    }
+  };
   return {
     name,
     child,
-    peakRssMb: () => {
-      try {
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
-        return kb === undefined ? undefined : Math.round(Number(kb) / 1024);
-      } catch {
-        return undefined;
-      }
-    },
+    peakRssMb: () => statusMb(/VmHWM:\s+(\d+) kB/),
+    rssMb: () => statusMb(/VmRSS:\s+(\d+) kB/),
     assertRunning: () => {
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error(

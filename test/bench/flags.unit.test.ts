@@ -12,6 +12,8 @@ describe('bench: flags', () => {
       fixedRate: 2000,
       fixedSeconds: 60,
       brokerFixedRate: true,
+      deliveryEvents: 30_000,
+      deliveryLatencySeconds: 30,
     });
   });
 
@@ -32,6 +34,8 @@ describe('bench: flags', () => {
       fixedSeconds: 5,
       warmupSeconds: 1,
       brokerFixedRate: false,
+      deliveryEvents: 5000,
+      deliveryLatencySeconds: 5,
     });
   });
 
@@ -48,6 +52,12 @@ describe('bench: flags', () => {
   it('selects the single-purpose runs and the profile', () => {
     expect(parseFlags(['--cold-start'])).toMatchObject({ coldStart: true, drainMemory: false });
     expect(parseFlags(['--drain-memory'])).toMatchObject({ drainMemory: true, coldStart: false });
+    expect(parseFlags(['--delivery-outage'])).toMatchObject({
+      deliveryOutage: true,
+      drainMemory: false,
+      rate: undefined,
+      seconds: undefined,
+    });
     expect(parseFlags(['--profile']).profile).toBe(true);
   });
 

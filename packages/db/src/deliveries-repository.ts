@@ -94,12 +94,18 @@ export type DeliverySelection =
  * The active subscriptions with something due, locked for this claim (`NO KEY UPDATE` does not
  * block the key-share locks that storing takes on them). Another process claiming at the same
  * moment skips them: two claims never count one subscription's in-flight deliveries at once.
+ *
+ * "Something due" is the subscription's earliest pending delivery being due: one ordered index
+ * probe per subscription, whatever the statistics say. As `EXISTS` the planner may turn it into
+ * a join reading every due delivery of every subscription (a paused one's whole backlog, at
+ * every poll), which it takes for small whenever its statistics predate the backlog.
  */
 const LOCK_DUE_SUBSCRIPTIONS = `
   SELECT s.id FROM subscriptions s
   WHERE s.state = 'active'
-    AND EXISTS (SELECT 1 FROM deliveries d
-      WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.next_attempt_at <= now())
+    AND (SELECT d.next_attempt_at FROM deliveries d
+      WHERE d.subscription_id = s.id AND d.status = 'pending'
+      ORDER BY d.next_attempt_at LIMIT 1) <= now()
   FOR NO KEY UPDATE OF s SKIP LOCKED`;
 
 /**
@@ -149,11 +155,17 @@ const CLAIM = `
  * Records attempts and their outcome, many in one statement. A delivery removed meanwhile (its
  * event expired) is skipped. Only a delivery still pending is changed: a replay or another
  * process's outcome is not overwritten by a late one.
+ *
+ * The deliveries are found by primary key (`d.id = ANY ($1)`), and `'pending'` reaches the
+ * comparison through `r` rather than as a constant: `status = 'pending'` would let the planner
+ * read the partial index of every pending delivery instead (a dead destination's whole
+ * backlog, at every record), which it takes for small whenever its statistics predate the
+ * backlog. `r` is materialized, so the value stays opaque to it.
  */
 const RECORD_ATTEMPTS = `
-  WITH r AS (
-    SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::text[],
-      $6::text[], $7::text[], $8::timestamptz[])
+  WITH r AS MATERIALIZED (
+    SELECT r.*, 'pending' AS pending FROM unnest($1::uuid[], $2::timestamptz[], $3::int[],
+      $4::int[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
       AS r(id, attempted_at, duration_ms, http_status, error, response_body, status, next_at)
   ), logged AS (
     INSERT INTO delivery_attempts (delivery_id, subscription_id, attempted_at, http_status,
@@ -169,7 +181,7 @@ const RECORD_ATTEMPTS = `
     last_error = CASE WHEN r.status = 'delivered' THEN NULL
       ELSE coalesce(r.error, 'HTTP ' || r.http_status) END,
     delivered_at = CASE WHEN r.status = 'delivered' THEN r.attempted_at ELSE d.delivered_at END
-  FROM r WHERE d.id = r.id AND d.status = 'pending'`;
+  FROM r WHERE d.id = ANY ($1::uuid[]) AND d.id = r.id AND d.status = r.pending`;
 
 /** Hands back leases not used (a stop that cut attempts short): due again at once. */
 const RELEASE = `

@@ -238,6 +238,37 @@ describe('delivering stored events', () => {
     expect((await errorOf(subs.linkLocal, 'l'))?.error).toMatch(/DESTINATION_REFUSED/);
   });
 
+  it('holds more than ten attempts open at once without a listener-leak warning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    open.push(async () => process.off('warning', onWarning));
+    // Every answer waits until all 20 are open at once.
+    let release: () => void = () => {};
+    const allOpen = new Promise<void>((resolve) => (release = resolve));
+    const r = await receiver(async (n) => {
+      if (n >= 20) release();
+      await allOpen;
+      return 200;
+    });
+    const subscription = await subscribe(r.url, { types: ['wide'], maxInFlight: 20 });
+    startSender();
+
+    await events.insertBatch(Array.from({ length: 20 }, (_, i) => event('wide', `w-${i}`)));
+    await r.waitForCount(20);
+    await waitFor('all 20 recorded', async () => {
+      const page = await deliveries.find({
+        subscriptionId: subscription,
+        status: 'delivered',
+        limit: 100,
+      });
+      return page.items.length === 20;
+    });
+    // Warnings are emitted on the next tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('keeps maxInFlight across two processes, and a slow destination does not hold up another', async () => {
     let open = 0;
     let most = 0;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { AttemptRecord, ClaimedDelivery, DeliveriesRepository } from '@webhooks/db';
 import type { Logger } from 'pino';
 import type { DeliveryMetrics } from './delivery-metrics.js';
@@ -59,6 +60,10 @@ export class DeliveryWorker {
   constructor(options: DeliveryWorkerOptions) {
     this.#options = options;
     this.#maxConcurrent = options.maxConcurrent ?? 1000;
+    // Every open attempt listens on this one signal, and stops listening when its request
+    // closes: up to `maxConcurrent` listeners, none left behind. Node's warning at 11 would be
+    // a false alarm.
+    setMaxListeners(0, this.#abort.signal);
   }
 
   /** Attempts open now. */

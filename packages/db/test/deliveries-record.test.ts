@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
+import { testLogger } from '../../../test/helpers/test-logger.js';
+import { Database, DeliveriesRepository, type EventRow, EventsRepository } from '../src/index.js';
+
+// Claiming and recording must cost the same however many deliveries wait for other
+// subscriptions: a dead destination's backlog grows for as long as it is down, and every
+// other subscription is claimed and recorded beside it.
+const BACKLOG = 5000;
+/** What the live subscription has due at a time. */
+const BATCH = 5;
+let database: TestDatabase;
+/** One connection, so the statistics it flushes are those of the statement just run. */
+let db: Database;
+
+beforeAll(async () => {
+  database = await createTestDatabase(inject('databaseUrl'));
+  db = new Database({
+    connectionString: database.url,
+    logger: testLogger(),
+    maxConnections: 1,
+    statementTimeoutMs: 30_000,
+    applicationName: 'deliveries-record-test',
+  });
+});
+
+afterAll(async () => {
+  await db?.close();
+  await database?.drop();
+});
+
+async function storeEvents(type: string, count: number): Promise<void> {
+  const events = new EventsRepository(db);
+  for (let first = 0; first < count; first += 500) {
+    await events.insertBatch(rows(type, count).slice(first, first + 500));
+  }
+}
+
+async function subscribe(name: string, type: string, state: 'active' | 'paused') {
+  const result = await db.query<{ id: string }>(
+    `INSERT INTO subscriptions (name, url, types, secret, retry_delays_ms, timeout_ms,
+       max_in_flight, state)
+     VALUES ($1, 'http://127.0.0.1:1/hook', $2, 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0',
+       '{5000}', 10000, 100, $3)
+     RETURNING id`,
+    [name, [type], state],
+  );
+  return result.rows[0]?.id as string;
+}
+
+const rows = (type: string, count: number): EventRow[] =>
+  Array.from({ length: count }, (_, i) => ({
+    eventId: `${type}-${i}`,
+    source: 'record-test',
+    type,
+    data: { i },
+    timestamp: '2026-05-06T07:08:09.123456Z',
+  }));
+
+/**
+ * Entries read so far from the index of pending deliveries, as this connection has flushed
+ * them: walking another subscription's backlog shows there.
+ */
+async function pendingEntriesRead(): Promise<number> {
+  // Pending statistics are flushed when the backend next goes idle, before the next query.
+  await db.query('SELECT pg_stat_force_next_flush()');
+  const result = await db.query<{ read: string }>(
+    `SELECT idx_tup_read AS read FROM pg_stat_user_indexes
+     WHERE indexrelname = 'deliveries_pending_idx'`,
+  );
+  return Number(result.rows[0]?.read ?? 0);
+}
+
+describe("claiming and recording read only their own deliveries, not another subscription's backlog", () => {
+  const events = () => new EventsRepository(db);
+  const deliveries = () => new DeliveriesRepository(db);
+  let live: string;
+
+  beforeAll(async () => {
+    await subscribe('down', 'backlog', 'paused');
+    await subscribe('history', 'history', 'paused');
+    live = await subscribe('live', 'live', 'active');
+    // The statistics are taken while nearly every delivery is delivered, as in normal running;
+    // then the destination goes down and its backlog builds up.
+    await storeEvents('history', BACKLOG);
+    await db.query(`UPDATE deliveries SET status = 'delivered'`);
+    await db.query('ANALYZE deliveries');
+    await storeEvents('backlog', BACKLOG);
+  });
+
+  /** `BATCH` new deliveries for the live subscription, claimed then recorded; entries read by each. */
+  async function claimAndRecord(batch: string) {
+    await events().insertBatch(
+      rows('live', BATCH).map((r) => ({ ...r, eventId: `${batch}-${r.eventId}` })),
+    );
+    const beforeClaim = await pendingEntriesRead();
+    const claimed = await deliveries().claimDue({ limit: BATCH, leaseMarginMs: 30_000 });
+    const claimRead = (await pendingEntriesRead()) - beforeClaim;
+    expect(claimed.map((d) => d.subscriptionId)).toEqual(Array(BATCH).fill(live));
+    await deliveries().recordAttempts(
+      claimed.map((d) => ({
+        deliveryId: d.id,
+        attemptedAt: new Date(),
+        durationMs: 1,
+        httpStatus: 204,
+        responseBody: '',
+        status: 'delivered' as const,
+      })),
+    );
+    const recordRead = (await pendingEntriesRead()) - beforeClaim - claimRead;
+    const delivered = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM deliveries WHERE subscription_id = $1 AND status = 'delivered'`,
+      [live],
+    );
+    return { claimRead, recordRead, delivered: delivered.rows[0]?.n };
+  }
+
+  it('while the statistics predate the backlog', async () => {
+    const read = await claimAndRecord('stale');
+    expect(read.delivered).toBe(BATCH);
+    expect(read.claimRead).toBeLessThan(BACKLOG / 10);
+    expect(read.recordRead).toBeLessThan(BACKLOG / 10);
+  });
+
+  it('once they count it', async () => {
+    await db.query('ANALYZE deliveries');
+    const read = await claimAndRecord('analyzed');
+    expect(read.delivered).toBe(2 * BATCH);
+    expect(read.claimRead).toBeLessThan(BACKLOG / 10);
+    expect(read.recordRead).toBeLessThan(BACKLOG / 10);
+  });
+});
