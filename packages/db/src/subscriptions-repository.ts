@@ -268,6 +268,22 @@ export class SubscriptionsRepository {
   }
 
   /**
+   * Sets the subscription's state: `paused` stops its deliveries from being claimed (attempts
+   * open now finish) while new ones keep being made; `active` lets them all go. Returns the
+   * subscription, or undefined when there is none.
+   */
+  async setState(id: string, state: SubscriptionState): Promise<Subscription | undefined> {
+    const result = await this.#db.query<Subscription>(
+      `WITH s AS (
+         UPDATE subscriptions SET state = $2, updated_at = now()
+         WHERE id = $1 RETURNING *)
+       SELECT ${SUBSCRIPTION_COLUMNS} FROM s`,
+      [id, state],
+    );
+    return result.rows[0];
+  }
+
+  /**
    * Deletes the subscription with its deliveries, unless deliveries of it still wait while it
    * is active: those would be lost unseen. Pausing it first says they may go.
    */

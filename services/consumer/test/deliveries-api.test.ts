@@ -141,6 +141,9 @@ describe('the deliveries API', () => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json().issues[0].path).toBe('status');
     expect((await get('/subscriptions/not-a-uuid/deliveries')).statusCode).toBe(400);
+    const unknown = await get('/subscriptions/00000000-0000-4000-8000-000000000000/deliveries');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toEqual({ error: 'not_found' });
   });
 
   it('shows one delivery with every attempt', async () => {

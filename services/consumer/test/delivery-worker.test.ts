@@ -1,6 +1,12 @@
 import { serviceRegistry } from '@webhooks/config';
 import { parseExactJson } from '@webhooks/contracts';
-import { Database, DeliveriesRepository, type EventRow, EventsRepository } from '@webhooks/db';
+import {
+  Database,
+  DeliveriesRepository,
+  type EventRow,
+  EventsRepository,
+  SubscriptionsRepository,
+} from '@webhooks/db';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
 import { testLogger } from '../../../test/helpers/test-logger.js';
@@ -302,5 +308,28 @@ describe('delivering stored events', () => {
       });
       return page.items.length === 30;
     });
+  });
+
+  it('sends nothing for a paused subscription, keeps what it is owed, and sends it all on resume', async () => {
+    const r = await receiver();
+    const subscription = await subscribe(r.url, { types: ['paused.*'] });
+    const subscriptionsRepository = new SubscriptionsRepository(database.db);
+    expect((await subscriptionsRepository.setState(subscription, 'paused'))?.state).toBe('paused');
+    startSender();
+    await events.insertBatch(Array.from({ length: 50 }, (_, i) => event('paused.one', `p-${i}`)));
+
+    // Made and waiting, none sent (the sender polls every 20 ms: fifty polls).
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(r.received).toHaveLength(0);
+    const waiting = await deliveries.find({
+      subscriptionId: subscription,
+      status: 'pending',
+      limit: 100,
+    });
+    expect(waiting.items).toHaveLength(50);
+
+    await subscriptionsRepository.setState(subscription, 'active');
+    await waitFor('all fifty delivered', () => r.uniqueIds().size === 50);
+    expect(r.received).toHaveLength(50);
   });
 });

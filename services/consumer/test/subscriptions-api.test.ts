@@ -508,10 +508,30 @@ describe('DELETE /subscriptions/:id', () => {
     expect(refused.json()).toEqual({ error: 'subscription_active' });
     expect((await call('GET', `/subscriptions/${created.id}`)).statusCode).toBe(200);
 
-    await sql("UPDATE subscriptions SET state = 'paused' WHERE id = $1", [created.id]);
+    const paused = await call('POST', `/subscriptions/${created.id}/pause`);
+    expect(paused.statusCode).toBe(200);
+    expect(paused.json()).toMatchObject({ id: created.id, state: 'paused' });
+    expect(paused.json().secret).toBeUndefined();
     expect((await call('DELETE', `/subscriptions/${created.id}`)).statusCode).toBe(204);
     const left = await sql('SELECT 1 FROM deliveries WHERE subscription_id = $1', [created.id]);
     expect(left.rowCount).toBe(0);
+  });
+});
+
+describe('POST /subscriptions/:id/pause and /resume', () => {
+  it('changes the state and nothing else; 404 for an unknown id, 400 for a non-uuid', async () => {
+    const created = await create({ name: 'steer', url: 'https://a.example/' });
+    expect((await call('POST', `/subscriptions/${created.id}/pause`)).json().state).toBe('paused');
+    expect((await call('GET', `/subscriptions/${created.id}`)).json().state).toBe('paused');
+    const resumed = (await call('POST', `/subscriptions/${created.id}/resume`)).json();
+    expect(resumed.state).toBe('active');
+    expect(resumed.url).toBe('https://a.example/');
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    expect((await call('POST', `/subscriptions/${unknown}/pause`)).statusCode).toBe(404);
+    expect((await call('POST', '/subscriptions/nope/resume')).statusCode).toBe(400);
+    expect(
+      (await call('POST', `/subscriptions/${created.id}/pause`, undefined, null)).statusCode,
+    ).toBe(401);
   });
 });
 

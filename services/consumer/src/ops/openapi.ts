@@ -317,6 +317,30 @@ export function consumerOpenApiDocument() {
           },
         }),
       },
+      '/subscriptions/{id}/pause': {
+        post: tokenRequired({
+          summary: 'Pause a subscription: its deliveries keep being made and wait; none is sent',
+          operationId: 'pauseSubscription',
+          parameters: [idParameter('subscription')],
+          responses: {
+            '200': subscription('The subscription, `state` paused'),
+            '400': errorResponse('`invalid_query`: the id is not a uuid'),
+            '404': errorResponse('`not_found`'),
+          },
+        }),
+      },
+      '/subscriptions/{id}/resume': {
+        post: tokenRequired({
+          summary: 'Resume a paused subscription: what waited is sent',
+          operationId: 'resumeSubscription',
+          parameters: [idParameter('subscription')],
+          responses: {
+            '200': subscription('The subscription, `state` active'),
+            '400': errorResponse('`invalid_query`: the id is not a uuid'),
+            '404': errorResponse('`not_found`'),
+          },
+        }),
+      },
       '/subscriptions/{id}/deliveries': {
         get: tokenRequired({
           summary: "A subscription's deliveries, newest stored event first",
@@ -328,6 +352,7 @@ export function consumerOpenApiDocument() {
           responses: {
             '200': page('A page of deliveries; pass `nextCursor` as `cursor` for the next'),
             '400': errorResponse('`invalid_query`, with `issues`'),
+            '404': errorResponse('`not_found`: no such subscription'),
           },
         }),
       },

@@ -120,7 +120,10 @@ export function buildOpsApp(deps: OpsAppDeps): FastifyInstance {
     app.register(async (scope) => {
       requireOpsToken(scope, deps.opsToken);
       subscriptionRoutes(scope, delivery.subscriptions);
-      deliveryRoutes(scope, delivery.deliveries);
+      deliveryRoutes(scope, {
+        deliveries: delivery.deliveries,
+        subscriptionExists: async (id) => (await delivery.subscriptions.findById(id)) !== undefined,
+      });
     });
   }
   return app;

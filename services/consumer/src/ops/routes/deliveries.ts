@@ -62,10 +62,21 @@ export const DeliveryReplayResponse = z.object({
  * `GET /subscriptions/:id/deliveries`, `GET /deliveries/:id` (with every attempt) and
  * `POST /deliveries/replay`: the record of what was sent where, and sending it again.
  */
-export function deliveryRoutes(app: FastifyInstance, deliveries: DeliveriesRepository): void {
+export function deliveryRoutes(
+  app: FastifyInstance,
+  deps: {
+    deliveries: DeliveriesRepository;
+    /** Whether a subscription exists: an unknown one is 404, not an empty list. */
+    subscriptionExists: (id: string) => Promise<boolean>;
+  },
+): void {
+  const { deliveries } = deps;
   app.get('/subscriptions/:id/deliveries', async (request, reply) => {
     const subscriptionId = idParam(request);
     if (subscriptionId === undefined) return invalidId(reply, 'a subscription');
+    if (!(await deps.subscriptionExists(subscriptionId))) {
+      return reply.code(404).send({ error: 'not_found' });
+    }
     return pagedList({
       query: DeliveriesQuery,
       find: (filter) => deliveries.find({ ...filter, subscriptionId }),

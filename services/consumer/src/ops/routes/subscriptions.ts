@@ -117,6 +117,20 @@ export function subscriptionRoutes(app: FastifyInstance, subscriptions: Subscrip
     });
   });
 
+  // Paused: its deliveries keep being made and wait in the table; none is sent until resumed.
+  for (const [action, state] of [
+    ['pause', 'paused'],
+    ['resume', 'active'],
+  ] as const) {
+    app.post(`/subscriptions/:id/${action}`, async (request, reply) => {
+      const id = idParam(request);
+      if (id === undefined) return invalidId(reply, 'a subscription');
+      const changed = await subscriptions.setState(id, state);
+      if (changed === undefined) return reply.code(404).send(NOT_FOUND);
+      return changed;
+    });
+  }
+
   app.delete('/subscriptions/:id', async (request, reply) => {
     const id = idParam(request);
     if (id === undefined) return invalidId(reply, 'a subscription');
