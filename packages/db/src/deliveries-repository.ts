@@ -1,6 +1,7 @@
 import type { Database } from './database.js';
 import { KeysetPages, type Page, type PageRequest } from './keyset-page.js';
 import { SqlConditions } from './sql-conditions.js';
+import { signingSecretsSql } from './subscriptions-repository.js';
 import { utcText } from './utc-text.js';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
@@ -142,8 +143,7 @@ const CLAIM = `
   WHERE d.id = picked.id AND s.id = d.subscription_id AND w.id = d.event_row_id
   RETURNING d.id, s.id AS "subscriptionId", s.name AS "subscriptionName", s.url,
     s.timeout_ms AS "timeoutMs", s.retry_delays_ms AS "retryDelaysMs",
-    CASE WHEN s.previous_secret IS NOT NULL AND s.previous_secret_expires_at > now()
-      THEN ARRAY[s.secret, s.previous_secret] ELSE ARRAY[s.secret] END AS secrets,
+    ${signingSecretsSql('s')} AS secrets,
     'msg_' || w.id AS "webhookId",
     '{"id":' || to_json(w.event_id::text) || ',"source":' || to_json(w.source::text)
       || ',"type":' || to_json(w.type::text) || ',"timestamp":"' || ${utcText('w."timestamp"')}

@@ -209,6 +209,12 @@ export class SubscriptionsRepository {
     return { items, next: more ? items.at(-1)?.name : undefined };
   }
 
+  /** Whether a subscription has this id (without computing its health). */
+  async exists(id: string): Promise<boolean> {
+    const result = await this.#db.query('SELECT 1 FROM subscriptions WHERE id = $1', [id]);
+    return result.rowCount === 1;
+  }
+
   /** The subscription with this uuid, or undefined. */
   async findById(id: string): Promise<Subscription | undefined> {
     const result = await this.#db.query<Subscription>(

@@ -122,7 +122,7 @@ export function buildOpsApp(deps: OpsAppDeps): FastifyInstance {
       subscriptionRoutes(scope, delivery.subscriptions);
       deliveryRoutes(scope, {
         deliveries: delivery.deliveries,
-        subscriptionExists: async (id) => (await delivery.subscriptions.findById(id)) !== undefined,
+        subscriptionExists: (id) => delivery.subscriptions.exists(id),
       });
     });
   }
