@@ -52,10 +52,12 @@ const benchmark: Mode = async (context) => {
   const brokerFixedRate = await brokerFixedRatePhase(context);
   const fixedRate = await fixedRatePhase(context);
   const largeBodies = await largeBodiesPhase(context);
-  // Last: its subscriptions and deliveries are not in the tables while the others run.
-  const delivery = await deliveryPhase(context);
   const endToEnd = endToEndCurve.at(-1);
   if (endToEnd === undefined) throw new Error('no end-to-end level ran');
+  // Last: its subscriptions and deliveries are not in the tables while the others run.
+  const delivery = await deliveryPhase(context, {
+    endToEndPerSecond: endToEnd.persistedPerSecond,
+  });
 
   const result: BenchResult = {
     startedAt: startedAt.toISOString(),

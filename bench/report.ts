@@ -105,7 +105,7 @@ function deliveryRows(d: DeliveryResult, r: BenchResult): string[] {
       (live) =>
         `| delivery beside end to end, ${live.connections} connections, ${subscriptions(live.subscriptions)} | ${n(live.deliveriesPerSecond)} deliveries/s${live.subscriptions > 1 ? ` (${n(live.eventsPerSecond)}/s per subscription)` : ''} while ${n(live.storedPerSecond)} stored/s | ${n(live.behindAtEnd)} deliveries behind when the load stopped, all in ${n(live.catchUpSeconds, 1)} s later | ${n(live.stored)} stored, ${n(live.arrived)} arrived, ${n(live.recorded)} recorded |`,
     ),
-    `| delivery at ${n(l.ratePerSecond)}/s (half the 1-subscription drain) × ${l.seconds} s through the API, 1 subscription | ${n(l.load.achievedPerSecond)}/s sent | stored→delivered ${n(t.p50Ms, 1)} / ${n(t.p99Ms, 1)} ms (max ${n(t.maxMs, 1)}; after the first ${l.warmupSeconds} s p99 ${n(l.steadyStoredToDelivered.p99Ms, 1)}); HTTP steady p99 ${n(l.load.steady.p99Ms, 1)} ms | ${l.load.failed} failed; ${n(l.accepted)} accepted, ${n(l.stored)} stored, ${n(l.arrived)} arrived, ${n(l.recorded)} recorded |`,
+    `| delivery at ${n(l.ratePerSecond)}/s (half of ${n(l.limitPerSecond)}/s, what the run can store and deliver at once: 1 / (1/end to end + 1/1-subscription drain)) × ${l.seconds} s through the API, 1 subscription | ${n(l.load.achievedPerSecond)}/s sent | stored→delivered ${n(t.p50Ms, 1)} / ${n(t.p99Ms, 1)} ms (max ${n(t.maxMs, 1)}; after the first ${l.warmupSeconds} s p99 ${n(l.steadyStoredToDelivered.p99Ms, 1)}); HTTP steady p99 ${n(l.load.steady.p99Ms, 1)} ms | ${l.load.failed} failed; ${n(l.accepted)} accepted, ${n(l.stored)} stored, ${n(l.arrived)} arrived, ${n(l.recorded)} recorded |`,
   ];
 }
 

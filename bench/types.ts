@@ -181,6 +181,8 @@ export interface DeliveryLive {
 /** One subscription, events through the ingest API at a fixed rate (open loop). */
 export interface DeliveryLatency {
   ratePerSecond: number;
+  /** What the run could store and deliver at once, 1 / (1/end to end + 1/drain): twice the rate. */
+  limitPerSecond: number;
   seconds: number;
   warmupSeconds: number;
   load: Pick<OpenLoopResult, 'achievedPerSecond' | 'failed'> & { steady: LatencySummary };

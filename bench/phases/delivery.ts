@@ -15,7 +15,7 @@ import {
   unsubscribe,
   waitForDelivered,
 } from '../lib/subscriptions.js';
-import type { Phase, PhaseContext } from '../phase.js';
+import type { PhaseContext } from '../phase.js';
 import type { DeliveryDrain, DeliveryLatency, DeliveryLive, DeliveryResult } from '../types.js';
 
 /**
@@ -166,12 +166,14 @@ async function liveBeside(session: Session, ingest: Service, count: number): Pro
 
 /**
  * One subscription, events through the ingest API at `ratePerSecond` (open loop): stored →
- * delivered from each row's `created_at` to its arrival at the receiver.
+ * delivered from each row's `created_at` to its arrival at the receiver. `limitPerSecond` is
+ * the store-and-deliver limit the rate is half of, for the report.
  */
 async function latencyAt(
   session: Session,
   ingest: Service,
   ratePerSecond: number,
+  limitPerSecond: number,
 ): Promise<DeliveryLatency> {
   const { env, plan, log } = session.context;
   const seconds = plan.deliveryLatencySeconds;
@@ -197,6 +199,7 @@ async function latencyAt(
   await unsubscribe(env.db, ids);
   return {
     ratePerSecond,
+    limitPerSecond,
     seconds,
     warmupSeconds,
     load: { achievedPerSecond: load.achievedPerSecond, failed: load.failed, steady: load.steady },
@@ -210,12 +213,27 @@ async function latencyAt(
 }
 
 /**
+ * What the pipeline can take through the API and deliver at once, events/s: each event is
+ * stored (at most `endToEndPerSecond`) and sent (at most `drainPerSecond`) on the same machine,
+ * so the two limits compose like 1 / (1/a + 1/b).
+ */
+export function storeAndDeliverLimit(endToEndPerSecond: number, drainPerSecond: number): number {
+  if (endToEndPerSecond <= 0 || drainPerSecond <= 0) return 0;
+  return 1 / (1 / endToEndPerSecond + 1 / drainPerSecond);
+}
+
+/**
  * Deliveries to a fast receiver on loopback (bench/delivery-receiver.ts): a backlog drained by
  * the consumer alone with one subscription and with three (the figure the targets are about),
- * deliveries beside the live end-to-end load, then stored → delivered latency at half the
- * one-subscription drain rate. Every delivery must arrive; one in `VERIFY_EVERY` is verified.
+ * deliveries beside the live end-to-end load, then stored → delivered latency at half of
+ * what the pipeline can store and deliver at once (`storeAndDeliverLimit` of the run's
+ * end-to-end rate and one-subscription drain). Every delivery must arrive; one in
+ * `VERIFY_EVERY` is verified.
  */
-export const deliveryPhase: Phase<DeliveryResult> = async (context) => {
+export const deliveryPhase = async (
+  context: PhaseContext,
+  measured: { endToEndPerSecond: number },
+): Promise<DeliveryResult> => {
   const { env } = context;
   const secret = benchSecret();
   const receiver = await startDeliveryReceiver({ secret, verifyEvery: VERIFY_EVERY });
@@ -228,8 +246,12 @@ export const deliveryPhase: Phase<DeliveryResult> = async (context) => {
     const drain = [await drainBacklog(session, 1), await drainBacklog(session, 3)];
     ingest = await env.startIngest(topology);
     const live = [await liveBeside(session, ingest, 1), await liveBeside(session, ingest, 3)];
-    const halfRate = Math.max(1, Math.round((drain[0]?.deliveriesPerSecond ?? 2) / 2));
-    const latency = await latencyAt(session, ingest, halfRate);
+    const limit = storeAndDeliverLimit(
+      measured.endToEndPerSecond,
+      drain[0]?.deliveriesPerSecond ?? 0,
+    );
+    const halfRate = Math.max(1, Math.round(limit / 2));
+    const latency = await latencyAt(session, ingest, halfRate, Math.round(limit));
     const signatures = await arrivalsAt(receiver, session.paths);
     receiver.running.assertRunning();
     return {

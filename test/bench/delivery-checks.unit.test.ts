@@ -34,6 +34,7 @@ const delivery = (over: Partial<DeliveryResult> = {}): DeliveryResult => ({
   live: [],
   latency: {
     ratePerSecond: 1500,
+    limitPerSecond: 3000,
     seconds: 5,
     warmupSeconds: 1,
     load: { achievedPerSecond: 1500, failed: 0, steady: { ...latency, failed: 0, p999Ms: 60 } },

@@ -75,5 +75,17 @@ export const DeliveryEnv = z.object({
    * same delivery again meanwhile, a duplicate. Default 30000.
    */
   DELIVERY_LEASE_MARGIN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /**
+   * After this many failed attempts to one subscription in a row (none delivered between), a
+   * sender backs off from its destination: one probe at a time instead of every delivery that
+   * comes due, the waiting deliveries keeping their retries; the first delivered attempt ends
+   * it. Default 10.
+   */
+  DELIVERY_BACKOFF_AFTER_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(10),
+  /**
+   * The longest wait between two probes of a destination backed off from, ms; the wait starts
+   * at 1 s (or this, when shorter) and doubles with every failed probe. Default 60000.
+   */
+  DELIVERY_BACKOFF_MAX_MS: z.coerce.number().int().positive().max(3_600_000).default(60_000),
 });
 export type DeliveryEnv = z.infer<typeof DeliveryEnv>;

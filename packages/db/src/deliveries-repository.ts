@@ -92,96 +92,32 @@ export type DeliverySelection =
   | { filter: DeliveryFilter & { subscriptionId: string } };
 
 /**
- * The active subscriptions with something due, locked for this claim (`NO KEY UPDATE` does not
- * block the key-share locks that storing takes on them). Another process claiming at the same
- * moment skips them: two claims never count one subscription's in-flight deliveries at once.
- *
- * "Something due" is the subscription's earliest pending delivery being due: one ordered index
- * probe per subscription, whatever the statistics say. As `EXISTS` the planner may turn it into
- * a join reading every due delivery of every subscription (a paused one's whole backlog, at
- * every poll), which it takes for small whenever its statistics predate the backlog.
+ * Records the outcomes, then leases what is due (migrations/…_record-and-claim-deliveries.sql:
+ * the lock on the due subscriptions, then a count of their leases in a fresh snapshot, in one
+ * round trip). Returns the leased deliveries' ids and attempt numbers.
  */
-const LOCK_DUE_SUBSCRIPTIONS = `
-  SELECT s.id FROM subscriptions s
-  WHERE s.state = 'active'
-    AND (SELECT d.next_attempt_at FROM deliveries d
-      WHERE d.subscription_id = s.id AND d.status = 'pending'
-      ORDER BY d.next_attempt_at LIMIT 1) <= now()
-  FOR NO KEY UPDATE OF s SKIP LOCKED`;
+const RECORD_AND_CLAIM = `
+  SELECT delivery_id AS id, attempt FROM record_and_claim_deliveries($1::uuid[],
+    $2::timestamptz[], $3::int[], $4::int[], $5::text[], $6::text[], $7::text[],
+    $8::timestamptz[], $9::int, $10::int, $11::uuid[], $12::int[])`;
 
 /**
- * Takes up to each subscription's free slots (`max_in_flight` minus the deliveries leased and
- * not expired) of its due deliveries, oldest due first, and leases them for the
- * subscription's timeout plus a margin: a claim after the lease ends takes them again. Runs
- * after `LOCK_DUE_SUBSCRIPTIONS` in the same transaction, so it counts every lease that
- * another process committed before it got the lock.
+ * What one attempt of each leased delivery needs, read once the lease is committed (so the
+ * event and subscription rows are those the claim saw, or newer).
  */
-const CLAIM = `
-  WITH subs AS (
-    SELECT s.id, s.max_in_flight - (
-      SELECT count(*) FROM deliveries d
-      WHERE d.subscription_id = s.id AND d.status = 'pending'
-        AND d.leased_until IS NOT NULL AND d.leased_until > now()
-    ) AS free
-    FROM subscriptions s WHERE s.id = ANY ($1::uuid[])
-  ), picked AS (
-    SELECT p.id FROM subs CROSS JOIN LATERAL (
-      SELECT d.id FROM deliveries d
-      WHERE d.subscription_id = subs.id AND d.status = 'pending' AND d.next_attempt_at <= now()
-      ORDER BY d.next_attempt_at
-      LIMIT greatest(least(subs.free, $2::int), 0)
-      FOR UPDATE OF d SKIP LOCKED
-    ) p
-    LIMIT $2::int
-  )
-  UPDATE deliveries d SET
-    attempts = d.attempts + 1,
-    last_attempt_at = now(),
-    leased_until = now() + make_interval(secs => (s.timeout_ms + $3::int) / 1000.0),
-    next_attempt_at = now() + make_interval(secs => (s.timeout_ms + $3::int) / 1000.0)
-  FROM picked, subscriptions s, webhook_events w
-  WHERE d.id = picked.id AND s.id = d.subscription_id AND w.id = d.event_row_id
-  RETURNING d.id, s.id AS "subscriptionId", s.name AS "subscriptionName", s.url,
+const LEASED = `
+  SELECT d.id, s.id AS "subscriptionId", s.name AS "subscriptionName", s.url,
     s.timeout_ms AS "timeoutMs", s.retry_delays_ms AS "retryDelaysMs",
     ${signingSecretsSql('s')} AS secrets,
     'msg_' || w.id AS "webhookId",
     '{"id":' || to_json(w.event_id::text) || ',"source":' || to_json(w.source::text)
       || ',"type":' || to_json(w.type::text) || ',"timestamp":"' || ${utcText('w."timestamp"')}
       || '","data":' || w.data::text || '}' AS body,
-    d.attempts AS attempt,
-    (extract(epoch FROM d.event_created_at) * 1000)::float8 AS "storedAtMs"`;
-
-/**
- * Records attempts and their outcome, many in one statement. A delivery removed meanwhile (its
- * event expired) is skipped. Only a delivery still pending is changed: a replay or another
- * process's outcome is not overwritten by a late one.
- *
- * The deliveries are found by primary key (`d.id = ANY ($1)`), and `'pending'` reaches the
- * comparison through `r` rather than as a constant: `status = 'pending'` would let the planner
- * read the partial index of every pending delivery instead (a dead destination's whole
- * backlog, at every record), which it takes for small whenever its statistics predate the
- * backlog. `r` is materialized, so the value stays opaque to it.
- */
-const RECORD_ATTEMPTS = `
-  WITH r AS MATERIALIZED (
-    SELECT r.*, 'pending' AS pending FROM unnest($1::uuid[], $2::timestamptz[], $3::int[],
-      $4::int[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
-      AS r(id, attempted_at, duration_ms, http_status, error, response_body, status, next_at)
-  ), logged AS (
-    INSERT INTO delivery_attempts (delivery_id, subscription_id, attempted_at, http_status,
-      error, duration_ms, response_body)
-    SELECT r.id, d.subscription_id, r.attempted_at, r.http_status, r.error, r.duration_ms,
-      r.response_body
-    FROM r JOIN deliveries d ON d.id = r.id
-  )
-  UPDATE deliveries d SET
-    status = r.status,
-    leased_until = NULL,
-    next_attempt_at = coalesce(r.next_at, d.next_attempt_at),
-    last_error = CASE WHEN r.status = 'delivered' THEN NULL
-      ELSE coalesce(r.error, 'HTTP ' || r.http_status) END,
-    delivered_at = CASE WHEN r.status = 'delivered' THEN r.attempted_at ELSE d.delivered_at END
-  FROM r WHERE d.id = ANY ($1::uuid[]) AND d.id = r.id AND d.status = r.pending`;
+    (extract(epoch FROM d.event_created_at) * 1000)::float8 AS "storedAtMs"
+  FROM deliveries d
+  JOIN subscriptions s ON s.id = d.subscription_id
+  JOIN webhook_events w ON w.id = d.event_row_id
+  WHERE d.id = ANY ($1::uuid[])`;
 
 /** Hands back leases not used (a stop that cut attempts short): due again at once. */
 const RELEASE = `
@@ -230,29 +166,22 @@ export class DeliveriesRepository {
   }
 
   /**
-   * Leases up to `limit` due deliveries of the active subscriptions, within each one's free
-   * in-flight slots across every process. A lease lasts the subscription's timeout plus
-   * `leaseMarginMs`; a process that dies leaves its leases to expire, and they are claimed
-   * again. Throws a classified `DatabaseError`.
+   * Records `records` (freeing their slots), then leases up to `limit` due deliveries of the
+   * active subscriptions, within each one's free in-flight slots across every process and
+   * within `caps` (this sender's own limit per subscription id: 0 skips it, 1 takes a single
+   * probe). A lease lasts the subscription's timeout plus `leaseMarginMs`; a process that dies
+   * leaves its leases to expire, and they are claimed again. Two round trips when something
+   * is leased, one otherwise. Throws a classified `DatabaseError`: then nothing was recorded
+   * (try the records again), and whatever was leased comes due when its lease ends.
    */
-  async claimDue(options: { limit: number; leaseMarginMs: number }): Promise<ClaimedDelivery[]> {
-    if (options.limit <= 0) return [];
-    return this.#db.transaction(async (query) => {
-      const due = await query<{ id: string }>(LOCK_DUE_SUBSCRIPTIONS);
-      if (due.rows.length === 0) return [];
-      const claimed = await query<ClaimedDelivery>(CLAIM, [
-        due.rows.map((r) => r.id),
-        options.limit,
-        options.leaseMarginMs,
-      ]);
-      return claimed.rows;
-    });
-  }
-
-  /** Records attempts and what follows from each, in one statement. */
-  async recordAttempts(records: readonly AttemptRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    await this.#db.query(RECORD_ATTEMPTS, [
+  async recordAndClaim(
+    records: readonly AttemptRecord[],
+    options: { limit: number; leaseMarginMs: number; caps?: ReadonlyMap<string, number> },
+  ): Promise<ClaimedDelivery[]> {
+    const limit = Math.max(0, options.limit);
+    if (records.length === 0 && limit === 0) return [];
+    const caps = options.caps ?? new Map<string, number>();
+    const leased = await this.#db.query<{ id: string; attempt: number }>(RECORD_AND_CLAIM, [
       records.map((r) => r.deliveryId),
       records.map((r) => r.attemptedAt),
       records.map((r) => r.durationMs),
@@ -261,7 +190,28 @@ export class DeliveriesRepository {
       records.map((r) => r.responseBody ?? null),
       records.map((r) => r.status),
       records.map((r) => r.nextAttemptAt ?? null),
+      limit,
+      options.leaseMarginMs,
+      [...caps.keys()],
+      [...caps.values()],
     ]);
+    if (leased.rows.length === 0) return [];
+    const attempts = new Map(leased.rows.map((r) => [r.id, r.attempt]));
+    const details = await this.#db.query<Omit<ClaimedDelivery, 'attempt'>>(LEASED, [
+      [...attempts.keys()],
+    ]);
+    // A delivery whose event left meanwhile (retention) is gone with it: nothing to send.
+    return details.rows.map((row) => ({ ...row, attempt: attempts.get(row.id) ?? 1 }));
+  }
+
+  /** Leases up to `limit` due deliveries (`recordAndClaim` with nothing to record). */
+  claimDue(options: { limit: number; leaseMarginMs: number }): Promise<ClaimedDelivery[]> {
+    return this.recordAndClaim([], options);
+  }
+
+  /** Records attempts and what follows from each (`recordAndClaim` leasing nothing). */
+  async recordAttempts(records: readonly AttemptRecord[]): Promise<void> {
+    await this.recordAndClaim(records, { limit: 0, leaseMarginMs: 0 });
   }
 
   /** Gives back leases of deliveries not attempted after all: due again at once. */

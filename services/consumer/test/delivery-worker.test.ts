@@ -55,7 +55,13 @@ async function receiver(
 }
 
 /** A sender of its own (pool, worker), as one consumer process has. */
-function startSender(settings: { DELIVERY_ALLOWED_NETWORKS?: string[] } = {}) {
+function startSender(
+  settings: {
+    DELIVERY_ALLOWED_NETWORKS?: string[];
+    DELIVERY_BACKOFF_AFTER_FAILURES?: number;
+    DELIVERY_BACKOFF_MAX_MS?: number;
+  } = {},
+) {
   const db = new Database({
     connectionString: database.url,
     logger: testLogger(),
@@ -331,5 +337,43 @@ describe('delivering stored events', () => {
     await subscriptionsRepository.setState(subscription, 'active');
     await waitFor('all fifty delivered', () => r.uniqueIds().size === 50);
     expect(r.received).toHaveLength(50);
+  });
+
+  it('backs off from a destination that fails everything: one probe at a time, nothing lost, the others unhurt', async () => {
+    let down = true;
+    const flaky = await receiver(() => (down ? 503 : 200));
+    const healthy = await receiver();
+    const flakySubscription = await subscribe(flaky.url, {
+      types: ['flaky'],
+      retryDelaysMs: [20, 20, 20],
+      maxInFlight: 10,
+    });
+    await subscribe(healthy.url, { types: ['healthy'] });
+    const role = startSender({ DELIVERY_BACKOFF_AFTER_FAILURES: 5, DELIVERY_BACKOFF_MAX_MS: 200 });
+
+    await events.insertBatch(Array.from({ length: 100 }, (_, i) => event('flaky', `f-${i}`)));
+    await waitFor('backing off', () => role.worker.isBackingOff(flakySubscription));
+    const healthyStartedAt = Date.now();
+    await events.insertBatch(Array.from({ length: 100 }, (_, i) => event('healthy', `h-${i}`)));
+    await healthy.waitForCount(100);
+    expect(Date.now() - healthyStartedAt).toBeLessThan(2000);
+
+    // A second of back-off: probes 200 ms apart at most, never two at once.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const attemptsWhileDown = flaky.received.length;
+    // The failures before the back-off (up to 5 in a row, plus what was in flight: 10) and
+    // the probes (five at most, 200 ms apart); without the back-off every delivery would have
+    // been tried four times over in that second (20 ms retries): 400 attempts.
+    expect(attemptsWhileDown).toBeLessThanOrEqual(25);
+    const page = await deliveries.find({ subscriptionId: flakySubscription, limit: 100 });
+    // Waiting deliveries keep their retries: none failed for good.
+    expect(page.items.filter((d) => d.status === 'failed').length).toBeLessThanOrEqual(5);
+
+    down = false;
+    await waitFor(
+      'every flaky one delivered once the destination answers',
+      () => flaky.received.filter((d) => d.answer === 200).length >= 95,
+    );
+    expect(role.worker.isBackingOff(flakySubscription)).toBe(false);
   });
 });

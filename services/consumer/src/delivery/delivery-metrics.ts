@@ -5,6 +5,8 @@ export interface DeliveryMetricsOptions {
   registry: Registry;
   /** Pending deliveries per subscription name, read at scrape time. */
   pendingBySubscription: () => Promise<ReadonlyMap<string, number>>;
+  /** Subscriptions this process is backing off from now (see `DestinationBackoff`). */
+  backingOff: () => number;
 }
 
 /** What the senders did, on the consumer's registry. */
@@ -41,6 +43,13 @@ export class DeliveryMetrics {
         this.reset();
         const pending = await options.pendingBySubscription().catch(() => undefined);
         for (const [subscription, count] of pending ?? []) this.set({ subscription }, count);
+      },
+    });
+    gauge(registry, {
+      name: 'delivery_destinations_backing_off',
+      help: 'Subscriptions whose destination failed every recent attempt: this process sends them one probe at a time',
+      collect() {
+        this.set(options.backingOff());
       },
     });
   }

@@ -15,6 +15,10 @@ export interface DeliveryRoleOptions {
     DELIVERY_POLL_MS: number;
     /** A lease lasts the subscription's timeout plus this, ms. Default 30 s. */
     DELIVERY_LEASE_MARGIN_MS?: number | undefined;
+    /** Failed attempts in a row before backing off from a destination. Default 10. */
+    DELIVERY_BACKOFF_AFTER_FAILURES?: number | undefined;
+    /** The longest wait between probes of a destination backed off from, ms. Default 60 s. */
+    DELIVERY_BACKOFF_MAX_MS?: number | undefined;
   };
   registry: Registry;
   logger: Logger;
@@ -36,6 +40,7 @@ export class DeliveryRole {
     this.metrics = new DeliveryMetrics({
       registry: options.registry,
       pendingBySubscription: () => this.deliveries.pendingBySubscription(),
+      backingOff: () => this.worker.backingOff,
     });
     this.#sender = new DeliverySender({
       policy: new DestinationPolicy({ allowedNetworks: settings.DELIVERY_ALLOWED_NETWORKS }),
@@ -56,6 +61,7 @@ export class DeliveryRole {
         }),
       pollMs: settings.DELIVERY_POLL_MS,
       leaseMarginMs: settings.DELIVERY_LEASE_MARGIN_MS,
+      backoff: backoffOf(settings),
       metrics: this.metrics,
       logger,
     });
@@ -71,4 +77,15 @@ export class DeliveryRole {
       ['close delivery connections', () => this.#sender.close()],
     ];
   }
+}
+
+/** The back-off settings given; the worker's defaults for the rest. */
+function backoffOf(settings: DeliveryRoleOptions['settings']) {
+  const maxMs = settings.DELIVERY_BACKOFF_MAX_MS;
+  return {
+    ...(settings.DELIVERY_BACKOFF_AFTER_FAILURES === undefined
+      ? {}
+      : { afterFailures: settings.DELIVERY_BACKOFF_AFTER_FAILURES }),
+    ...(maxMs === undefined ? {} : { maxMs, firstMs: Math.min(1000, maxMs) }),
+  };
 }

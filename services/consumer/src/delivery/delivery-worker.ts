@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { AttemptRecord, ClaimedDelivery, DeliveriesRepository } from '@webhooks/db';
 import type { Logger } from 'pino';
 import type { DeliveryMetrics } from './delivery-metrics.js';
+import { DestinationBackoff, type DestinationBackoffOptions } from './destination-backoff.js';
 import { afterAttempt } from './retry-schedule.js';
 
 /** What one attempt came to, as the sender reports it. */
@@ -14,7 +15,7 @@ export interface AttemptResult {
 }
 
 export interface DeliveryWorkerOptions {
-  deliveries: Pick<DeliveriesRepository, 'claimDue' | 'recordAttempts' | 'release'>;
+  deliveries: Pick<DeliveriesRepository, 'recordAndClaim' | 'release'>;
   /** Sends one attempt; never throws. `signal` aborts it when the worker stops. */
   send: (delivery: ClaimedDelivery, signal: AbortSignal) => Promise<AttemptResult>;
   /** How long an idle worker waits before looking for due deliveries again, ms. */
@@ -25,6 +26,11 @@ export interface DeliveryWorkerOptions {
   leaseMarginMs?: number | undefined;
   /** How long `stop()` lets open attempts finish before cutting them short, ms. Default 5 s. */
   stopGraceMs?: number;
+  /**
+   * When to back off from a destination that fails every attempt (one probe at a time).
+   * Default: after 10 failures in a row, probes 1 s apart, doubling up to 60 s.
+   */
+  backoff?: Partial<DestinationBackoffOptions> | undefined;
   metrics: DeliveryMetrics;
   logger: Logger;
 }
@@ -32,27 +38,34 @@ export interface DeliveryWorkerOptions {
 /** Wait after a failed claim or record (the database away) before trying again. */
 const DATABASE_RETRY_MS = 1000;
 
+const DEFAULT_BACKOFF: DestinationBackoffOptions = {
+  afterFailures: 10,
+  firstMs: 1000,
+  maxMs: 60_000,
+};
+
 /**
  * Sends due deliveries: claims them from PostgreSQL (leased, within each subscription's
  * `maxInFlight` across processes), sends each as one signed HTTP attempt, and records the
- * attempts in batches. A slow destination only holds its own slots; nothing is held in memory
- * but the attempts open now. Several processes share the work; a process that dies leaves its
- * leases to expire, and those deliveries are sent again (at least once).
+ * outcomes with the next claim, so one round trip both frees the slots and fills them again.
+ * A slow destination only holds its own slots, and one that fails every attempt gets a single
+ * probe at a time (`DestinationBackoff`); nothing is held in memory but the attempts open now.
+ * Several processes share the work; a process that dies leaves its leases to expire, and
+ * those deliveries are sent again (at least once).
  */
 export class DeliveryWorker {
   readonly #options: DeliveryWorkerOptions;
   readonly #maxConcurrent: number;
+  readonly #backoff: DestinationBackoff;
   readonly #open = new Map<string, Promise<void>>();
   readonly #abort = new AbortController();
-  /** Outcomes not yet recorded. */
+  /** Outcomes not yet recorded: the next cycle records them. */
   #outcomes: AttemptRecord[] = [];
   /** Leases to hand back: attempts cut short by `stop()`. */
   readonly #cutShort: string[] = [];
   #running = false;
   #loop: Promise<void> | undefined;
-  #recording: Promise<void> | undefined;
-  #recordQueued = false;
-  /** Whoever sleeps now (the claim loop, a record waiting to retry), to wake early. */
+  /** Whoever sleeps now (the cycle loop), to wake early. */
   readonly #sleepers = new Set<() => void>();
   #woken = false;
   #stopped: Promise<void> | undefined;
@@ -60,6 +73,7 @@ export class DeliveryWorker {
   constructor(options: DeliveryWorkerOptions) {
     this.#options = options;
     this.#maxConcurrent = options.maxConcurrent ?? 1000;
+    this.#backoff = new DestinationBackoff({ ...DEFAULT_BACKOFF, ...options.backoff });
     // Every open attempt listens on this one signal, and stops listening when its request
     // closes: up to `maxConcurrent` listeners, none left behind. Node's warning at 11 would be
     // a false alarm.
@@ -69,6 +83,16 @@ export class DeliveryWorker {
   /** Attempts open now. */
   get inFlight(): number {
     return this.#open.size;
+  }
+
+  /** Subscriptions this process is backing off from now. */
+  get backingOff(): number {
+    return this.#backoff.size;
+  }
+
+  /** Whether this process is backing off from the subscription's destination now. */
+  isBackingOff(subscriptionId: string): boolean {
+    return this.#backoff.isBackedOff(subscriptionId);
   }
 
   start(): void {
@@ -104,8 +128,7 @@ export class DeliveryWorker {
     clearTimeout(timer);
     this.#abort.abort();
     await finished;
-    await this.#recording;
-    await this.#record();
+    await this.#cycle(0);
     await this.#options.deliveries.release(this.#cutShort).catch((err: unknown) => {
       this.#options.logger.warn(
         { err },
@@ -114,31 +137,58 @@ export class DeliveryWorker {
     });
   }
 
+  /**
+   * One cycle after another: record what ended and claim what fits, in one round trip. Right
+   * after a cycle that did something another follows; otherwise the loop waits for the poll,
+   * a wake-up from storing, or an attempt ending.
+   */
   async #run(): Promise<void> {
-    const { deliveries, pollMs, leaseMarginMs = 30_000, logger } = this.#options;
+    const { pollMs } = this.#options;
     while (this.#running) {
       this.#woken = false;
-      const room = this.#maxConcurrent - this.#open.size;
-      let claimed: ClaimedDelivery[] = [];
-      if (room > 0) {
-        try {
-          claimed = await deliveries.claimDue({ limit: room, leaseMarginMs });
-        } catch (err) {
-          logger.warn({ err }, 'could not claim due deliveries; trying again');
-          await this.#sleep(DATABASE_RETRY_MS);
-          continue;
-        }
+      const busy = await this.#cycle(this.#maxConcurrent - this.#open.size);
+      if (busy === undefined) {
+        if (this.#running) await this.#sleep(DATABASE_RETRY_MS);
+      } else if (!busy && !this.#woken) {
+        await this.#sleep(pollMs);
       }
-      for (const delivery of claimed) this.#attempt(delivery);
-      // Something claimed: more may be due at once. Nothing: wait for the poll, a wake-up from
-      // storing, or freed slots (an outcome recorded).
-      if (claimed.length === 0 && !this.#woken) await this.#sleep(pollMs);
     }
+  }
+
+  /**
+   * Records the waiting outcomes and claims up to `room` deliveries, starting their attempts.
+   * Whether anything was recorded or claimed; undefined when the database failed (the outcomes
+   * wait for the next cycle).
+   */
+  async #cycle(room: number): Promise<boolean | undefined> {
+    const { deliveries, leaseMarginMs = 30_000, logger } = this.#options;
+    const outcomes = this.#outcomes;
+    if (outcomes.length === 0 && room <= 0) return false;
+    this.#outcomes = [];
+    let claimed: ClaimedDelivery[];
+    try {
+      claimed = await deliveries.recordAndClaim(outcomes, {
+        limit: Math.max(0, room),
+        leaseMarginMs,
+        caps: this.#backoff.caps(Date.now()),
+      });
+    } catch (err) {
+      logger.warn(
+        { err, outcomes: outcomes.length },
+        'could not record delivery attempts or claim due deliveries; trying again',
+      );
+      this.#outcomes = [...outcomes, ...this.#outcomes];
+      return undefined;
+    }
+    for (const delivery of claimed) this.#attempt(delivery);
+    return outcomes.length > 0 || claimed.length > 0;
   }
 
   #attempt(delivery: ClaimedDelivery): void {
     const attemptedAt = new Date();
     const startedAt = performance.now();
+    const probe = this.#backoff.isBackedOff(delivery.subscriptionId);
+    if (probe) this.#backoff.probeSent(delivery.subscriptionId);
     // A send that throws (a secret that cannot sign) is a failed attempt like any other.
     const done = Promise.resolve()
       .then(() => this.#options.send(delivery, this.#abort.signal))
@@ -149,18 +199,19 @@ export class DeliveryWorker {
           durationMs: performance.now() - startedAt,
         }),
       )
-      .then((result) => this.#settle(delivery, attemptedAt, result))
+      .then((result) => this.#settle(delivery, attemptedAt, result, probe))
       .finally(() => this.#open.delete(delivery.id));
     this.#open.set(delivery.id, done);
   }
 
-  #settle(delivery: ClaimedDelivery, attemptedAt: Date, result: AttemptResult): void {
+  #settle(delivery: ClaimedDelivery, attemptedAt: Date, result: AttemptResult, probe: boolean) {
     const { metrics } = this.#options;
     if (!result.delivered && this.#abort.signal.aborted) {
       this.#cutShort.push(delivery.id);
       return;
     }
     const nowMs = Date.now();
+    this.#backoff.settled(delivery.subscriptionId, result.delivered, probe, nowMs);
     const next = afterAttempt({
       attempt: delivery.attempt,
       delivered: result.delivered,
@@ -184,53 +235,8 @@ export class DeliveryWorker {
     if (result.delivered) {
       metrics.latency.observe({ subscription }, Math.max(0, nowMs - delivery.storedAtMs) / 1000);
     }
-    this.#scheduleRecord();
-  }
-
-  /** Outcomes of one turn of the event loop are recorded together, one at a time. */
-  #scheduleRecord(): void {
-    if (this.#recordQueued) return;
-    this.#recordQueued = true;
-    setImmediate(() => {
-      this.#recordQueued = false;
-      if (this.#recording !== undefined) {
-        // The running one picks these up when it ends.
-        return;
-      }
-      this.#recording = this.#recordAll().finally(() => {
-        this.#recording = undefined;
-      });
-    });
-  }
-
-  async #recordAll(): Promise<void> {
-    while (this.#outcomes.length > 0) {
-      const ok = await this.#record();
-      // Freed slots: the loop may claim more now.
-      this.wake();
-      if (!ok) {
-        if (!this.#running) return;
-        await this.#sleep(DATABASE_RETRY_MS);
-      }
-    }
-  }
-
-  /** Records what is waiting; on failure keeps it for the next try. */
-  async #record(): Promise<boolean> {
-    const outcomes = this.#outcomes;
-    if (outcomes.length === 0) return true;
-    this.#outcomes = [];
-    try {
-      await this.#options.deliveries.recordAttempts(outcomes);
-      return true;
-    } catch (err) {
-      this.#options.logger.warn(
-        { err, outcomes: outcomes.length },
-        'could not record delivery attempts; trying again',
-      );
-      this.#outcomes = [...outcomes, ...this.#outcomes];
-      return false;
-    }
+    // The cycle loop records it (and fills the slot) at once.
+    this.wake();
   }
 
   #sleep(ms: number): Promise<void> {
