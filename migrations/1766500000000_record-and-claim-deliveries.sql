@@ -1,5 +1,10 @@
 -- Up Migration
 
+-- Which sender's cycle took the lease: a sender that lost the answer to its cycle (the
+-- connection cut after the commit) finds what it leased by this, rather than leaving it to
+-- wait for the lease to end.
+ALTER TABLE deliveries ADD COLUMN lease_token uuid;
+
 -- One round trip for a sender's whole cycle: record the outcomes of the attempts that ended,
 -- which frees their in-flight slots, then lease the due deliveries that fit each active
 -- subscription's free slots. Returns the leased deliveries' ids and attempt numbers; the
@@ -9,6 +14,9 @@
 -- waited for nothing (the subscriptions are locked with SKIP LOCKED, then counted), so the
 -- count needs a snapshot taken after the lock. In a VOLATILE function each statement takes a
 -- fresh snapshot, as separate statements of a transaction would, without their round trips.
+--
+-- Recording is idempotent: an attempt already logged (same delivery and time) is not logged
+-- again, so a sender that lost the answer can send the same outcomes once more.
 --
 -- `p_capped` / `p_caps`: a sender's own caps per subscription on top of `max_in_flight` (0:
 -- none this time, 1: a single probe), for a destination it is backing off from.
@@ -24,7 +32,8 @@ CREATE FUNCTION record_and_claim_deliveries(
   p_limit integer,
   p_lease_margin_ms integer,
   p_capped uuid[],
-  p_caps integer[]
+  p_caps integer[],
+  p_lease_token uuid
 ) RETURNS TABLE (delivery_id uuid, attempt integer)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
@@ -49,6 +58,8 @@ BEGIN
       SELECT r.id, d.subscription_id, r.attempted_at, r.http_status, r.error, r.duration_ms,
         r.response_body
       FROM r JOIN deliveries d ON d.id = r.id
+      WHERE NOT EXISTS (SELECT 1 FROM delivery_attempts a
+        WHERE a.delivery_id = r.id AND a.attempted_at = r.attempted_at)
     )
     UPDATE deliveries d SET
       status = r.status,
@@ -107,6 +118,7 @@ BEGIN
   UPDATE deliveries d SET
     attempts = d.attempts + 1,
     last_attempt_at = now(),
+    lease_token = p_lease_token,
     leased_until = now() + make_interval(secs => (s.timeout_ms + p_lease_margin_ms) / 1000.0),
     next_attempt_at = now() + make_interval(secs => (s.timeout_ms + p_lease_margin_ms) / 1000.0)
   FROM picked, subscriptions s
@@ -118,4 +130,5 @@ $$;
 -- Down Migration
 
 DROP FUNCTION record_and_claim_deliveries(uuid[], timestamptz[], integer[], integer[], text[],
-  text[], text[], timestamptz[], integer, integer, uuid[], integer[]);
+  text[], text[], timestamptz[], integer, integer, uuid[], integer[], uuid);
+ALTER TABLE deliveries DROP COLUMN lease_token;

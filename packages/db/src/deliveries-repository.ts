@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Database } from './database.js';
 import { KeysetPages, type Page, type PageRequest } from './keyset-page.js';
 import { SqlConditions } from './sql-conditions.js';
@@ -27,6 +28,12 @@ export interface ClaimedDelivery {
   attempt: number;
   /** When the event was stored (ms since the epoch): the start of its latency. */
   storedAtMs: number;
+}
+
+/** A delivery leased to this process: its id and this attempt's number. */
+export interface Lease {
+  id: string;
+  attempt: number;
 }
 
 /** What one attempt came to, and what follows from it. */
@@ -99,25 +106,37 @@ export type DeliverySelection =
 const RECORD_AND_CLAIM = `
   SELECT delivery_id AS id, attempt FROM record_and_claim_deliveries($1::uuid[],
     $2::timestamptz[], $3::int[], $4::int[], $5::text[], $6::text[], $7::text[],
-    $8::timestamptz[], $9::int, $10::int, $11::uuid[], $12::int[])`;
+    $8::timestamptz[], $9::int, $10::int, $11::uuid[], $12::int[], $13::uuid)`;
 
 /**
  * What one attempt of each leased delivery needs, read once the lease is committed (so the
  * event and subscription rows are those the claim saw, or newer).
  */
-const LEASED = `
-  SELECT d.id, s.id AS "subscriptionId", s.name AS "subscriptionName", s.url,
-    s.timeout_ms AS "timeoutMs", s.retry_delays_ms AS "retryDelaysMs",
-    ${signingSecretsSql('s')} AS secrets,
-    'msg_' || w.id AS "webhookId",
-    '{"id":' || to_json(w.event_id::text) || ',"source":' || to_json(w.source::text)
-      || ',"type":' || to_json(w.type::text) || ',"timestamp":"' || ${utcText('w."timestamp"')}
-      || '","data":' || w.data::text || '}' AS body,
-    (extract(epoch FROM d.event_created_at) * 1000)::float8 AS "storedAtMs"
-  FROM deliveries d
+const LEASED_COLUMNS = `
+  d.id, s.id AS "subscriptionId", s.name AS "subscriptionName", s.url,
+  s.timeout_ms AS "timeoutMs", s.retry_delays_ms AS "retryDelaysMs",
+  ${signingSecretsSql('s')} AS secrets,
+  'msg_' || w.id AS "webhookId",
+  '{"id":' || to_json(w.event_id::text) || ',"source":' || to_json(w.source::text)
+    || ',"type":' || to_json(w.type::text) || ',"timestamp":"' || ${utcText('w."timestamp"')}
+    || '","data":' || w.data::text || '}' AS body,
+  (extract(epoch FROM d.event_created_at) * 1000)::float8 AS "storedAtMs"`;
+
+const LEASED_FROM = `deliveries d
   JOIN subscriptions s ON s.id = d.subscription_id
-  JOIN webhook_events w ON w.id = d.event_row_id
-  WHERE d.id = ANY ($1::uuid[])`;
+  JOIN webhook_events w ON w.id = d.event_row_id`;
+
+const LEASED = `SELECT ${LEASED_COLUMNS} FROM ${LEASED_FROM} WHERE d.id = ANY ($1::uuid[])`;
+
+/**
+ * The deliveries still leased under these cycles' tokens (with their attempt numbers), for a
+ * sender that lost the answer to those cycles. `deliveries_leased_idx` holds only the
+ * deliveries in flight.
+ */
+const LEASED_BY_TOKEN = `
+  SELECT ${LEASED_COLUMNS}, d.attempts AS attempt FROM ${LEASED_FROM}
+  WHERE d.status = 'pending' AND d.leased_until IS NOT NULL AND d.leased_until > now()
+    AND d.lease_token = ANY ($1::uuid[])`;
 
 /** Hands back leases not used (a stop that cut attempts short): due again at once. */
 const RELEASE = `
@@ -169,19 +188,25 @@ export class DeliveriesRepository {
    * Records `records` (freeing their slots), then leases up to `limit` due deliveries of the
    * active subscriptions, within each one's free in-flight slots across every process and
    * within `caps` (this sender's own limit per subscription id: 0 skips it, 1 takes a single
-   * probe). A lease lasts the subscription's timeout plus `leaseMarginMs`; a process that dies
-   * leaves its leases to expire, and they are claimed again. Two round trips when something
-   * is leased, one otherwise. Throws a classified `DatabaseError`: then nothing was recorded
-   * (try the records again), and whatever was leased comes due when its lease ends.
+   * probe), in one round trip. A lease lasts the subscription's timeout plus `leaseMarginMs`;
+   * a process that dies leaves its leases to expire, and they are claimed again. Returns the
+   * leases, for `leased` to read. Throws a classified `DatabaseError`: then nothing was
+   * recorded (try the records again).
    */
-  async recordAndClaim(
+  async recordAndLease(
     records: readonly AttemptRecord[],
-    options: { limit: number; leaseMarginMs: number; caps?: ReadonlyMap<string, number> },
-  ): Promise<ClaimedDelivery[]> {
+    options: {
+      limit: number;
+      leaseMarginMs: number;
+      caps?: ReadonlyMap<string, number>;
+      /** Stamped on what this call leases (`leasedBy`); a new one for every call. */
+      leaseToken?: string;
+    },
+  ): Promise<Lease[]> {
     const limit = Math.max(0, options.limit);
     if (records.length === 0 && limit === 0) return [];
     const caps = options.caps ?? new Map<string, number>();
-    const leased = await this.#db.query<{ id: string; attempt: number }>(RECORD_AND_CLAIM, [
+    const result = await this.#db.query<Lease>(RECORD_AND_CLAIM, [
       records.map((r) => r.deliveryId),
       records.map((r) => r.attemptedAt),
       records.map((r) => r.durationMs),
@@ -194,14 +219,41 @@ export class DeliveriesRepository {
       options.leaseMarginMs,
       [...caps.keys()],
       [...caps.values()],
+      options.leaseToken ?? randomUUID(),
     ]);
-    if (leased.rows.length === 0) return [];
-    const attempts = new Map(leased.rows.map((r) => [r.id, r.attempt]));
+    return result.rows;
+  }
+
+  /**
+   * What one attempt of each leased delivery needs. A delivery whose event left meanwhile
+   * (retention) is gone with it: nothing to send. Throws a classified `DatabaseError`: the
+   * leases stand, so read them again (before they end).
+   */
+  async leased(leases: readonly Lease[]): Promise<ClaimedDelivery[]> {
+    if (leases.length === 0) return [];
+    const attempts = new Map(leases.map((l) => [l.id, l.attempt]));
     const details = await this.#db.query<Omit<ClaimedDelivery, 'attempt'>>(LEASED, [
       [...attempts.keys()],
     ]);
-    // A delivery whose event left meanwhile (retention) is gone with it: nothing to send.
     return details.rows.map((row) => ({ ...row, attempt: attempts.get(row.id) ?? 1 }));
+  }
+
+  /**
+   * What `leased` gives, for the leases still standing that calls of `recordAndLease` with
+   * these tokens took: for a sender that lost a call's answer (it may have committed).
+   */
+  async leasedBy(tokens: readonly string[]): Promise<ClaimedDelivery[]> {
+    if (tokens.length === 0) return [];
+    const result = await this.#db.query<ClaimedDelivery>(LEASED_BY_TOKEN, [tokens]);
+    return result.rows;
+  }
+
+  /** `recordAndLease`, then `leased`. */
+  async recordAndClaim(
+    records: readonly AttemptRecord[],
+    options: { limit: number; leaseMarginMs: number; caps?: ReadonlyMap<string, number> },
+  ): Promise<ClaimedDelivery[]> {
+    return this.leased(await this.recordAndLease(records, options));
   }
 
   /** Leases up to `limit` due deliveries (`recordAndClaim` with nothing to record). */

@@ -18,6 +18,7 @@ export {
   type DeliverySelection,
   type DeliveryStatus,
   type DeliverySummary,
+  type Lease,
 } from './deliveries-repository.js';
 export {
   type ClassifiedDatabaseError,

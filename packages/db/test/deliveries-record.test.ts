@@ -130,3 +130,44 @@ describe("claiming and recording read only their own deliveries, not another sub
     expect(read.recordRead).toBeLessThan(BACKLOG / 10);
   });
 });
+
+describe('a sender that lost the answer to its cycle (the connection cut after the commit)', () => {
+  it('finds what the cycle leased by its token, and recording its outcomes again logs each attempt once', async () => {
+    const events = new EventsRepository(db);
+    const deliveries = new DeliveriesRepository(db);
+    const subscription = await subscribe('lost-answer', 'lost', 'active');
+    await events.insertBatch(rows('lost', 3));
+
+    const token = '00000000-0000-4000-8000-000000000001';
+    const leases = await deliveries.recordAndLease([], {
+      limit: 10,
+      leaseMarginMs: 30_000,
+      leaseToken: token,
+    });
+    expect(leases).toHaveLength(3);
+    // As if that answer never came: the leases are found by the token, with what to send.
+    const found = await deliveries.leasedBy([token, '00000000-0000-4000-8000-000000000002']);
+    expect(found.map((d) => d.id).sort()).toEqual(leases.map((l) => l.id).sort());
+    expect(found.every((d) => d.subscriptionId === subscription && d.attempt === 1)).toBe(true);
+    expect(JSON.parse(found[0]?.body ?? '{}').type).toBe('lost');
+
+    const outcome = {
+      deliveryId: leases[0]?.id as string,
+      attemptedAt: new Date('2026-05-06T07:08:09.123Z'),
+      durationMs: 12,
+      httpStatus: 500,
+      status: 'pending' as const,
+      nextAttemptAt: new Date(Date.now() + 60_000),
+    };
+    await deliveries.recordAttempts([outcome]);
+    await deliveries.recordAttempts([outcome]);
+    const logged = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM delivery_attempts WHERE delivery_id = $1',
+      [outcome.deliveryId],
+    );
+    expect(logged.rows[0]?.n).toBe(1);
+    // Recorded: no longer leased, so no longer found by the token.
+    const still = await deliveries.leasedBy([token]);
+    expect(still.map((d) => d.id)).not.toContain(outcome.deliveryId);
+  });
+});

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import type { AttemptRecord, ClaimedDelivery, DeliveriesRepository } from '@webhooks/db';
+import type { AttemptRecord, ClaimedDelivery, DeliveriesRepository, Lease } from '@webhooks/db';
 import type { Logger } from 'pino';
 import type { DeliveryMetrics } from './delivery-metrics.js';
 import { DestinationBackoff, type DestinationBackoffOptions } from './destination-backoff.js';
@@ -15,7 +16,7 @@ export interface AttemptResult {
 }
 
 export interface DeliveryWorkerOptions {
-  deliveries: Pick<DeliveriesRepository, 'recordAndClaim' | 'release'>;
+  deliveries: Pick<DeliveriesRepository, 'recordAndLease' | 'leased' | 'leasedBy' | 'release'>;
   /** Sends one attempt; never throws. `signal` aborts it when the worker stops. */
   send: (delivery: ClaimedDelivery, signal: AbortSignal) => Promise<AttemptResult>;
   /** How long an idle worker waits before looking for due deliveries again, ms. */
@@ -61,6 +62,10 @@ export class DeliveryWorker {
   readonly #abort = new AbortController();
   /** Outcomes not yet recorded: the next cycle records them. */
   #outcomes: AttemptRecord[] = [];
+  /** Leases taken whose deliveries could not be read yet (the database went): read next. */
+  #unread: Lease[] = [];
+  /** Cycles whose answer was lost: what they leased, if they committed, is read by token. */
+  #lostCycles: string[] = [];
   /** Leases to hand back: attempts cut short by `stop()`. */
   readonly #cutShort: string[] = [];
   #running = false;
@@ -129,7 +134,8 @@ export class DeliveryWorker {
     this.#abort.abort();
     await finished;
     await this.#cycle(0);
-    await this.#options.deliveries.release(this.#cutShort).catch((err: unknown) => {
+    const handBack = [...this.#cutShort, ...this.#unread.map((lease) => lease.id)];
+    await this.#options.deliveries.release(handBack).catch((err: unknown) => {
       this.#options.logger.warn(
         { err },
         'could not hand back cut-short deliveries; they come due when their lease ends',
@@ -162,26 +168,55 @@ export class DeliveryWorker {
    */
   async #cycle(room: number): Promise<boolean | undefined> {
     const { deliveries, leaseMarginMs = 30_000, logger } = this.#options;
+    if (room > 0 && this.#lostCycles.length > 0) {
+      // Leased by a cycle whose answer never came (it may have committed): sent now rather
+      // than when the lease ends.
+      try {
+        const found = await deliveries.leasedBy(this.#lostCycles);
+        this.#lostCycles = [];
+        for (const delivery of found) this.#attempt(delivery);
+      } catch (err) {
+        logger.warn({ err }, 'could not look for deliveries leased before the database went');
+        return undefined;
+      }
+    }
     const outcomes = this.#outcomes;
-    if (outcomes.length === 0 && room <= 0) return false;
+    const limit = Math.max(0, room - this.#unread.length);
+    if (outcomes.length === 0 && limit === 0 && this.#unread.length === 0) return false;
     this.#outcomes = [];
-    let claimed: ClaimedDelivery[];
+    const leaseToken = randomUUID();
     try {
-      claimed = await deliveries.recordAndClaim(outcomes, {
-        limit: Math.max(0, room),
+      const leases = await deliveries.recordAndLease(outcomes, {
+        limit,
         leaseMarginMs,
         caps: this.#backoff.caps(Date.now()),
+        leaseToken,
       });
+      this.#unread.push(...leases);
     } catch (err) {
       logger.warn(
         { err, outcomes: outcomes.length },
         'could not record delivery attempts or claim due deliveries; trying again',
       );
+      // Recording again is harmless (an attempt already logged is not logged twice).
       this.#outcomes = [...outcomes, ...this.#outcomes];
+      if (limit > 0) this.#lostCycles.push(leaseToken);
       return undefined;
     }
+    if (this.#unread.length === 0) return outcomes.length > 0;
+    let claimed: ClaimedDelivery[];
+    try {
+      claimed = await deliveries.leased(this.#unread);
+    } catch (err) {
+      logger.warn(
+        { err, leases: this.#unread.length },
+        'could not read the deliveries just leased; trying again',
+      );
+      return undefined;
+    }
+    this.#unread = [];
     for (const delivery of claimed) this.#attempt(delivery);
-    return outcomes.length > 0 || claimed.length > 0;
+    return true;
   }
 
   #attempt(delivery: ClaimedDelivery): void {
