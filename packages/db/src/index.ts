@@ -20,6 +20,11 @@ export {
   type DeliverySummary,
 } from './deliveries-repository.js';
 export {
+  BACKFILL_PAGE_SIZE,
+  type BackfillResult,
+  type BackfillWindow,
+} from './delivery-backfill.js';
+export {
   type ClassifiedDatabaseError,
   classifyDatabaseError,
   DatabaseError,
