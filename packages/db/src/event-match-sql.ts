@@ -4,9 +4,10 @@
  */
 export function typeMatchesSql(type: string, patterns: string): string {
   return `EXISTS (
-    SELECT 1 FROM unnest(${patterns}) AS p(pattern)
-    WHERE ${type} = p.pattern
-      OR (right(p.pattern, 1) = '*' AND starts_with(${type}, left(p.pattern, -1))))`;
+    SELECT 1 FROM unnest(${patterns}) AS type_patterns(pattern)
+    WHERE ${type} = type_patterns.pattern
+      OR (right(type_patterns.pattern, 1) = '*'
+        AND starts_with(${type}, left(type_patterns.pattern, -1))))`;
 }
 
 /**

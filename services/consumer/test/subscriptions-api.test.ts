@@ -159,11 +159,19 @@ describe('POST /subscriptions', () => {
       timeoutMs: 10000,
       maxInFlight: 10,
       state: 'active',
+      pausedReason: null,
+      pausedAt: null,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/),
       updatedAt: created.createdAt,
       previousSecretExpiresAt: null,
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]+={0,2}$/),
-      health: { deliveredLastHour: 0, failedLastHour: 0, pending: 0, lastError: null },
+      health: {
+        deliveredLastHour: 0,
+        failedLastHour: 0,
+        failed: 0,
+        pending: 0,
+        lastError: null,
+      },
     });
     expect(Buffer.from(created.secret.slice('whsec_'.length), 'base64')).toHaveLength(32);
 
@@ -362,12 +370,14 @@ describe('health', () => {
     const busyHealth = {
       deliveredLastHour: 2,
       failedLastHour: 1,
+      failed: 2,
       pending: 3,
       lastError: { at: expect.any(String), error: 'timeout after 10000 ms' },
     };
     const quietHealth = {
       deliveredLastHour: 0,
       failedLastHour: 1,
+      failed: 1,
       pending: 1,
       lastError: { at: expect.any(String), error: 'HTTP 500' },
     };
