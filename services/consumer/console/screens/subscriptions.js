@@ -5,7 +5,7 @@ import { copyText } from '../lib/copy-text.js';
 import { h } from '../lib/dom.js';
 import { time } from '../lib/format.js';
 import { fetchPage, showPage } from '../lib/list-screen.js';
-import { isCurrent, say } from '../lib/view.js';
+import { isCurrent, noticeBox, say } from '../lib/view.js';
 import { pauseButton, stateOf } from './subscription-controls.js';
 
 /** Which events a subscription is sent, in words. */
@@ -168,6 +168,8 @@ function secretPanel(s) {
 export async function subscriptionsScreen(screen, { created } = {}) {
   const page = await fetchPage(screen, 'subscriptions', []);
   const panel = created ? secretPanel(created) : null;
+  // What led here (a pause or resume from the list), at the top.
+  const notice = noticeBox(screen.notice);
   const form = newSubscriptionForm({
     created: (subscription) =>
       subscriptionsScreen(screen, { created: subscription }).catch(screen.fail),
@@ -179,7 +181,7 @@ export async function subscriptionsScreen(screen, { created } = {}) {
     title: 'Subscriptions',
     filters: [],
     noun: 'subscription',
-    extras: [panel, form],
+    extras: [notice, panel, form],
     caption: 'Subscriptions by name',
     headers: [
       'Name',
@@ -197,6 +199,10 @@ export async function subscriptionsScreen(screen, { created } = {}) {
     empty: 'No subscription yet: stored events are sent nowhere.',
     hint: 'Failed: retries exhausted, to be replayed from the subscription. Pending: waiting to be sent or retried. Last error: the latest attempt without a 2xx answer. Paused: nothing is sent, deliveries wait; a subscription whose every attempt failed for a while (24 h by default) is paused automatically, and sends again once resumed.',
   });
+  if (notice && isCurrent(screen.id)) {
+    say(screen.notice);
+    notice.focus();
+  }
   if (created && isCurrent(screen.id)) {
     say(`Created ${created.name}: copy its secret now, it will not be shown again.`);
     panel.focus();
