@@ -3,7 +3,7 @@
 import { api, Unauthorized } from '../lib/api.js';
 import { h } from '../lib/dom.js';
 import { badge, time } from '../lib/format.js';
-import { counted, replayPanel, startReplay } from '../lib/replay.js';
+import { counted, startReplay } from '../lib/replay.js';
 
 /** Its state, with why and since when the senders paused it when they did. */
 export function stateOf(s) {
@@ -67,7 +67,8 @@ function testOutcome(result) {
 
 /** "Send a test event" and the panel that says how it went. */
 export function testEventControl(s, { fail }) {
-  const panel = h('div', { class: 'result', tabindex: '-1', hidden: true, 'aria-live': 'polite' });
+  // Styled once it says something (`startReplay` and the button set its class).
+  const panel = h('div', { tabindex: '-1', hidden: true, 'aria-live': 'polite' });
   const button = h(
     'button',
     {
@@ -149,7 +150,7 @@ function backfilledText({ matched, queued }) {
  */
 export function backfillForm(s, { open, hash, fail }) {
   const now = new Date();
-  const panel = replayPanel();
+  const panel = h('div', { tabindex: '-1', hidden: true, 'aria-live': 'polite' });
   const form = h(
     'form',
     { class: 'entry-form', 'aria-label': 'Backfill' },
