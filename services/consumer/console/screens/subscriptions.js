@@ -188,8 +188,8 @@ export async function subscriptionsScreen(screen, { created } = {}) {
       { label: 'URL', class: 'hide-narrow' },
       { label: 'Filter', class: 'hide-narrow' },
       'State',
-      { label: 'Delivered, last hour', class: 'num' },
-      { label: 'Failed, last hour', class: 'num' },
+      { label: 'Delivered, 1 h', class: 'num' },
+      { label: 'Failed, 1 h', class: 'num' },
       { label: 'Failed', class: 'num' },
       { label: 'Pending', class: 'num' },
       { label: 'Last error', class: 'hide-narrow' },
@@ -197,7 +197,7 @@ export async function subscriptionsScreen(screen, { created } = {}) {
     ],
     rows: page.items.map((s) => row(s, screen)),
     empty: 'No subscription yet: stored events are sent nowhere.',
-    hint: 'Failed: retries exhausted, to be replayed from the subscription. Pending: waiting to be sent or retried. Last error: the latest attempt without a 2xx answer. Paused: nothing is sent, deliveries wait; a subscription whose every attempt failed for a while (24 h by default) is paused automatically, and sends again once resumed.',
+    hint: '1 h: in the last hour. Failed: retries exhausted, to be replayed from the subscription. Pending: waiting to be sent or retried. Last error: the latest attempt without a 2xx answer. Paused: nothing is sent, deliveries wait; a subscription whose every attempt failed for a while (24 h by default) is paused automatically, and sends again once resumed.',
   });
   if (notice && isCurrent(screen.id)) {
     say(screen.notice);
