@@ -29,16 +29,15 @@ export const BACKFILL_PAGE_SIZE = 5000;
  * position (`$4`, `$5`) by (created_at, id), through `webhook_events_created_at_idx`; those
  * matching the subscription `$1` (and the narrowing `$7`, `$8`) become its deliveries, unless
  * it has one of them already (one delivery per subscription and event). The subscription is
- * key-share locked, as storing does: a delete waits for the page rather than failing it.
+ * key-share locked once, as storing does: a delete waits for the page rather than failing it.
  * Returns the page's last position, empty when the window is done.
  */
 function pageStatement(dryRun: boolean): string {
   const matching = `
-    SELECT p.id, p.created_at FROM page p JOIN subscriptions s ON s.id = $1::uuid
+    SELECT p.id, p.created_at FROM page p CROSS JOIN s
     WHERE ${subscriptionMatchesSql('s', 'p')}
       AND ($7::text[] IS NULL OR p.source = ANY ($7::text[]))
-      AND ($8::text[] IS NULL OR ${typeMatchesSql('p.type', '$8::text[]')})
-    FOR KEY SHARE OF s`;
+      AND ($8::text[] IS NULL OR ${typeMatchesSql('p.type', '$8::text[]')})`;
   const queued = dryRun
     ? 'SELECT 1 WHERE false'
     : `INSERT INTO deliveries (subscription_id, event_row_id, event_created_at)
@@ -46,7 +45,9 @@ function pageStatement(dryRun: boolean): string {
        ON CONFLICT (subscription_id, event_row_id) DO NOTHING
        RETURNING 1`;
   return `
-    WITH page AS MATERIALIZED (
+    WITH s AS MATERIALIZED (
+      SELECT id, sources, types FROM subscriptions WHERE id = $1::uuid FOR KEY SHARE
+    ), page AS MATERIALIZED (
       SELECT w.id, w.source, w.type, w.created_at FROM webhook_events w
       -- The index range starts at the previous page's end, not at the window's start.
       WHERE w.created_at >= coalesce($4::timestamptz, $2::timestamptz)
