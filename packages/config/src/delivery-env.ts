@@ -87,5 +87,16 @@ export const DeliveryEnv = z.object({
    * at 1 s (or this, when shorter) and doubles with every failed probe. Default 60000.
    */
   DELIVERY_BACKOFF_MAX_MS: z.coerce.number().int().positive().max(3_600_000).default(60_000),
+  /**
+   * A subscription whose every attempt failed for this long is paused, with the reason on it,
+   * until an operator resumes it, ms. Checked every minute (every quarter of it when shorter).
+   * 0: never. Default 86400000 (24 h).
+   */
+  DELIVERY_AUTO_PAUSE_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(2_592_000_000)
+    .default(86_400_000),
 });
 export type DeliveryEnv = z.infer<typeof DeliveryEnv>;

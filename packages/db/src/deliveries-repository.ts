@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from './database.js';
+import {
+  type BackfillResult,
+  type BackfillWindow,
+  backfillDeliveries,
+} from './delivery-backfill.js';
 import { KeysetPages, type Page, type PageRequest } from './keyset-page.js';
 import { SqlConditions } from './sql-conditions.js';
 import { signingSecretsSql } from './subscriptions-repository.js';
@@ -328,6 +333,20 @@ export class DeliveriesRepository {
       values,
     );
     return { matched: result.rows[0]?.matched ?? 0, queued: result.rows[0]?.queued ?? 0 };
+  }
+
+  /**
+   * Makes deliveries of the subscription for the stored events of `window` that match its
+   * filter, events stored before it was created included; an event it has a delivery for
+   * already is left as it is. Works page by page (`pageSize` events each, default 5000). With
+   * `dryRun`, only counts. See `backfillDeliveries`.
+   */
+  backfill(
+    subscriptionId: string,
+    window: BackfillWindow,
+    options: { dryRun: boolean; pageSize?: number | undefined },
+  ): Promise<BackfillResult> {
+    return backfillDeliveries(this.#db, subscriptionId, window, options);
   }
 
   /** Pending deliveries per subscription name (for `/metrics`). */

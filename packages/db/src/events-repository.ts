@@ -1,5 +1,6 @@
 import { stringifyExactJson } from '@webhooks/contracts';
 import type { Database } from './database.js';
+import { subscriptionMatchesSql } from './event-match-sql.js';
 import { KeysetPages, type Page, type PageRequest } from './keyset-page.js';
 import { SqlConditions } from './sql-conditions.js';
 import { utcText } from './utc-text.js';
@@ -40,12 +41,7 @@ const INSERT_EVENTS = `
     INSERT INTO deliveries (subscription_id, event_row_id, event_created_at)
     SELECT s.id, i.id, i.created_at
     FROM inserted i
-    JOIN subscriptions s
-      ON (s.sources IS NULL OR i.source = ANY (s.sources))
-      AND (s.types IS NULL OR EXISTS (
-        SELECT 1 FROM unnest(s.types) AS p(pattern)
-        WHERE i.type = p.pattern
-          OR (right(p.pattern, 1) = '*' AND starts_with(i.type, left(p.pattern, -1)))))
+    JOIN subscriptions s ON ${subscriptionMatchesSql('s', 'i')}
     -- A subscription deleted while this runs must not fail the insert (and the events with
     -- it) on the foreign key: the lock makes the delete wait, or the row is not seen.
     FOR KEY SHARE OF s

@@ -21,6 +21,11 @@ export {
   type Lease,
 } from './deliveries-repository.js';
 export {
+  BACKFILL_PAGE_SIZE,
+  type BackfillResult,
+  type BackfillWindow,
+} from './delivery-backfill.js';
+export {
   type ClassifiedDatabaseError,
   classifyDatabaseError,
   DatabaseError,

@@ -19,6 +19,8 @@ export interface SubscriptionHealth {
   deliveredLastHour: number;
   /** Failed (retries exhausted) with a last attempt within the last hour. */
   failedLastHour: number;
+  /** Failed (retries exhausted), whenever: replayable. */
+  failed: number;
   /** Waiting for a first attempt or a retry, or being sent. */
   pending: number;
   /** The latest attempt that got no 2xx: its error, or `HTTP <status>`. */
@@ -39,6 +41,13 @@ export interface Subscription {
   timeoutMs: number;
   maxInFlight: number;
   state: SubscriptionState;
+  /**
+   * Why it was paused when the senders paused it (every attempt failed for a while); null when
+   * active or paused by an operator.
+   */
+  pausedReason: string | null;
+  /** When it was paused; null when active. */
+  pausedAt: string | null;
   createdAt: string;
   updatedAt: string;
   /** Until when deliveries are also signed with the secret rotated out; null when none is. */
@@ -117,6 +126,9 @@ const HEALTH = `
       SELECT count(*)::int FROM deliveries d
       WHERE d.subscription_id = s.id AND d.status = 'failed'
         AND d.last_attempt_at >= now() - interval '1 hour'),
+    'failed', (
+      SELECT count(*)::int FROM deliveries d
+      WHERE d.subscription_id = s.id AND d.status = 'failed'),
     'pending', (
       SELECT count(*)::int FROM deliveries d
       WHERE d.subscription_id = s.id AND d.status = 'pending'),
@@ -141,6 +153,7 @@ const SUBSCRIPTION_COLUMNS = `
   END AS filter,
   s.retry_delays_ms AS "retryDelaysMs", s.timeout_ms AS "timeoutMs",
   s.max_in_flight AS "maxInFlight", s.state,
+  s.paused_reason AS "pausedReason", ${utcText('s.paused_at')} AS "pausedAt",
   ${utcText('s.created_at')} AS "createdAt",
   ${utcText('s.updated_at')} AS "updatedAt",
   ${utcText('CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_expires_at END')}
@@ -279,12 +292,75 @@ export class SubscriptionsRepository {
    * subscription, or undefined when there is none.
    */
   async setState(id: string, state: SubscriptionState): Promise<Subscription | undefined> {
+    // On the right of SET, `state` is the state before this update. Pausing a paused one keeps
+    // its reason and time; resuming one starts the automatic pause's clock again.
     const result = await this.#db.query<Subscription>(
       `WITH s AS (
-         UPDATE subscriptions SET state = $2, updated_at = now()
+         UPDATE subscriptions SET
+           state = $2::text,
+           updated_at = now(),
+           paused_at = CASE WHEN $2::text = 'active' THEN NULL
+             WHEN state = 'paused' THEN paused_at ELSE now() END,
+           paused_reason = CASE WHEN $2::text = 'paused' AND state = 'paused'
+             THEN paused_reason END,
+           resumed_at = CASE WHEN $2::text = 'active' AND state = 'paused'
+             THEN now() ELSE resumed_at END
          WHERE id = $1 RETURNING *)
        SELECT ${SUBSCRIPTION_COLUMNS} FROM s`,
       [id, state],
+    );
+    return result.rows[0];
+  }
+
+  /**
+   * Pauses every active subscription whose every attempt failed for `afterMs`: one failed at
+   * least that long ago, none succeeded since (nor was it resumed since), and one failed within
+   * that time (it is still being tried). The reason, with the latest error, is kept on it.
+   * Returns the subscriptions it paused. One statement, a few index probes per active
+   * subscription: `delivery_attempts_failed_idx` and `deliveries_delivered_idx`.
+   */
+  async pauseFailing(
+    afterMs: number,
+    reason: string,
+  ): Promise<Array<{ id: string; name: string }>> {
+    const failed =
+      'a.subscription_id = s.id AND (a.http_status IS NULL OR a.http_status NOT BETWEEN 200 AND 299)';
+    const result = await this.#db.query<{ id: string; name: string }>(
+      `UPDATE subscriptions s SET
+         state = 'paused', paused_at = now(), updated_at = now(),
+         paused_reason = $2::text || coalesce(' (last error: ' || (
+           SELECT coalesce(a.error, 'HTTP ' || a.http_status) FROM delivery_attempts a
+           WHERE ${failed}
+           ORDER BY a.attempted_at DESC, a.id DESC LIMIT 1) || ')', '')
+       WHERE s.state = 'active'
+         AND EXISTS (
+           SELECT 1 FROM delivery_attempts a
+           WHERE ${failed} AND a.attempted_at > now() - make_interval(secs => $1::float8 / 1000))
+         AND EXISTS (
+           SELECT 1 FROM delivery_attempts a
+           WHERE ${failed}
+             AND a.attempted_at <= now() - make_interval(secs => $1::float8 / 1000)
+             AND a.attempted_at > greatest(s.resumed_at, (
+               SELECT d.delivered_at FROM deliveries d
+               WHERE d.subscription_id = s.id AND d.delivered_at IS NOT NULL
+               ORDER BY d.delivered_at DESC LIMIT 1), '-infinity'))
+       RETURNING s.id, s.name`,
+      [afterMs, reason],
+    );
+    return result.rows;
+  }
+
+  /**
+   * Where and how a test event is sent to the subscription: its URL, timeout and signing
+   * secrets (as `signingSecrets`). Undefined when there is no such subscription.
+   */
+  async destination(
+    id: string,
+  ): Promise<{ url: string; timeoutMs: number; secrets: string[] } | undefined> {
+    const result = await this.#db.query<{ url: string; timeoutMs: number; secrets: string[] }>(
+      `SELECT s.url, s.timeout_ms AS "timeoutMs", ${signingSecretsSql('s')} AS secrets
+       FROM subscriptions s WHERE s.id = $1`,
+      [id],
     );
     return result.rows[0];
   }

@@ -19,6 +19,7 @@ import type { ConsumerConfig } from './config.js';
 import { deadLetterTableLog } from './dead-letters/dead-letter-log.js';
 import { selectionReplay } from './dead-letters/selection-replay.js';
 import { DeliveryRole } from './delivery/delivery-role.js';
+import { TestEventSender } from './delivery/test-event.js';
 import { buildOpsApp } from './ops/ops-app.js';
 import { createOverview } from './ops/ops-overview.js';
 import { ConsumerMetrics } from './pipeline/consumer-metrics.js';
@@ -117,6 +118,8 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     : undefined;
 
   const rejected = new RejectedRequestsRepository(db);
+  // Test events go out from any process's ops API, under the same destination policy.
+  const testEvents = new TestEventSender({ allowedNetworks: config.DELIVERY_ALLOWED_NETWORKS });
   const quarantine = createRejectedQuarantine({
     config,
     repository: rejected,
@@ -151,6 +154,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     delivery: {
       subscriptions: new SubscriptionsRepository(db),
       deliveries: new DeliveriesRepository(db),
+      testEvents,
     },
     readiness: async () => ({
       // A deliver-only process consumes no queue; it keeps the connection for the ops API.
@@ -184,6 +188,7 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
       ['stop quarantine', () => quarantine.stop()],
       ...(delivery?.stopSteps() ?? []),
       ['close HTTP', () => app.close()],
+      ['close test event connections', () => testEvents.close()],
       ['close publisher', () => publisher.close()],
       ['close consume channel', async () => await pipeline?.queue.close()],
       ['close broker connection', () => connection.close()],

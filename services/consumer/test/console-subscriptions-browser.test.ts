@@ -135,7 +135,18 @@ describe('subscriptions in the console, in a real browser', () => {
     await created.getByRole('button', { name: 'Copy secret' }).click();
     await expect.poll(() => page.evaluate<string>('navigator.clipboard.readText()')).toBe(secret);
     expect(await rowsOf(page)).toEqual([
-      ['orders', receiver.url, 'sources shop; types order.*, refund', 'active', '0', '0', '0', '—'],
+      [
+        'orders',
+        receiver.url,
+        'sources shop; types order.*, refund',
+        'active',
+        '0',
+        '0',
+        '0',
+        '0',
+        '—',
+        'Pause',
+      ],
     ]);
 
     // A second one of that name is refused, and says why.
@@ -196,16 +207,17 @@ describe('subscriptions in the console, in a real browser', () => {
     await page.reload();
     await page.getByRole('link', { name: 'orders' }).waitFor();
     const [row] = await rowsOf(page);
-    expect(row?.slice(0, 7)).toEqual([
+    expect(row?.slice(0, 8)).toEqual([
       'orders',
       receiver.url,
       'sources shop; types order.*, refund',
       'active',
       '1',
       '3',
+      '3',
       '0',
     ]);
-    expect(row?.[7]).toMatch(/^HTTP 503\S/);
+    expect(row?.[8]).toMatch(/^HTTP 503\S/);
     await screenshot(page, 'subscriptions');
 
     // Its screen: health, settings, every delivery.

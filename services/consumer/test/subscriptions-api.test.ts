@@ -159,11 +159,19 @@ describe('POST /subscriptions', () => {
       timeoutMs: 10000,
       maxInFlight: 10,
       state: 'active',
+      pausedReason: null,
+      pausedAt: null,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/),
       updatedAt: created.createdAt,
       previousSecretExpiresAt: null,
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]+={0,2}$/),
-      health: { deliveredLastHour: 0, failedLastHour: 0, pending: 0, lastError: null },
+      health: {
+        deliveredLastHour: 0,
+        failedLastHour: 0,
+        failed: 0,
+        pending: 0,
+        lastError: null,
+      },
     });
     expect(Buffer.from(created.secret.slice('whsec_'.length), 'base64')).toHaveLength(32);
 
@@ -362,12 +370,14 @@ describe('health', () => {
     const busyHealth = {
       deliveredLastHour: 2,
       failedLastHour: 1,
+      failed: 2,
       pending: 3,
       lastError: { at: expect.any(String), error: 'timeout after 10000 ms' },
     };
     const quietHealth = {
       deliveredLastHour: 0,
       failedLastHour: 1,
+      failed: 1,
       pending: 1,
       lastError: { at: expect.any(String), error: 'HTTP 500' },
     };
@@ -535,6 +545,76 @@ describe('POST /subscriptions/:id/pause and /resume', () => {
   });
 });
 
+describe('automatic pause (pauseFailing)', () => {
+  const DAY_MS = 24 * HOUR_MS;
+  const REASON = 'every attempt failed for 24 h';
+
+  /** A subscription with a failed attempt `agesMs` ago each (a timeout for the latest). */
+  async function failing(name: string, ...agesMs: number[]) {
+    const created = await create({ name, url: `https://${name}.example/` });
+    const id = await delivery(created.id, { status: 'pending' });
+    for (const age of agesMs) await attempt(id, ago(age), { httpStatus: 503 });
+    await attempt(id, ago(Math.min(...agesMs) - 1000), { error: 'timeout after 10000 ms' });
+    return created;
+  }
+
+  it('pauses an active subscription whose attempts all failed for the window, and only it', async () => {
+    const dead = await failing('dead', DAY_MS + 60_000, HOUR_MS);
+    // Failing for less than the window.
+    await failing('young', DAY_MS - 60_000, HOUR_MS);
+    // A 2xx since the first failure of the window.
+    const recovered = await failing('recovered', DAY_MS + 60_000, HOUR_MS);
+    await delivery(recovered.id, { status: 'delivered', deliveredAt: ago(2 * HOUR_MS) });
+    // Failed long ago, not tried since: nothing is still failing.
+    await failing('idle', 3 * DAY_MS, DAY_MS + 60_000);
+    // Paused by an operator: left as it is.
+    const manual = await failing('manual', DAY_MS + 60_000, HOUR_MS);
+    await call('POST', `/subscriptions/${manual.id}/pause`);
+    // Resumed after the failures began: the clock starts again at the resume.
+    const resumed = await failing('resumed', DAY_MS + 60_000, HOUR_MS);
+    await call('POST', `/subscriptions/${resumed.id}/pause`);
+    await call('POST', `/subscriptions/${resumed.id}/resume`);
+
+    expect(await subscriptions.pauseFailing(DAY_MS, REASON)).toEqual([
+      { id: dead.id, name: 'dead' },
+    ]);
+    const shown = (await call('GET', `/subscriptions/${dead.id}`)).json();
+    expect(shown).toMatchObject({
+      state: 'paused',
+      pausedReason: `${REASON} (last error: timeout after 10000 ms)`,
+    });
+    expect(Date.parse(shown.pausedAt)).toBeGreaterThan(Date.now() - 60_000);
+    const manualShown = (await call('GET', `/subscriptions/${manual.id}`)).json();
+    expect(manualShown).toMatchObject({ state: 'paused', pausedReason: null });
+    expect(manualShown.pausedAt).not.toBeNull();
+    const states = (await call('GET', '/subscriptions'))
+      .json()
+      .items.map((s: { name: string; state: string }) => `${s.name} ${s.state}`);
+    expect(states).toEqual([
+      'dead paused',
+      'idle active',
+      'manual paused',
+      'recovered active',
+      'resumed active',
+      'young active',
+    ]);
+    // Once paused, a check finds nothing more; a resume clears the reason and keeps it active.
+    expect(await subscriptions.pauseFailing(DAY_MS, REASON)).toEqual([]);
+    const back = (await call('POST', `/subscriptions/${dead.id}/resume`)).json();
+    expect(back).toMatchObject({ state: 'active', pausedReason: null, pausedAt: null });
+    expect(await subscriptions.pauseFailing(DAY_MS, REASON)).toEqual([]);
+  });
+
+  it('keeps the reason of an automatic pause when an operator pauses it again', async () => {
+    const dead = await failing('dead-again', DAY_MS + 60_000, HOUR_MS);
+    await subscriptions.pauseFailing(DAY_MS, REASON);
+    const before = (await call('GET', `/subscriptions/${dead.id}`)).json();
+    const again = (await call('POST', `/subscriptions/${dead.id}/pause`)).json();
+    expect(again.pausedReason).toMatch(/^every attempt failed for 24 h/);
+    expect(again.pausedAt).toBe(before.pausedAt);
+  });
+});
+
 describe('access', () => {
   const routes: Array<[Method, string, Record<string, unknown>?]> = [
     ['GET', '/subscriptions'],
@@ -594,5 +674,20 @@ describe('OpenAPI', () => {
       '404',
       '409',
     ]);
+    const backfill = paths['/subscriptions/{id}/backfill'].post;
+    expect(backfill.requestBody.content['application/json'].schema.required).toEqual([
+      'from',
+      'to',
+    ]);
+    expect(Object.keys(backfill.responses)).toEqual(['200', '400', '401', '403', '404']);
+    expect(Object.keys(paths['/subscriptions/{id}/test'].post.responses)).toEqual([
+      '200',
+      '400',
+      '401',
+      '403',
+      '404',
+    ]);
+    const shown = paths['/subscriptions/{id}'].get.responses['200'].content['application/json'];
+    expect(shown.schema.required).toEqual(expect.arrayContaining(['pausedReason', 'pausedAt']));
   });
 });

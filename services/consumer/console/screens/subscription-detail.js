@@ -10,6 +10,7 @@ import { replayPanel } from '../lib/replay.js';
 import { table } from '../lib/table.js';
 import { noticeBox, say, show } from '../lib/view.js';
 import { replayDeliveries } from './delivery-replay.js';
+import { backfillForm, pauseButton, stateOf, testEventControl } from './subscription-controls.js';
 import { filterText } from './subscriptions.js';
 
 const DELIVERY_FILTERS = [
@@ -25,7 +26,11 @@ function healthCards({ health }) {
     'div',
     { class: 'cards' },
     card('Delivered', health.deliveredLastHour.toLocaleString(), 'in the last hour'),
-    card('Failed', health.failedLastHour.toLocaleString(), 'retries exhausted, last hour'),
+    card(
+      'Failed',
+      health.failed.toLocaleString(),
+      `retries exhausted; ${health.failedLastHour.toLocaleString()} in the last hour`,
+    ),
     card('Pending', health.pending.toLocaleString(), 'waiting to be sent or retried'),
     card('Last error', last ? last.error : 'none', last ? time(last.at) : 'no failed attempt', {
       long: true,
@@ -37,7 +42,7 @@ function settings(s) {
   return fields([
     ['URL', h('span', { class: 'mono' }, s.url)],
     ['Events', filterText(s.filter)],
-    ['State', badge(s.state)],
+    ['State', stateOf(s)],
     [
       'Retries after',
       s.retryDelaysMs.length > 0
@@ -120,6 +125,19 @@ export async function subscriptionScreen(screen) {
     filtered ? 'Replay failed deliveries matching the filter…' : 'Replay failed deliveries…',
   );
 
+  const test = testEventControl(s, { fail: screen.fail });
+  const controls = h('section', { 'aria-labelledby': 'controls-title' }, [
+    h('h2', { id: 'controls-title' }, 'Controls'),
+    h(
+      'div',
+      { class: 'toolbar' },
+      pauseButton(s, { done: (text) => screen.open(`#/${section}`, text), fail: screen.fail }),
+      test.button,
+    ),
+    test.panel,
+    backfillForm(s, { open: screen.open, hash: `#/${section}`, fail: screen.fail }),
+  ]);
+
   const notice = noticeBox(screen.notice);
   const shown = show(screen, `Subscription ${s.name}`, [
     h('p', {}, h('a', { href: '#/subscriptions' }, '← Subscriptions')),
@@ -129,6 +147,7 @@ export async function subscriptionScreen(screen) {
       h('h2', { id: 'health-title' }, 'Health'),
       healthCards(s),
     ]),
+    controls,
     h('h2', {}, 'Settings'),
     settings(s),
     h('h2', { id: 'deliveries-title' }, 'Deliveries'),

@@ -3,9 +3,10 @@
 import { api, Unauthorized } from '../lib/api.js';
 import { copyText } from '../lib/copy-text.js';
 import { h } from '../lib/dom.js';
-import { badge, time } from '../lib/format.js';
+import { time } from '../lib/format.js';
 import { fetchPage, showPage } from '../lib/list-screen.js';
-import { isCurrent, say } from '../lib/view.js';
+import { isCurrent, noticeBox, say } from '../lib/view.js';
+import { pauseButton, stateOf } from './subscription-controls.js';
 
 /** Which events a subscription is sent, in words. */
 export function filterText(filter) {
@@ -23,18 +24,28 @@ export function lastErrorOf(health, maxChars = 90) {
   return h('span', {}, error, h('br'), h('span', { class: 'muted' }, time(last.at)));
 }
 
-function row(s) {
+function row(s, screen) {
   return h(
     'tr',
     {},
     h('td', {}, h('a', { href: `#/subscriptions/${s.id}` }, s.name)),
     h('td', { class: 'mono hide-narrow url' }, s.url),
     h('td', { class: 'hide-narrow' }, filterText(s.filter)),
-    h('td', {}, badge(s.state)),
+    h('td', {}, stateOf(s)),
     h('td', { class: 'num' }, s.health.deliveredLastHour.toLocaleString()),
     h('td', { class: 'num' }, s.health.failedLastHour.toLocaleString()),
+    h('td', { class: 'num' }, s.health.failed.toLocaleString()),
     h('td', { class: 'num' }, s.health.pending.toLocaleString()),
     h('td', { class: 'hide-narrow' }, lastErrorOf(s.health)),
+    h(
+      'td',
+      {},
+      pauseButton(s, {
+        named: true,
+        done: (text) => screen.open(location.hash, text),
+        fail: screen.fail,
+      }),
+    ),
   );
 }
 
@@ -157,6 +168,8 @@ function secretPanel(s) {
 export async function subscriptionsScreen(screen, { created } = {}) {
   const page = await fetchPage(screen, 'subscriptions', []);
   const panel = created ? secretPanel(created) : null;
+  // What led here (a pause or resume from the list), at the top.
+  const notice = noticeBox(screen.notice);
   const form = newSubscriptionForm({
     created: (subscription) =>
       subscriptionsScreen(screen, { created: subscription }).catch(screen.fail),
@@ -168,22 +181,28 @@ export async function subscriptionsScreen(screen, { created } = {}) {
     title: 'Subscriptions',
     filters: [],
     noun: 'subscription',
-    extras: [panel, form],
+    extras: [notice, panel, form],
     caption: 'Subscriptions by name',
     headers: [
       'Name',
       { label: 'URL', class: 'hide-narrow' },
       { label: 'Filter', class: 'hide-narrow' },
       'State',
-      { label: 'Delivered, last hour', class: 'num' },
-      { label: 'Failed, last hour', class: 'num' },
+      { label: 'Delivered, 1 h', class: 'num' },
+      { label: 'Failed, 1 h', class: 'num' },
+      { label: 'Failed', class: 'num' },
       { label: 'Pending', class: 'num' },
       { label: 'Last error', class: 'hide-narrow' },
+      'Actions',
     ],
-    rows: page.items.map(row),
+    rows: page.items.map((s) => row(s, screen)),
     empty: 'No subscription yet: stored events are sent nowhere.',
-    hint: 'Failed: retries exhausted, to be replayed from the subscription. Pending: waiting to be sent or retried. Last error: the latest attempt without a 2xx answer.',
+    hint: '1 h: in the last hour. Failed: retries exhausted, to be replayed from the subscription. Pending: waiting to be sent or retried. Last error: the latest attempt without a 2xx answer. Paused: nothing is sent, deliveries wait; a subscription whose every attempt failed for a while (24 h by default) is paused automatically, and sends again once resumed.',
   });
+  if (notice && isCurrent(screen.id)) {
+    say(screen.notice);
+    notice.focus();
+  }
   if (created && isCurrent(screen.id)) {
     say(`Created ${created.name}: copy its secret now, it will not be shown again.`);
     panel.focus();

@@ -16,6 +16,8 @@ export class DeliveryMetrics {
   /** Stored → delivered, per subscription. */
   readonly latency;
   readonly attemptDuration;
+  /** Subscriptions paused because every attempt failed for `DELIVERY_AUTO_PAUSE_AFTER_MS`. */
+  readonly autoPaused;
 
   constructor(options: DeliveryMetricsOptions) {
     const { registry } = options;
@@ -34,6 +36,11 @@ export class DeliveryMetrics {
       name: 'delivery_attempt_duration_seconds',
       help: 'Time of one HTTP attempt, answered or not',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30],
+    });
+    this.autoPaused = counter(registry, {
+      name: 'subscriptions_auto_paused_total',
+      help: 'Subscriptions paused automatically because every attempt failed for DELIVERY_AUTO_PAUSE_AFTER_MS',
+      labelNames: ['subscription'],
     });
     gauge(registry, {
       name: 'deliveries_pending',

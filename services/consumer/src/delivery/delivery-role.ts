@@ -1,12 +1,16 @@
 import type { ShutdownStep } from '@webhooks/config';
-import { type Database, DeliveriesRepository } from '@webhooks/db';
+import { type Database, DeliveriesRepository, SubscriptionsRepository } from '@webhooks/db';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { AutoPause } from './auto-pause.js';
 import { deliveryHeaders } from './delivery-headers.js';
 import { DeliveryMetrics } from './delivery-metrics.js';
 import { DeliveryWorker } from './delivery-worker.js';
 import { DestinationPolicy } from './destination-policy.js';
 import { DeliverySender } from './send-attempt.js';
+
+/** 24 h, as `DELIVERY_AUTO_PAUSE_AFTER_MS` defaults to. */
+const DEFAULT_AUTO_PAUSE_AFTER_MS = 86_400_000;
 
 export interface DeliveryRoleOptions {
   db: Database;
@@ -19,6 +23,8 @@ export interface DeliveryRoleOptions {
     DELIVERY_BACKOFF_AFTER_FAILURES?: number | undefined;
     /** The longest wait between probes of a destination backed off from, ms. Default 60 s. */
     DELIVERY_BACKOFF_MAX_MS?: number | undefined;
+    /** A subscription whose every attempt failed for this long is paused, ms; 0: never. Default 24 h. */
+    DELIVERY_AUTO_PAUSE_AFTER_MS?: number | undefined;
   };
   registry: Registry;
   logger: Logger;
@@ -32,6 +38,7 @@ export class DeliveryRole {
   readonly deliveries: DeliveriesRepository;
   readonly metrics: DeliveryMetrics;
   readonly worker: DeliveryWorker;
+  readonly autoPause: AutoPause;
   readonly #sender: DeliverySender;
 
   constructor(options: DeliveryRoleOptions) {
@@ -65,14 +72,22 @@ export class DeliveryRole {
       metrics: this.metrics,
       logger,
     });
+    this.autoPause = new AutoPause({
+      subscriptions: new SubscriptionsRepository(options.db),
+      afterMs: settings.DELIVERY_AUTO_PAUSE_AFTER_MS ?? DEFAULT_AUTO_PAUSE_AFTER_MS,
+      paused: this.metrics.autoPaused,
+      logger,
+    });
   }
 
   start(): void {
     this.worker.start();
+    this.autoPause.start();
   }
 
   stopSteps(): ShutdownStep[] {
     return [
+      ['stop automatic pauses', () => this.autoPause.stop()],
       ['stop deliveries', () => this.worker.stop()],
       ['close delivery connections', () => this.#sender.close()],
     ];

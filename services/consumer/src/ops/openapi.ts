@@ -10,6 +10,11 @@ import {
 } from './routes/deliveries.js';
 import { EventsQuery, StatsQuery } from './routes/events.js';
 import { RejectedQuery } from './routes/rejected.js';
+import {
+  BackfillRequest,
+  BackfillResponse,
+  TestEventResponse,
+} from './routes/subscription-controls.js';
 import { SubscriptionJson, SubscriptionsQuery } from './routes/subscriptions.js';
 
 interface JsonSchemaObject {
@@ -320,6 +325,9 @@ export function consumerOpenApiDocument() {
       '/subscriptions/{id}/pause': {
         post: tokenRequired({
           summary: 'Pause a subscription: its deliveries keep being made and wait; none is sent',
+          description:
+            'The senders also pause, by themselves, a subscription whose every attempt failed ' +
+            'for DELIVERY_AUTO_PAUSE_AFTER_MS (24 h by default), with `pausedReason` set.',
           operationId: 'pauseSubscription',
           parameters: [idParameter('subscription')],
           responses: {
@@ -332,12 +340,59 @@ export function consumerOpenApiDocument() {
       '/subscriptions/{id}/resume': {
         post: tokenRequired({
           summary: 'Resume a paused subscription: what waited is sent',
+          description:
+            'Clears `pausedReason`; an automatic pause counts failures from here on only.',
           operationId: 'resumeSubscription',
           parameters: [idParameter('subscription')],
           responses: {
             '200': subscription('The subscription, `state` active'),
             '400': errorResponse('`invalid_query`: the id is not a uuid'),
             '404': errorResponse('`not_found`'),
+          },
+        }),
+      },
+      '/subscriptions/{id}/backfill': {
+        post: tokenRequired({
+          summary: 'Make deliveries of events stored in a window, before the subscription too',
+          description:
+            'The stored events of [`from`, `to`) (by stored time) that match the ' +
+            "subscription's filter, and `sources`/`types` when given, become its deliveries, " +
+            'due now, each with its usual `webhook-id`. An event that has a delivery for it ' +
+            'already keeps that one as it is (not made again, not sent again: replay it for ' +
+            'that). Read in pages of 5,000 events, each its own statement. `dryRun` counts.',
+          operationId: 'backfillSubscription',
+          parameters: [idParameter('subscription')],
+          requestBody: jsonBody(BackfillRequest),
+          responses: {
+            '200': {
+              description: 'What matched and was queued',
+              content: jsonContent(BackfillResponse),
+            },
+            '400': errorResponse(
+              '`validation_failed`, with `issues` naming each refused field, or ' +
+                '`invalid_query`: the id is not a uuid',
+            ),
+            '404': errorResponse('`not_found`: no such subscription'),
+          },
+        }),
+      },
+      '/subscriptions/{id}/test': {
+        post: tokenRequired({
+          summary: 'Send a signed test event to the subscription now, paused or not',
+          description:
+            'Body `{"id","source":"webhooks","type":"webhook.test","timestamp","data"}`, ' +
+            '`webhook-id` `msg_` + a fresh id, signed like deliveries, sent by the same sender ' +
+            "(destination policy, the subscription's timeout, no redirects). Neither stored " +
+            'nor retried: the answer says how it went.',
+          operationId: 'testSubscription',
+          parameters: [idParameter('subscription')],
+          responses: {
+            '200': {
+              description: 'How the attempt went',
+              content: jsonContent(TestEventResponse),
+            },
+            '400': errorResponse('`invalid_query`: the id is not a uuid'),
+            '404': errorResponse('`not_found`: no such subscription'),
           },
         }),
       },

@@ -13,6 +13,7 @@ import Fastify, {
 } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { ReplaySelection } from '../dead-letters/selection-replay.js';
+import type { TestEventSender } from '../delivery/test-event.js';
 import { consumerOpenApiDocument } from './openapi.js';
 import type { Overview } from './ops-overview.js';
 import { consoleRoutes } from './routes/console.js';
@@ -22,6 +23,7 @@ import { eventDataRoutes } from './routes/event-data.js';
 import { eventsRoutes } from './routes/events.js';
 import { requireBearerToken, requireOpsToken } from './routes/ops-token.js';
 import { rejectedRoutes } from './routes/rejected.js';
+import { subscriptionControlRoutes } from './routes/subscription-controls.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 
 export interface Readiness {
@@ -55,6 +57,8 @@ export interface OpsAppDeps {
   delivery?: {
     subscriptions: SubscriptionsRepository;
     deliveries: DeliveriesRepository;
+    /** Sends `POST /subscriptions/:id/test`'s test events; absent, that route is not served. */
+    testEvents?: TestEventSender | undefined;
   };
 }
 
@@ -120,6 +124,7 @@ export function buildOpsApp(deps: OpsAppDeps): FastifyInstance {
     app.register(async (scope) => {
       requireOpsToken(scope, deps.opsToken);
       subscriptionRoutes(scope, delivery.subscriptions);
+      subscriptionControlRoutes(scope, delivery);
       deliveryRoutes(scope, {
         deliveries: delivery.deliveries,
         subscriptionExists: (id) => delivery.subscriptions.exists(id),

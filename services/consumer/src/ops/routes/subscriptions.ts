@@ -31,6 +31,11 @@ export const SubscriptionJson = z.object({
   timeoutMs: z.int(),
   maxInFlight: z.int(),
   state: z.enum(['active', 'paused']),
+  pausedReason: z.string().nullable().meta({
+    description:
+      'Why the senders paused it (every attempt failed for DELIVERY_AUTO_PAUSE_AFTER_MS, and the latest error); null when active or paused by an operator',
+  }),
+  pausedAt: time.nullable().meta({ description: 'When it was paused; null when active' }),
   createdAt: time,
   updatedAt: time,
   previousSecretExpiresAt: time.nullable().meta({
@@ -42,6 +47,7 @@ export const SubscriptionJson = z.object({
   health: z.object({
     deliveredLastHour: z.int(),
     failedLastHour: z.int().meta({ description: 'Retries exhausted within the last hour' }),
+    failed: z.int().meta({ description: 'Retries exhausted, whenever: replayable' }),
     pending: z.int(),
     lastError: z
       .object({ at: time, error: z.string().meta({ description: 'The error, or HTTP <status>' }) })

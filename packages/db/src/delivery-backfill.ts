@@ -1,0 +1,116 @@
+import type { Database } from './database.js';
+import { subscriptionMatchesSql, typeMatchesSql } from './event-match-sql.js';
+import { utcText } from './utc-text.js';
+
+/** Which stored events a backfill makes deliveries of, besides the subscription's filter. */
+export interface BackfillWindow {
+  /** Stored at or after (RFC 3339). */
+  from: string;
+  /** Stored before (RFC 3339). */
+  to: string;
+  /** Only events of one of these sources. */
+  sources?: readonly string[] | undefined;
+  /** Only events of one of these types (a trailing `*` is a prefix). */
+  types?: readonly string[] | undefined;
+}
+
+export interface BackfillResult {
+  /** Stored events in the window that match the filter and the narrowing. */
+  matched: number;
+  /** Deliveries made (0 in a dry run): matched events that had none for this subscription. */
+  queued: number;
+}
+
+/** Events read per statement: a few thousand, a short statement each. */
+export const BACKFILL_PAGE_SIZE = 5000;
+
+/**
+ * One page of a backfill: the next `$6` events stored in [`$2`, `$3`) after the keyset
+ * position (`$4`, `$5`) by (created_at, id), through `webhook_events_created_at_idx`; those
+ * matching the subscription `$1` (and the narrowing `$7`, `$8`) become its deliveries, unless
+ * it has one of them already (one delivery per subscription and event). The subscription is
+ * key-share locked once, as storing does: a delete waits for the page rather than failing it.
+ * Returns the page's last position, empty when the window is done.
+ */
+function pageStatement(dryRun: boolean): string {
+  const matching = `
+    SELECT p.id, p.created_at FROM page p CROSS JOIN s
+    WHERE ${subscriptionMatchesSql('s', 'p')}
+      AND ($7::text[] IS NULL OR p.source = ANY ($7::text[]))
+      AND ($8::text[] IS NULL OR ${typeMatchesSql('p.type', '$8::text[]')})`;
+  const queued = dryRun
+    ? 'SELECT 1 WHERE false'
+    : `INSERT INTO deliveries (subscription_id, event_row_id, event_created_at)
+       SELECT $1::uuid, m.id, m.created_at FROM matching m
+       ON CONFLICT (subscription_id, event_row_id) DO NOTHING
+       RETURNING 1`;
+  return `
+    WITH s AS MATERIALIZED (
+      SELECT id, sources, types FROM subscriptions WHERE id = $1::uuid FOR KEY SHARE
+    ), page AS MATERIALIZED (
+      SELECT w.id, w.source, w.type, w.created_at FROM webhook_events w
+      -- The index range starts at the previous page's end, not at the window's start.
+      WHERE w.created_at >= coalesce($4::timestamptz, $2::timestamptz)
+        AND w.created_at < $3::timestamptz
+        AND ($4::timestamptz IS NULL OR (w.created_at, w.id) > ($4::timestamptz, $5::uuid))
+      ORDER BY w.created_at, w.id
+      LIMIT $6::int
+    ), matching AS MATERIALIZED (${matching}
+    ), queued AS (${queued}
+    ), last AS (
+      SELECT ${utcText('p.created_at')} AS "createdAt", p.id FROM page p
+      ORDER BY p.created_at DESC, p.id DESC LIMIT 1
+    )
+    SELECT (SELECT count(*) FROM page)::int AS read,
+      (SELECT count(*) FROM matching)::int AS matched,
+      (SELECT count(*) FROM queued)::int AS queued,
+      (SELECT "createdAt" FROM last) AS "lastCreatedAt",
+      (SELECT id FROM last) AS "lastId"`;
+}
+
+const BACKFILL_PAGE = pageStatement(false);
+const BACKFILL_COUNT_PAGE = pageStatement(true);
+
+interface PageRow {
+  read: number;
+  matched: number;
+  queued: number;
+  lastCreatedAt: string | null;
+  lastId: string | null;
+}
+
+/**
+ * Makes deliveries of `subscriptionId` for the stored events of `window` that match its filter,
+ * page by page (each page its own statement, so nothing is held in memory or locked between
+ * pages). Events it has a delivery for already keep it as it is: not made again, not sent
+ * again (a replay does that). With `dryRun`, only counts.
+ */
+export async function backfillDeliveries(
+  db: Database,
+  subscriptionId: string,
+  window: BackfillWindow,
+  options: { dryRun: boolean; pageSize?: number | undefined },
+): Promise<BackfillResult> {
+  const pageSize = options.pageSize ?? BACKFILL_PAGE_SIZE;
+  const statement = options.dryRun ? BACKFILL_COUNT_PAGE : BACKFILL_PAGE;
+  const total: BackfillResult = { matched: 0, queued: 0 };
+  let after: { createdAt: string | null; id: string | null } = { createdAt: null, id: null };
+  for (;;) {
+    const result = await db.query<PageRow>(statement, [
+      subscriptionId,
+      window.from,
+      window.to,
+      after.createdAt,
+      after.id,
+      pageSize,
+      window.sources ?? null,
+      window.types ?? null,
+    ]);
+    const page = result.rows[0];
+    if (page === undefined || page.read === 0) return total;
+    total.matched += page.matched;
+    total.queued += page.queued;
+    if (page.read < pageSize) return total;
+    after = { createdAt: page.lastCreatedAt, id: page.lastId };
+  }
+}
