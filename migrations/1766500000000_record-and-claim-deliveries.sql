@@ -5,6 +5,16 @@
 -- wait for the lease to end.
 ALTER TABLE deliveries ADD COLUMN lease_token uuid;
 
+-- Since when the destination has answered this delivery 429 (Too Many Requests) and nothing
+-- else: a 429 is not one of its retries, but one still refused after 24 h fails.
+ALTER TABLE deliveries ADD COLUMN throttled_since timestamptz;
+
+-- Deliveries started per second to a subscription's destination, at most (NULL: no limit),
+-- across every process: the claim keeps the times of its latest leases (within the window) and
+-- leases no more than the limit allows in any window.
+ALTER TABLE subscriptions ADD COLUMN rate_limit_per_second integer;
+ALTER TABLE subscriptions ADD COLUMN recent_leases timestamptz[];
+
 -- One round trip for a sender's whole cycle: record the outcomes of the attempts that ended,
 -- which frees their in-flight slots, then lease the due deliveries that fit each active
 -- subscription's free slots. Returns the leased deliveries' ids and attempt numbers; the
@@ -39,6 +49,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
 DECLARE
   due uuid[];
+  rate_window constant interval := interval '1.1 seconds';
 BEGIN
   IF cardinality(o_ids) > 0 THEN
     -- Records attempts and their outcome. A delivery removed meanwhile (its event expired) is
@@ -61,8 +72,17 @@ BEGIN
       WHERE NOT EXISTS (SELECT 1 FROM delivery_attempts a
         WHERE a.delivery_id = r.id AND a.attempted_at = r.attempted_at)
     )
+    -- A 429 is not one of the retries (the attempt number stays), and fails the delivery only
+    -- once the destination has refused it with nothing but 429 for 24 hours.
     UPDATE deliveries d SET
-      status = r.status,
+      status = CASE
+        WHEN r.http_status = 429 AND r.status = 'pending'
+          AND r.attempted_at - coalesce(d.throttled_since, r.attempted_at) >= interval '24 hours'
+        THEN 'failed' ELSE r.status END,
+      attempts = CASE WHEN r.http_status = 429 THEN greatest(d.attempts - 1, 0)
+        ELSE d.attempts END,
+      throttled_since = CASE WHEN r.http_status = 429
+        THEN coalesce(d.throttled_since, r.attempted_at) END,
       leased_until = NULL,
       next_attempt_at = coalesce(r.next_at, d.next_attempt_at),
       last_error = CASE WHEN r.status = 'delivered' THEN NULL
@@ -96,17 +116,23 @@ BEGIN
   -- A fresh snapshot: every lease committed before the lock was taken is counted. Each
   -- subscription gets up to its free slots (max_in_flight minus the leases not expired, and
   -- within the sender's cap), oldest due first, leased for its timeout plus the margin.
+  --
+  -- A rate-limited subscription also gets no more than its limit minus its leases in the last
+  -- window. The window is a little longer than a second: an attempt starts a few milliseconds
+  -- after its lease, not always equally many, and the destination counts starts.
   RETURN QUERY
   WITH subs AS (
-    SELECT s.id, least(s.max_in_flight - (
+    SELECT s.id, s.rate_limit_per_second IS NOT NULL AS limited, least(s.max_in_flight - (
       SELECT count(*) FROM deliveries d
       WHERE d.subscription_id = s.id AND d.status = 'pending'
         AND d.leased_until IS NOT NULL AND d.leased_until > now()
     ), coalesce((SELECT c.cap FROM unnest(p_capped, p_caps) AS c(id, cap) WHERE c.id = s.id),
-      s.max_in_flight)) AS free
+      s.max_in_flight), coalesce(s.rate_limit_per_second - (
+      SELECT count(*) FROM unnest(s.recent_leases) AS t(at)
+      WHERE t.at > now() - rate_window), s.max_in_flight)) AS free
     FROM subscriptions s WHERE s.id = ANY (due)
   ), picked AS (
-    SELECT p.id FROM subs CROSS JOIN LATERAL (
+    SELECT p.id, subs.id AS subscription_id, subs.limited FROM subs CROSS JOIN LATERAL (
       SELECT d.id FROM deliveries d
       WHERE d.subscription_id = subs.id AND d.status = 'pending' AND d.next_attempt_at <= now()
       ORDER BY d.next_attempt_at
@@ -114,6 +140,13 @@ BEGIN
       FOR UPDATE OF d SKIP LOCKED
     ) p
     LIMIT p_limit
+  ), counted AS (
+    -- The rate-limited subscriptions' latest leases: those still in the window, and these.
+    UPDATE subscriptions s SET recent_leases = ARRAY(
+      SELECT t.at FROM unnest(s.recent_leases) AS t(at) WHERE t.at > now() - rate_window
+      UNION ALL
+      SELECT now() FROM picked WHERE picked.subscription_id = s.id)
+    WHERE s.id IN (SELECT picked.subscription_id FROM picked WHERE picked.limited)
   )
   UPDATE deliveries d SET
     attempts = d.attempts + 1,
@@ -131,4 +164,7 @@ $$;
 
 DROP FUNCTION record_and_claim_deliveries(uuid[], timestamptz[], integer[], integer[], text[],
   text[], text[], timestamptz[], integer, integer, uuid[], integer[], uuid);
+ALTER TABLE subscriptions DROP COLUMN recent_leases;
+ALTER TABLE subscriptions DROP COLUMN rate_limit_per_second;
+ALTER TABLE deliveries DROP COLUMN throttled_since;
 ALTER TABLE deliveries DROP COLUMN lease_token;

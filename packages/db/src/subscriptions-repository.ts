@@ -40,6 +40,8 @@ export interface Subscription {
   retryDelaysMs: number[];
   timeoutMs: number;
   maxInFlight: number;
+  /** Most deliveries started per second, across every process; null: no limit. */
+  rateLimitPerSecond: number | null;
   state: SubscriptionState;
   /**
    * Why it was paused when the senders paused it (every attempt failed for a while); null when
@@ -65,6 +67,7 @@ export interface NewSubscription {
   retryDelaysMs: readonly number[];
   timeoutMs: number;
   maxInFlight: number;
+  rateLimitPerSecond: number | null;
 }
 
 /**
@@ -152,7 +155,7 @@ const SUBSCRIPTION_COLUMNS = `
     THEN jsonb_strip_nulls(jsonb_build_object('sources', s.sources, 'types', s.types))
   END AS filter,
   s.retry_delays_ms AS "retryDelaysMs", s.timeout_ms AS "timeoutMs",
-  s.max_in_flight AS "maxInFlight", s.state,
+  s.max_in_flight AS "maxInFlight", s.rate_limit_per_second AS "rateLimitPerSecond", s.state,
   s.paused_reason AS "pausedReason", ${utcText('s.paused_at')} AS "pausedAt",
   ${utcText('s.created_at')} AS "createdAt",
   ${utcText('s.updated_at')} AS "updatedAt",
@@ -177,8 +180,8 @@ export class SubscriptionsRepository {
     const row = await this.#one(
       `WITH s AS (
          INSERT INTO subscriptions (name, url, sources, types, secret, retry_delays_ms,
-           timeout_ms, max_in_flight)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           timeout_ms, max_in_flight, rate_limit_per_second)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          RETURNING *)
        SELECT ${SUBSCRIPTION_COLUMNS} FROM s`,
       [
@@ -190,6 +193,7 @@ export class SubscriptionsRepository {
         subscription.retryDelaysMs,
         subscription.timeoutMs,
         subscription.maxInFlight,
+        subscription.rateLimitPerSecond,
       ],
       subscription.name,
     );
@@ -263,6 +267,7 @@ export class SubscriptionsRepository {
     assign('retry_delays_ms', changes.retryDelaysMs, 'int[]');
     assign('timeout_ms', changes.timeoutMs, 'int');
     assign('max_in_flight', changes.maxInFlight, 'int');
+    assign('rate_limit_per_second', changes.rateLimitPerSecond, 'int');
     if (changes.secret !== undefined) {
       // On the right of SET, `secret` is the value before this update.
       const secret = parameter(changes.secret, 'text');

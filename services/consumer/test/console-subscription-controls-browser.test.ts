@@ -191,8 +191,9 @@ describe('delivery controls in the console, in a real browser', () => {
       /^paused automatically: every attempt failed for 1500 ms \(last error: .*ECONNREFUSED.*\)since /,
     );
     // Pending: both wait; failed: none (their retries were cut short by the pause).
-    expect(row?.slice(6, 8)).toEqual(['0', '2']);
-    expect(row?.[9]).toBe('Resume');
+    expect(row?.[4]).toBe('10 at once');
+    expect(row?.slice(7, 9)).toEqual(['0', '2']);
+    expect(row?.[10]).toBe('Resume');
     await screenshot(page, 'subscriptions-paused');
 
     await page.getByRole('button', { name: 'Resume unreachable' }).click();

@@ -140,6 +140,7 @@ describe('subscriptions in the console, in a real browser', () => {
         receiver.url,
         'sources shop; types order.*, refund',
         'active',
+        '10 at once',
         '0',
         '0',
         '0',
@@ -170,7 +171,7 @@ describe('subscriptions in the console, in a real browser', () => {
       method: 'PATCH',
       url: `/subscriptions/${subscriptionId}`,
       headers: auth,
-      payload: { retryDelaysMs: [100], timeoutMs: 60_000 },
+      payload: { retryDelaysMs: [100], timeoutMs: 60_000, rateLimitPerSecond: 50 },
     });
     expect(patched.statusCode).toBe(200);
 
@@ -207,17 +208,18 @@ describe('subscriptions in the console, in a real browser', () => {
     await page.reload();
     await page.getByRole('link', { name: 'orders' }).waitFor();
     const [row] = await rowsOf(page);
-    expect(row?.slice(0, 8)).toEqual([
+    expect(row?.slice(0, 9)).toEqual([
       'orders',
       receiver.url,
       'sources shop; types order.*, refund',
       'active',
+      '10 at once, 50/s',
       '1',
       '3',
       '3',
       '0',
     ]);
-    expect(row?.[8]).toMatch(/^HTTP 503\S/);
+    expect(row?.[9]).toMatch(/^HTTP 503\S/);
     await screenshot(page, 'subscriptions');
 
     // Its screen: health, settings, every delivery.

@@ -91,12 +91,14 @@ async function subscribe(
     retryDelaysMs?: number[];
     timeoutMs?: number;
     maxInFlight?: number;
+    rateLimitPerSecond?: number;
   } = {},
 ): Promise<string> {
   subscriptions += 1;
   const result = await database.db.query<{ id: string }>(
-    `INSERT INTO subscriptions (name, url, types, secret, retry_delays_ms, timeout_ms, max_in_flight)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+    `INSERT INTO subscriptions (name, url, types, secret, retry_delays_ms, timeout_ms,
+       max_in_flight, rate_limit_per_second)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
     [
       `subscription-${subscriptions}`,
       url,
@@ -105,6 +107,7 @@ async function subscribe(
       options.retryDelaysMs ?? [50, 50],
       options.timeoutMs ?? 2000,
       options.maxInFlight ?? 10,
+      options.rateLimitPerSecond ?? null,
     ],
   );
   return result.rows[0]?.id as string;
@@ -376,4 +379,73 @@ describe('delivering stored events', () => {
     );
     expect(role.worker.isBackingOff(flakySubscription)).toBe(false);
   });
+});
+
+describe('a destination that asks for less', () => {
+  it('rateLimitPerSecond holds across two processes: no one-second window over the limit, and the backlog still goes', async () => {
+    const r = await receiver();
+    await subscribe(r.url, { types: ['limited'], rateLimitPerSecond: 20, maxInFlight: 50 });
+    await events.insertBatch(Array.from({ length: 400 }, (_, i) => event('limited', `l-${i}`)));
+    const startedAt = Date.now();
+    startSender();
+    startSender();
+    await waitFor('all 400 answered', () => r.uniqueIds().size === 400, { timeoutMs: 40_000 });
+    const seconds = (Date.now() - startedAt) / 1000;
+    const arrivals = r.received.map((d) => d.at).sort((a, b) => a - b);
+    let most = 0;
+    for (let first = 0, i = 0; i < arrivals.length; i += 1) {
+      while ((arrivals[i] as number) - (arrivals[first] as number) >= 1000) first += 1;
+      most = Math.max(most, i - first + 1);
+    }
+    console.error(`rate limit 20/s: 400 in ${seconds.toFixed(1)} s, at most ${most} in a second`);
+    expect(most).toBeLessThanOrEqual(20);
+    expect(r.uniqueIds().size).toBe(400);
+    // 400 at 20 a second is 20 s; the window is 1.1 s, so about 22.
+    expect(seconds).toBeLessThan(30);
+  }, 60_000);
+
+  it('a 429 waits for its Retry-After and is not one of the retries; 24 hours of nothing but 429 fails', async () => {
+    let n = 0;
+    const r = await receiver(() => {
+      n += 1;
+      return n <= 3 ? { status: 429, headers: { 'retry-after': '1' } } : 200;
+    });
+    // One retry only: three failures of another kind would fail it.
+    const subscription = await subscribe(r.url, { types: ['throttled'], retryDelaysMs: [20] });
+    startSender();
+    await events.insertBatch([event('throttled', 't-1')]);
+    await waitFor(
+      'delivered after three 429s',
+      async () => {
+        return (await statusOf(subscription, 't-1'))?.status === 'delivered';
+      },
+      { timeoutMs: 10_000 },
+    );
+    const times = r.received.map((d) => d.at);
+    expect(times).toHaveLength(4);
+    for (let i = 1; i < times.length; i += 1) {
+      expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(950);
+    }
+    const delivery = await statusOf(subscription, 't-1');
+    expect(delivery?.attemptLog.map((a) => a.httpStatus)).toEqual([429, 429, 429, 200]);
+    expect(delivery?.attempts).toBe(1);
+
+    // Refused with 429 since more than a day: the next 429 fails it.
+    n = 0;
+    await events.insertBatch([event('throttled', 't-2')]);
+    await waitFor('a first 429', () => n >= 1);
+    await database.db.query(
+      `UPDATE deliveries SET throttled_since = now() - interval '25 hours'
+       WHERE subscription_id = $1 AND throttled_since IS NOT NULL`,
+      [subscription],
+    );
+    await waitFor(
+      'failed after a day of 429',
+      async () => {
+        return (await statusOf(subscription, 't-2'))?.status === 'failed';
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(r.received.filter((d) => d.answer !== 200).length).toBeGreaterThanOrEqual(2);
+  }, 30_000);
 });

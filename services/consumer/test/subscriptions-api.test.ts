@@ -158,6 +158,7 @@ describe('POST /subscriptions', () => {
       retryDelaysMs: [5000, 30000, 120000, 600000, 3600000, 21600000],
       timeoutMs: 10000,
       maxInFlight: 10,
+      rateLimitPerSecond: null,
       state: 'active',
       pausedReason: null,
       pausedAt: null,
@@ -189,6 +190,7 @@ describe('POST /subscriptions', () => {
       retryDelaysMs: [],
       timeoutMs: 100,
       maxInFlight: 1000,
+      rateLimitPerSecond: 10_000,
     });
     expect(created).toMatchObject({
       name: 'crm',
@@ -197,6 +199,7 @@ describe('POST /subscriptions', () => {
       retryDelaysMs: [],
       timeoutMs: 100,
       maxInFlight: 1000,
+      rateLimitPerSecond: 10_000,
     });
     expect(await subscriptions.signingSecrets(created.id)).toEqual([SECRET_A]);
 
@@ -255,6 +258,9 @@ describe('POST /subscriptions', () => {
     ['a timeout as text', 'timeoutMs', { timeoutMs: '1000' }],
     ['0 in flight', 'maxInFlight', { maxInFlight: 0 }],
     ['1001 in flight', 'maxInFlight', { maxInFlight: 1001 }],
+    ['a rate limit of 0', 'rateLimitPerSecond', { rateLimitPerSecond: 0 }],
+    ['a rate limit over 10,000', 'rateLimitPerSecond', { rateLimitPerSecond: 10_001 }],
+    ['a fractional rate limit', 'rateLimitPerSecond', { rateLimitPerSecond: 2.5 }],
     ['an unknown field', 'colour', { colour: 'blue' }],
     ['a state', 'state', { state: 'paused' }],
   ])('refuses %s: 400 validation_failed naming %s', async (_case, path, change) => {
@@ -403,6 +409,7 @@ describe('PATCH /subscriptions/:id', () => {
       retryDelaysMs: [1000],
       timeoutMs: 2000,
       maxInFlight: 3,
+      rateLimitPerSecond: 20,
     });
     expect(res.statusCode).toBe(200);
     const updated = res.json();
@@ -414,6 +421,7 @@ describe('PATCH /subscriptions/:id', () => {
       retryDelaysMs: [1000],
       timeoutMs: 2000,
       maxInFlight: 3,
+      rateLimitPerSecond: 20,
       createdAt: created.createdAt,
       previousSecretExpiresAt: null,
     });
@@ -421,8 +429,15 @@ describe('PATCH /subscriptions/:id', () => {
     expect(updated.updatedAt > created.updatedAt).toBe(true);
     expect(await subscriptions.signingSecrets(created.id)).toEqual([created.secret]);
 
-    const cleared = await call('PATCH', `/subscriptions/${created.id}`, { filter: null });
-    expect(cleared.json()).toMatchObject({ filter: null, url: 'https://b.example/' });
+    const cleared = await call('PATCH', `/subscriptions/${created.id}`, {
+      filter: null,
+      rateLimitPerSecond: null,
+    });
+    expect(cleared.json()).toMatchObject({
+      filter: null,
+      rateLimitPerSecond: null,
+      url: 'https://b.example/',
+    });
     expect((await call('GET', `/subscriptions/${created.id}`)).json()).toEqual(cleared.json());
   });
 

@@ -51,6 +51,7 @@ function settings(s) {
     ],
     ['Timeout', millisecondsText(s.timeoutMs)],
     ['At most in flight', String(s.maxInFlight)],
+    ['Rate limit', s.rateLimitPerSecond === null ? 'none' : `${s.rateLimitPerSecond} per second`],
     [
       'Secret',
       s.previousSecretExpiresAt

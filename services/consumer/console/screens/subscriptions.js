@@ -24,6 +24,14 @@ export function lastErrorOf(health, maxChars = 90) {
   return h('span', {}, error, h('br'), h('span', { class: 'muted' }, time(last.at)));
 }
 
+/** How fast it may be sent to: attempts open at once, and the rate limit when it has one. */
+export function limitsText(s) {
+  const inFlight = `${s.maxInFlight} at once`;
+  return s.rateLimitPerSecond === null || s.rateLimitPerSecond === undefined
+    ? inFlight
+    : `${inFlight}, ${s.rateLimitPerSecond}/s`;
+}
+
 function row(s, screen) {
   return h(
     'tr',
@@ -32,6 +40,7 @@ function row(s, screen) {
     h('td', { class: 'mono hide-narrow url' }, s.url),
     h('td', { class: 'hide-narrow' }, filterText(s.filter)),
     h('td', {}, stateOf(s)),
+    h('td', { class: 'hide-narrow' }, limitsText(s)),
     h('td', { class: 'num' }, s.health.deliveredLastHour.toLocaleString()),
     h('td', { class: 'num' }, s.health.failedLastHour.toLocaleString()),
     h('td', { class: 'num' }, s.health.failed.toLocaleString()),
@@ -188,6 +197,7 @@ export async function subscriptionsScreen(screen, { created } = {}) {
       { label: 'URL', class: 'hide-narrow' },
       { label: 'Filter', class: 'hide-narrow' },
       'State',
+      { label: 'Limits', class: 'hide-narrow' },
       { label: 'Delivered, 1 h', class: 'num' },
       { label: 'Failed, 1 h', class: 'num' },
       { label: 'Failed', class: 'num' },
@@ -197,7 +207,7 @@ export async function subscriptionsScreen(screen, { created } = {}) {
     ],
     rows: page.items.map((s) => row(s, screen)),
     empty: 'No subscription yet: stored events are sent nowhere.',
-    hint: '1 h: in the last hour. Failed: retries exhausted, to be replayed from the subscription. Pending: waiting to be sent or retried. Last error: the latest attempt without a 2xx answer. Paused: nothing is sent, deliveries wait; a subscription whose every attempt failed for a while (24 h by default) is paused automatically, and sends again once resumed.',
+    hint: 'Limits: attempts open at once, and deliveries started per second when limited (across every consumer process). 1 h: in the last hour. Failed: retries exhausted, to be replayed from the subscription. Pending: waiting to be sent or retried. Last error: the latest attempt without a 2xx answer. Paused: nothing is sent, deliveries wait; a subscription whose every attempt failed for a while (24 h by default) is paused automatically, and sends again once resumed.',
   });
   if (notice && isCurrent(screen.id)) {
     say(screen.notice);

@@ -13,6 +13,8 @@ export interface AttemptResult {
   error?: string | undefined;
   durationMs: number;
   responseBody?: string | undefined;
+  /** The answer's `Retry-After` header, if any. */
+  retryAfter?: string | undefined;
 }
 
 export interface DeliveryWorkerOptions {
@@ -246,13 +248,20 @@ export class DeliveryWorker {
       return;
     }
     const nowMs = Date.now();
-    this.#backoff.settled(delivery.subscriptionId, result.delivered, probe, nowMs);
     const next = afterAttempt({
       attempt: delivery.attempt,
       delivered: result.delivered,
       retryDelaysMs: delivery.retryDelaysMs,
       nowMs,
+      httpStatus: result.httpStatus,
+      retryAfter: result.retryAfter,
     });
+    if (result.httpStatus === 429 && next.nextAttemptAt !== undefined) {
+      // The destination asks for a pause: nothing to it from here before then.
+      this.#backoff.held(delivery.subscriptionId, next.nextAttemptAt.getTime(), probe);
+    } else {
+      this.#backoff.settled(delivery.subscriptionId, result.delivered, probe, nowMs);
+    }
     this.#outcomes.push({
       deliveryId: delivery.id,
       attemptedAt,

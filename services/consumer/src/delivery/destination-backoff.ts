@@ -30,6 +30,8 @@ interface Failing {
 export class DestinationBackoff {
   readonly #options: DestinationBackoffOptions;
   readonly #failing = new Map<string, Failing>();
+  /** No attempt before this, by subscription (ms since the epoch). */
+  readonly #holds = new Map<string, number>();
 
   constructor(options: DestinationBackoffOptions) {
     this.#options = options;
@@ -47,7 +49,12 @@ export class DestinationBackoff {
    */
   caps(nowMs: number): Map<string, number> {
     const caps = new Map<string, number>();
+    for (const [id, untilMs] of this.#holds) {
+      if (nowMs < untilMs) caps.set(id, 0);
+      else this.#holds.delete(id);
+    }
     for (const [id, failing] of this.#failing) {
+      if (caps.has(id)) continue;
       if (failing.failures < this.#options.afterFailures) continue;
       caps.set(id, !failing.probing && nowMs >= failing.probeAtMs ? 1 : 0);
     }
@@ -87,6 +94,16 @@ export class DestinationBackoff {
     } else if (failing.failures === afterFailures) {
       failing.probeAtMs = nowMs + Math.min(maxMs, firstMs);
     }
+  }
+
+  /**
+   * The destination asked for no attempt before `untilMs` (a 429 with `Retry-After`): none from
+   * this process until then. Not a failure of the destination; ends a probe.
+   */
+  held(subscriptionId: string, untilMs: number, probe: boolean): void {
+    this.#holds.set(subscriptionId, Math.max(untilMs, this.#holds.get(subscriptionId) ?? 0));
+    const failing = this.#failing.get(subscriptionId);
+    if (probe && failing !== undefined) failing.probing = false;
   }
 
   /** Forgets a subscription (a probe that never ended: the sender stopped). */

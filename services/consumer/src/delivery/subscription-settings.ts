@@ -78,6 +78,11 @@ const MaxInFlight = z
   .max(1000)
   .meta({ description: 'Most deliveries being sent to it at once' });
 
+const RateLimitPerSecond = z.int().min(1).max(10_000).meta({
+  description:
+    'Most deliveries started per second, across every consumer process (any one-second window); null or absent: no limit',
+});
+
 /** `POST /subscriptions`: absent settings take their defaults, an absent secret is generated. */
 export const CreateSubscription = z.strictObject({
   name: SubscriptionName,
@@ -87,6 +92,7 @@ export const CreateSubscription = z.strictObject({
   retryDelaysMs: RetryDelaysMs.default(DEFAULT_RETRY_DELAYS_MS),
   timeoutMs: TimeoutMs.default(DEFAULT_TIMEOUT_MS),
   maxInFlight: MaxInFlight.default(DEFAULT_MAX_IN_FLIGHT),
+  rateLimitPerSecond: RateLimitPerSecond.nullable().default(null),
 });
 export type CreateSubscription = z.infer<typeof CreateSubscription>;
 
@@ -103,6 +109,7 @@ export const UpdateSubscription = z
     retryDelaysMs: RetryDelaysMs.optional(),
     timeoutMs: TimeoutMs.optional(),
     maxInFlight: MaxInFlight.optional(),
+    rateLimitPerSecond: RateLimitPerSecond.nullable().optional(),
   })
   .refine((changes) => Object.keys(changes).length > 0, {
     message: 'give at least one setting to change',

@@ -30,6 +30,10 @@ export const SubscriptionJson = z.object({
   retryDelaysMs: z.array(z.int()),
   timeoutMs: z.int(),
   maxInFlight: z.int(),
+  rateLimitPerSecond: z
+    .int()
+    .nullable()
+    .meta({ description: 'Most deliveries started per second, across every process; null: none' }),
   state: z.enum(['active', 'paused']),
   pausedReason: z.string().nullable().meta({
     description:
