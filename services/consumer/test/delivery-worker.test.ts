@@ -321,26 +321,29 @@ describe('delivering stored events', () => {
 
   it('sends nothing for a paused subscription, keeps what it is owed, and sends it all on resume', async () => {
     const r = await receiver();
-    const subscription = await subscribe(r.url, { types: ['paused.*'] });
+    const subscription = await subscribe(r.url, { types: ['paused.*'], maxInFlight: 50 });
     const subscriptionsRepository = new SubscriptionsRepository(database.db);
     expect((await subscriptionsRepository.setState(subscription, 'paused'))?.state).toBe('paused');
     startSender();
-    await events.insertBatch(Array.from({ length: 50 }, (_, i) => event('paused.one', `p-${i}`)));
+    for (let first = 0; first < 500; first += 100) {
+      await events.insertBatch(
+        Array.from({ length: 100 }, (_, i) => event('paused.one', `p-${first + i}`)),
+      );
+    }
 
-    // Made and waiting, none sent (the sender polls every 20 ms: fifty polls).
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Made and waiting, none sent for ten seconds (the sender polls every 20 ms).
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
     expect(r.received).toHaveLength(0);
-    const waiting = await deliveries.find({
-      subscriptionId: subscription,
-      status: 'pending',
-      limit: 100,
-    });
-    expect(waiting.items).toHaveLength(50);
+    const waiting = await database.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM deliveries WHERE subscription_id = $1 AND status = 'pending'`,
+      [subscription],
+    );
+    expect(waiting.rows[0]?.n).toBe(500);
 
     await subscriptionsRepository.setState(subscription, 'active');
-    await waitFor('all fifty delivered', () => r.uniqueIds().size === 50);
-    expect(r.received).toHaveLength(50);
-  });
+    await waitFor('all 500 delivered', () => r.uniqueIds().size === 500);
+    expect(r.received).toHaveLength(500);
+  }, 30_000);
 
   it('backs off from a destination that fails everything: one probe at a time, nothing lost, the others unhurt', async () => {
     let down = true;
