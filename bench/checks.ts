@@ -154,6 +154,17 @@ export function deliveryChecks(d: DeliveryResult | undefined, storedPerSecond: n
             gate: false,
           },
         ]),
+    ...(d.besideBackfill === undefined
+      ? []
+      : [
+          {
+            name: `live deliveries beside a backfill at full speed: steady p50 ≤ 1.2 × without it (${n(d.besideBackfill.latency.steadyStoredToDelivered.p50Ms / Math.max(0.001, l.steadyStoredToDelivered.p50Ms), 2)})`,
+            pass:
+              d.besideBackfill.latency.steadyStoredToDelivered.p50Ms <=
+              1.2 * l.steadyStoredToDelivered.p50Ms,
+            gate: false,
+          },
+        ]),
     {
       name: `delivery at half the store-and-deliver limit (${n(l.ratePerSecond)}/s): stored → delivered p99 ≤ 100 ms (${n(l.storedToDelivered.p99Ms, 1)})`,
       pass: l.storedToDelivered.p99Ms <= 100,

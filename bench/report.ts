@@ -5,6 +5,8 @@ import type {
   BenchResult,
   Check,
   ColdStartResult,
+  DeliveryBesideBackfill,
+  DeliveryLatency,
   DeliveryOutageResult,
   DeliveryResult,
   DrainMemoryResult,
@@ -105,8 +107,15 @@ function deliveryRows(d: DeliveryResult, r: BenchResult): string[] {
       (live) =>
         `| delivery beside end to end, ${live.connections} connections, ${subscriptions(live.subscriptions)} | ${n(live.deliveriesPerSecond)} deliveries/s${live.subscriptions > 1 ? ` (${n(live.eventsPerSecond)}/s per subscription)` : ''} while ${n(live.storedPerSecond)} stored/s | ${n(live.behindAtEnd)} deliveries behind when the load stopped, all in ${n(live.catchUpSeconds, 1)} s later | ${n(live.stored)} stored, ${n(live.arrived)} arrived, ${n(live.recorded)} recorded |`,
     ),
+    ...(d.besideBackfill === undefined ? [] : [backfillRow(d.besideBackfill, l)]),
     `| delivery at ${n(l.ratePerSecond)}/s (half of ${n(l.limitPerSecond)}/s, what the run can store and deliver at once: 1 / (1/end to end + 1/1-subscription drain)) × ${l.seconds} s through the API, 1 subscription | ${n(l.load.achievedPerSecond)}/s sent | stored→delivered ${n(t.p50Ms, 1)} / ${n(t.p99Ms, 1)} ms (max ${n(t.maxMs, 1)}; after the first ${l.warmupSeconds} s p99 ${n(l.steadyStoredToDelivered.p99Ms, 1)}); HTTP steady p99 ${n(l.load.steady.p99Ms, 1)} ms | ${l.load.failed} failed; ${n(l.accepted)} accepted, ${n(l.stored)} stored, ${n(l.arrived)} arrived, ${n(l.recorded)} recorded |`,
   ];
+}
+
+function backfillRow(b: DeliveryBesideBackfill, alone: DeliveryLatency): string {
+  const t = b.latency.steadyStoredToDelivered;
+  const a = alone.steadyStoredToDelivered;
+  return `| the same, while another subscription is backfilled with ${n(b.backfilled)} events (made in ${n(b.backfillSeconds, 1)} s, ${n(b.backfillArrivedDuringLive)} of them sent during the run) | ${n(b.latency.load.achievedPerSecond)}/s sent | steady stored→delivered ${n(t.p50Ms, 1)} / ${n(t.p99Ms, 1)} ms, ${n(t.p50Ms / Math.max(0.001, a.p50Ms), 2)} / ${n(t.p99Ms / Math.max(0.001, a.p99Ms), 2)} × without the backfill | ${b.latency.load.failed} failed; ${n(b.latency.stored)} stored, ${n(b.latency.arrived)} arrived |`;
 }
 
 /** CPU per delivery in each backlog drain, and the signatures the receiver checked. */

@@ -207,6 +207,21 @@ export interface DeliveryResult {
   drain: DeliveryDrain[];
   live: DeliveryLive[];
   latency: DeliveryLatency;
+  /**
+   * The same latency run again while another subscription is backfilled with the first drain's
+   * events (made in pages, then sent at full speed): how much the live deliveries slow.
+   * Absent in results written before it existed.
+   */
+  besideBackfill?: DeliveryBesideBackfill | undefined;
+}
+
+export interface DeliveryBesideBackfill {
+  latency: DeliveryLatency;
+  /** Deliveries the backfill made, and how long making them took. */
+  backfilled: number;
+  backfillSeconds: number;
+  /** Of the backfilled deliveries, how many arrived by the end of the live run. */
+  backfillArrivedDuringLive: number;
 }
 
 /** `--delivery-outage`: one destination down for the whole load, another up. */

@@ -1,3 +1,4 @@
+import { DeliveriesRepository } from '@webhooks/db';
 import { arrivalsAt, waitForArrivals } from '../lib/arrivals.js';
 import { type DeliveryReceiver, startDeliveryReceiver } from '../lib/delivery-receiver.js';
 import { retype, storeEvents, waitForRows } from '../lib/event-rows.js';
@@ -16,7 +17,13 @@ import {
   waitForDelivered,
 } from '../lib/subscriptions.js';
 import type { PhaseContext } from '../phase.js';
-import type { DeliveryDrain, DeliveryLatency, DeliveryLive, DeliveryResult } from '../types.js';
+import type {
+  DeliveryBesideBackfill,
+  DeliveryDrain,
+  DeliveryLatency,
+  DeliveryLive,
+  DeliveryResult,
+} from '../types.js';
 
 /**
  * Every subscription's `maxInFlight`: what one would set for a fast internal receiver (the
@@ -165,6 +172,47 @@ async function liveBeside(session: Session, ingest: Service, count: number): Pro
 }
 
 /**
+ * The latency run again, while a new subscription is backfilled with the one-subscription
+ * drain's events (every event stored before it existed: `plan.deliveryEvents`), as
+ * `POST /subscriptions/:id/backfill` does it, and sent at full speed beside the live ones.
+ */
+async function latencyBesideBackfill(
+  session: Session,
+  ingest: Service,
+  ratePerSecond: number,
+  limitPerSecond: number,
+): Promise<DeliveryBesideBackfill> {
+  const { env, log } = session.context;
+  const type = 'delivery-drain-1';
+  const { ids, paths } = await subscriptionsFor(session, 'delivery-backfill', 1, {
+    types: [type],
+    state: 'active',
+  });
+  const subscriptionId = ids[0] as string;
+  log(`delivery backfill: ${type} events to a new subscription, beside the latency run`);
+  const backfill = (async () => {
+    const startedAt = Date.now();
+    const result = await new DeliveriesRepository(env.db).backfill(
+      subscriptionId,
+      { from: '1970-01-01T00:00:00Z', to: new Date(Date.now() + 60_000).toISOString() },
+      { dryRun: false },
+    );
+    return { queued: result.queued, seconds: (Date.now() - startedAt) / 1000 };
+  })();
+  const latency = await latencyAt(session, ingest, ratePerSecond, limitPerSecond);
+  const made = await backfill;
+  const duringLive = await arrivalsAt(session.receiver, paths);
+  await waitForArrivals(session.receiver, paths, made.queued, 120_000);
+  await unsubscribe(env.db, ids);
+  return {
+    latency,
+    backfilled: made.queued,
+    backfillSeconds: Math.round(made.seconds * 100) / 100,
+    backfillArrivedDuringLive: duringLive.unique,
+  };
+}
+
+/**
  * One subscription, events through the ingest API at `ratePerSecond` (open loop): stored →
  * delivered from each row's `created_at` to its arrival at the receiver. `limitPerSecond` is
  * the store-and-deliver limit the rate is half of, for the report.
@@ -252,6 +300,12 @@ export const deliveryPhase = async (
     );
     const halfRate = Math.max(1, Math.round(limit / 2));
     const latency = await latencyAt(session, ingest, halfRate, Math.round(limit));
+    const besideBackfill = await latencyBesideBackfill(
+      session,
+      ingest,
+      halfRate,
+      Math.round(limit),
+    );
     const signatures = await arrivalsAt(receiver, session.paths);
     receiver.running.assertRunning();
     return {
@@ -262,6 +316,7 @@ export const deliveryPhase = async (
       drain,
       live,
       latency,
+      besideBackfill,
     };
   } finally {
     await env.stopServices('delivery', {
