@@ -40,6 +40,11 @@ export interface DeliveryWorkerOptions {
 
 /** Wait after a failed claim or record (the database away) before trying again. */
 const DATABASE_RETRY_MS = 1000;
+/**
+ * Cycles one process runs at once. Two keep two PostgreSQL connections busy (one records and
+ * claims while the other's leases are read), rather than leaving the sender waiting on one.
+ */
+const OPEN_CYCLES = 2;
 
 const DEFAULT_BACKOFF: DestinationBackoffOptions = {
   afterFailures: 10,
@@ -74,7 +79,13 @@ export class DeliveryWorker {
   #loop: Promise<void> | undefined;
   /** Whoever sleeps now (the cycle loop), to wake early. */
   readonly #sleepers = new Set<() => void>();
-  #woken = false;
+  /** Cycles running now, and the slots they may fill. */
+  readonly #cycles = new Set<Promise<void>>();
+  #reserved = 0;
+  /** After a cycle that found nothing to do: none before this, unless woken (ms since epoch). */
+  #idleUntilMs = 0;
+  /** After the database failed: no cycle before this. */
+  #retryAtMs = 0;
   #stopped: Promise<void> | undefined;
 
   constructor(options: DeliveryWorkerOptions) {
@@ -110,7 +121,12 @@ export class DeliveryWorker {
 
   /** Looks for due deliveries now rather than at the next poll (e.g. some were just made). */
   wake(): void {
-    this.#woken = true;
+    this.#idleUntilMs = 0;
+    this.#nudge();
+  }
+
+  /** Lets the cycle loop look again (a cycle or an attempt ended). */
+  #nudge(): void {
     for (const wakeUp of this.#sleepers) wakeUp();
   }
 
@@ -126,7 +142,7 @@ export class DeliveryWorker {
 
   async #stop(): Promise<void> {
     this.#running = false;
-    this.wake();
+    this.#nudge();
     await this.#loop;
     const grace = this.#options.stopGraceMs ?? 5000;
     let timer: NodeJS.Timeout | undefined;
@@ -146,55 +162,84 @@ export class DeliveryWorker {
   }
 
   /**
-   * One cycle after another: record what ended and claim what fits, in one round trip. Right
-   * after a cycle that did something another follows; otherwise the loop waits for the poll,
-   * a wake-up from storing, or an attempt ending.
+   * Records what ended and claims what fits, in cycles of one round trip (and one to read what
+   * was leased), up to `OPEN_CYCLES` at once. After a cycle that found nothing to do the next
+   * waits for the poll, a wake-up from storing, or an attempt ending.
    */
   async #run(): Promise<void> {
     const { pollMs } = this.#options;
     while (this.#running) {
-      this.#woken = false;
-      const busy = await this.#cycle(this.#maxConcurrent - this.#open.size);
-      if (busy === undefined) {
-        if (this.#running) await this.#sleep(DATABASE_RETRY_MS);
-      } else if (!busy && !this.#woken) {
-        await this.#sleep(pollMs);
+      const nowMs = Date.now();
+      const due =
+        this.#outcomes.length > 0 ||
+        this.#lostCycles.length > 0 ||
+        (this.#room() > 0 && nowMs >= this.#idleUntilMs);
+      if (this.#cycles.size < OPEN_CYCLES && nowMs >= this.#retryAtMs && due) {
+        this.#startCycle();
+        continue;
       }
+      const untilMs = this.#retryAtMs > nowMs ? this.#retryAtMs : this.#idleUntilMs;
+      await this.#sleep(Math.max(1, Math.min(pollMs, untilMs - nowMs)));
     }
+    await Promise.all(this.#cycles);
+  }
+
+  /** Slots no attempt, cycle or unread lease holds. */
+  #room(): number {
+    return this.#maxConcurrent - this.#open.size - this.#reserved - this.#unread.length;
+  }
+
+  #startCycle(): void {
+    const room = Math.max(0, this.#room());
+    this.#reserved += room;
+    const cycle: Promise<void> = this.#cycle(room)
+      .then((busy) => {
+        if (busy === undefined) this.#retryAtMs = Date.now() + DATABASE_RETRY_MS;
+        else if (!busy) this.#idleUntilMs = Date.now() + this.#options.pollMs;
+      })
+      .finally(() => {
+        this.#reserved -= room;
+        this.#cycles.delete(cycle);
+        this.#nudge();
+      });
+    this.#cycles.add(cycle);
   }
 
   /**
    * Records the waiting outcomes and claims up to `room` deliveries, starting their attempts.
-   * Whether anything was recorded or claimed; undefined when the database failed (the outcomes
-   * wait for the next cycle).
+   * Whether anything was recorded or claimed; undefined when the database failed (what was not
+   * done waits for the next cycle).
    */
   async #cycle(room: number): Promise<boolean | undefined> {
     const { deliveries, leaseMarginMs = 30_000, logger } = this.#options;
-    if (room > 0 && this.#lostCycles.length > 0) {
+    const lost = this.#lostCycles;
+    this.#lostCycles = [];
+    if (lost.length > 0) {
       // Leased by a cycle whose answer never came (it may have committed): sent now rather
       // than when the lease ends.
       try {
-        const found = await deliveries.leasedBy(this.#lostCycles);
-        this.#lostCycles = [];
-        for (const delivery of found) this.#attempt(delivery);
+        for (const delivery of await deliveries.leasedBy(lost)) this.#attempt(delivery);
       } catch (err) {
         logger.warn({ err }, 'could not look for deliveries leased before the database went');
+        this.#lostCycles.push(...lost);
         return undefined;
       }
     }
     const outcomes = this.#outcomes;
-    const limit = Math.max(0, room - this.#unread.length);
-    if (outcomes.length === 0 && limit === 0 && this.#unread.length === 0) return false;
     this.#outcomes = [];
+    const unread = this.#unread;
+    this.#unread = [];
+    const limit = Math.max(0, room - unread.length);
+    if (outcomes.length === 0 && limit === 0 && unread.length === 0) return lost.length > 0;
     const leaseToken = randomUUID();
+    let leases: Lease[];
     try {
-      const leases = await deliveries.recordAndLease(outcomes, {
+      leases = await deliveries.recordAndLease(outcomes, {
         limit,
         leaseMarginMs,
         caps: this.#backoff.caps(Date.now()),
         leaseToken,
       });
-      this.#unread.push(...leases);
     } catch (err) {
       logger.warn(
         { err, outcomes: outcomes.length },
@@ -202,21 +247,23 @@ export class DeliveryWorker {
       );
       // Recording again is harmless (an attempt already logged is not logged twice).
       this.#outcomes = [...outcomes, ...this.#outcomes];
+      this.#unread.push(...unread);
       if (limit > 0) this.#lostCycles.push(leaseToken);
       return undefined;
     }
-    if (this.#unread.length === 0) return outcomes.length > 0;
+    const toRead = [...unread, ...leases];
+    if (toRead.length === 0) return outcomes.length > 0 || lost.length > 0;
     let claimed: ClaimedDelivery[];
     try {
-      claimed = await deliveries.leased(this.#unread);
+      claimed = await deliveries.leased(toRead);
     } catch (err) {
       logger.warn(
-        { err, leases: this.#unread.length },
+        { err, leases: toRead.length },
         'could not read the deliveries just leased; trying again',
       );
+      this.#unread.push(...toRead);
       return undefined;
     }
-    this.#unread = [];
     for (const delivery of claimed) this.#attempt(delivery);
     return true;
   }
