@@ -145,4 +145,22 @@ export class RejectedRequestsRepository {
     );
     return result.rowCount ?? 0;
   }
+
+  /**
+   * Removes up to `limit` of the oldest kept requests beyond the newest `keep` and returns how
+   * many it removed: the cap on the table's rows, whatever their age.
+   */
+  async deleteBeyondNewest(keep: number, limit: number): Promise<number> {
+    const result = await this.#db.query(
+      `DELETE FROM rejected_requests
+       WHERE id = ANY (ARRAY(
+         SELECT id FROM rejected_requests
+         ORDER BY received_at DESC, id DESC
+         OFFSET $1
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED))`,
+      [keep, limit],
+    );
+    return result.rowCount ?? 0;
+  }
 }
