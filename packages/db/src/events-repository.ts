@@ -283,7 +283,8 @@ export class EventsRepository {
       const result = await this.#db.query(
         `DELETE FROM deliveries WHERE id = ANY (ARRAY(
            SELECT id FROM deliveries
-           WHERE event_created_at >= coalesce($1, '-infinity') AND event_created_at < coalesce($2, 'infinity')
+           WHERE event_created_at >= coalesce($1::timestamptz, '-infinity')
+             AND event_created_at < coalesce($2::timestamptz, 'infinity')
            LIMIT $3))`,
         [partition.from, partition.to, batchSize],
       );
