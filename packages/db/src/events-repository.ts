@@ -18,6 +18,26 @@ export interface EventRow {
   requestId?: string | undefined;
 }
 
+/** The deliveries of the rows `inserted`, and the statement's result (with INSERT_EVENTS). */
+const QUEUE_DELIVERIES = `queued AS (
+    INSERT INTO deliveries (subscription_id, event_row_id, event_created_at)
+    SELECT s.id, i.id, i.created_at
+    FROM inserted i
+    JOIN subscriptions s
+      ON (s.sources IS NULL OR i.source = ANY (s.sources))
+      AND (s.types IS NULL OR EXISTS (
+        SELECT 1 FROM unnest(s.types) AS p(pattern)
+        WHERE i.type = p.pattern
+          OR (right(p.pattern, 1) = '*' AND starts_with(i.type, left(p.pattern, -1)))))
+    -- A subscription deleted while this runs must not fail the insert (and the events with
+    -- it) on the foreign key: the lock makes the delete wait, or the row is not seen.
+    FOR KEY SHARE OF s
+    RETURNING 1
+  )
+  SELECT id, event_id AS "eventId", source, type, ${utcText('"timestamp"')} AS "timestamp",
+    (SELECT count(*) FROM queued)::int AS "deliveriesQueued"
+  FROM inserted`;
+
 /**
  * Stores a batch in one statement. Rows whose (source, event_id) is already stored, in the
  * table or earlier in the same batch, are skipped: redeliveries and retries insert nothing.
@@ -54,24 +74,23 @@ const INSERT_EVENTS = `
     FROM input i JOIN keys k ON k.event_row_id = i.id
     ORDER BY i.n
     RETURNING id, event_id, source, type, "timestamp", created_at
-  ), queued AS (
-    INSERT INTO deliveries (subscription_id, event_row_id, event_created_at)
-    SELECT s.id, i.id, i.created_at
-    FROM inserted i
-    JOIN subscriptions s
-      ON (s.sources IS NULL OR i.source = ANY (s.sources))
-      AND (s.types IS NULL OR EXISTS (
-        SELECT 1 FROM unnest(s.types) AS p(pattern)
-        WHERE i.type = p.pattern
-          OR (right(p.pattern, 1) = '*' AND starts_with(i.type, left(p.pattern, -1)))))
-    -- A subscription deleted while this runs must not fail the insert (and the events with
-    -- it) on the foreign key: the lock makes the delete wait, or the row is not seen.
-    FOR KEY SHARE OF s
-    RETURNING 1
-  )
-  SELECT id, event_id AS "eventId", source, type, ${utcText('"timestamp"')} AS "timestamp",
-    (SELECT count(*) FROM queued)::int AS "deliveriesQueued"
-  FROM inserted`;
+  ), ${QUEUE_DELIVERIES}`;
+
+/**
+ * INSERT_EVENTS for a database not migrated to partitions yet: one table, unique on (source,
+ * event_id), no request id. Used only while a database is being upgraded under a running
+ * consumer (see `insertBatch`).
+ */
+const INSERT_EVENTS_UNPARTITIONED = `
+  WITH inserted AS (
+    INSERT INTO webhook_events (event_id, source, type, data, "timestamp")
+    SELECT e.event_id, e.source, e.type, d.data, e.ts
+    FROM unnest($1::text[], $2::text[], $3::text[], $5::timestamptz[])
+      WITH ORDINALITY AS e(event_id, source, type, ts, n)
+    JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS d(data, n) USING (n)
+    ON CONFLICT (source, event_id) DO NOTHING
+    RETURNING id, event_id, source, type, "timestamp", created_at
+  ), ${QUEUE_DELIVERIES}`;
 
 /**
  * The stored rows of these (source, event id) keys, for events found already stored, with
@@ -84,6 +103,20 @@ const FIND_STORED = `
   FROM unnest($1::text[], $2::text[]) AS q(source, event_id)
   JOIN webhook_event_keys k USING (source, event_id)
   JOIN webhook_events w ON w.id = k.event_row_id AND w.created_at = k.created_at`;
+
+/** FIND_STORED for a database not migrated to partitions yet (see INSERT_EVENTS_UNPARTITIONED). */
+const FIND_STORED_UNPARTITIONED = `
+  SELECT w.id, w.event_id AS "eventId", w.source, w.type,
+    ${utcText('w."timestamp"')} AS "timestamp", w.data::text AS "dataJson"
+  FROM unnest($1::text[], $2::text[]) AS k(source, event_id)
+  JOIN webhook_events w USING (source, event_id)`;
+
+/**
+ * SQLSTATEs of a statement written for the other layout: the new one on a database not yet
+ * migrated (no keys table, uuid_v7 or request_id), or the old one on a migrated database (no
+ * unique index for its ON CONFLICT).
+ */
+const OTHER_LAYOUT = new Set(['42P01', '42883', '42703', '42P10']);
 
 /** SQLSTATE of an insert whose row no partition accepts. */
 const NO_PARTITION_FOR_ROW = '23514';
@@ -183,6 +216,8 @@ export interface EventsRepositoryOptions {
 export class EventsRepository {
   readonly #db: Database;
   readonly #storedAt: (() => Date) | undefined;
+  /** The database has not been migrated to partitioned events yet (see `#storing`). */
+  #unpartitioned = false;
 
   constructor(db: Database, options: EventsRepositoryOptions = {}) {
     this.#db = db;
@@ -208,19 +243,43 @@ export class EventsRepository {
       rows.map((r) => r.requestId ?? null),
       storedAt ?? null,
     ];
-    const insert = () =>
-      this.#db.query<StoredKey & { deliveriesQueued: number }>(INSERT_EVENTS, parameters);
-    const result = await insert().catch(async (err: unknown) => {
-      if (!isNoPartition(err)) throw err;
-      await this.createPartitions(storedAt, 2);
-      return insert();
-    });
+    const result = await this.#storing(parameters, storedAt);
     const stored = result.rows.map(({ deliveriesQueued: _, ...key }) => key);
     return {
       inserted: stored.length,
       stored,
       deliveriesQueued: result.rows[0]?.deliveriesQueued ?? 0,
     };
+  }
+
+  /**
+   * Runs the insert for the layout the database has. While a database is upgraded under a
+   * running consumer, the statement of the other layout is tried when one fails for it: the
+   * old one until the migration commits, the new one once it has (a statement waiting for
+   * the migration's lock sees the new layout when it gets it).
+   */
+  async #storing(
+    parameters: unknown[],
+    storedAt: Date | undefined,
+  ): Promise<pg.QueryResult<StoredKey & { deliveriesQueued: number }>> {
+    for (let tries = 1; ; tries++) {
+      const unpartitioned = this.#unpartitioned;
+      try {
+        return await this.#db.query<StoredKey & { deliveriesQueued: number }>(
+          unpartitioned ? INSERT_EVENTS_UNPARTITIONED : INSERT_EVENTS,
+          unpartitioned ? parameters.slice(0, 5) : parameters,
+        );
+      } catch (err) {
+        if (tries >= 4) throw err;
+        if (!unpartitioned && isNoPartition(err)) {
+          await this.createPartitions(storedAt, 2);
+        } else if (OTHER_LAYOUT.has((err as { code?: string }).code ?? '')) {
+          this.#unpartitioned = !unpartitioned;
+        } else {
+          throw err;
+        }
+      }
+    }
   }
 
   /**
@@ -245,10 +304,17 @@ export class EventsRepository {
     keys: readonly { source: string; eventId: string }[],
   ): Promise<StoredKeyWithData[]> {
     if (keys.length === 0) return [];
-    const result = await this.#db.query<StoredKeyWithData>(FIND_STORED, [
-      keys.map((k) => k.source),
-      keys.map((k) => k.eventId),
-    ]);
+    const parameters = [keys.map((k) => k.source), keys.map((k) => k.eventId)];
+    const find = () =>
+      this.#db.query<StoredKeyWithData>(
+        this.#unpartitioned ? FIND_STORED_UNPARTITIONED : FIND_STORED,
+        parameters,
+      );
+    const result = await find().catch((err: unknown) => {
+      if (!OTHER_LAYOUT.has((err as { code?: string }).code ?? '')) throw err;
+      this.#unpartitioned = !this.#unpartitioned;
+      return find();
+    });
     return result.rows;
   }
 
