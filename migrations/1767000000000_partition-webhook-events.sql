@@ -7,7 +7,7 @@
 --
 -- The existing table becomes the first partition as it is (its rows are neither copied nor
 -- rewritten): writes wait while its keys are copied and its new indexes are built, about
--- 9 s per million events (docs/operations.md, "Storage").
+-- 7.5 s per million events on two cores (docs/operations.md, "Storage").
 
 -- A UUID version 7 of `at`: its first 48 bits are `at` in Unix milliseconds, the rest random.
 -- Every event's id is made from its `created_at`, so an id names the partition that holds it.

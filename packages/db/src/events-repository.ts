@@ -343,7 +343,10 @@ export class EventsRepository {
    * Returns how many deliveries went. Throws a classified `DatabaseError`; run again, it
    * carries on where it stopped.
    */
-  async dropPartition(partition: EventPartition, batchSize: number): Promise<{ deliveries: number }> {
+  async dropPartition(
+    partition: EventPartition,
+    batchSize: number,
+  ): Promise<{ deliveries: number }> {
     let deliveries = 0;
     for (;;) {
       const result = await this.#db.query(
@@ -422,10 +425,9 @@ export class EventsRepository {
       );
       if (result.rows[0] !== undefined) return result.rows[0];
     }
-    const result = await this.#db.query<T>(
-      `SELECT ${columns} FROM webhook_events WHERE id = $1`,
-      [id],
-    );
+    const result = await this.#db.query<T>(`SELECT ${columns} FROM webhook_events WHERE id = $1`, [
+      id,
+    ]);
     return result.rows[0];
   }
 
@@ -464,6 +466,7 @@ export function uuidV7Ms(id: string): number | undefined {
 
 /** A partition's name as listed by `partitions()`, checked before it is put in a statement. */
 function partitionName(name: string): string {
-  if (!/^(("[^"]+"|[a-z_][a-z0-9_$]*)\.)?("[^"]+"|[a-z_][a-z0-9_$]*)$/.test(name)) throw new Error(`not a table name: ${name}`);
+  if (!/^(("[^"]+"|[a-z_][a-z0-9_$]*)\.)?("[^"]+"|[a-z_][a-z0-9_$]*)$/.test(name))
+    throw new Error(`not a table name: ${name}`);
   return name;
 }

@@ -53,9 +53,7 @@ describe('events in daily partitions', () => {
       const start = midnight(day);
       const end = midnight(day + 1);
       expect(
-        partitions.some(
-          (p) => p.from !== null && p.to !== null && p.from <= start && p.to >= end,
-        ),
+        partitions.some((p) => p.from !== null && p.to !== null && p.from <= start && p.to >= end),
         `day +${day} has a partition`,
       ).toBe(true);
     }
@@ -81,9 +79,7 @@ describe('events in daily partitions', () => {
     const [stored] = before.stored;
     expect(stored && uuidV7Ms(stored.id)).toBe(midnight(10).getTime() - 1);
     const lastMs = new Date(midnight(10).getTime() - 1).toISOString();
-    expect((await events.findById(stored?.id ?? ''))?.createdAt).toBe(
-      lastMs.replace('Z', '000Z'),
-    );
+    expect((await events.findById(stored?.id ?? ''))?.createdAt).toBe(lastMs.replace('Z', '000Z'));
   });
 
   it('a redelivery of an event stored three partitions ago inserts nothing', async () => {

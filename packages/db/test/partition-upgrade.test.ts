@@ -77,7 +77,9 @@ const count = async (sql: string) =>
 describe('upgrading an unpartitioned webhook_events in place', () => {
   it('keeps every row once, dedup and deliveries, while a consumer stores throughout; and goes back down', async () => {
     const before = await migrate('up', 4);
-    expect(before.map((m) => m.name).at(-1)).toBe('1766000000000_create-subscriptions-and-deliveries');
+    expect(before.map((m) => m.name).at(-1)).toBe(
+      '1766000000000_create-subscriptions-and-deliveries',
+    );
     // Rows of the last five days, each with a delivery.
     await db.query(
       `INSERT INTO webhook_events (event_id, source, type, data, "timestamp", created_at)
