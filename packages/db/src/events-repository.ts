@@ -371,6 +371,28 @@ export class EventsRepository {
   }
 
   /**
+   * Vacuums (and analyzes) each partition whose day is over and that was not vacuumed since;
+   * returns their names. A day's partition is written only during its day, so this happens
+   * once per partition: it empties the pending list of its `contains` index (GIN), which
+   * otherwise every `contains` query reads through, and sets its visibility map and
+   * statistics. VACUUM waits for no insert or query.
+   */
+  async vacuumClosedPartitions(): Promise<string[]> {
+    const closed = await this.#db.query<{ name: string }>(
+      `SELECT b.partition::text AS name
+       FROM partition_bounds('webhook_events') b
+       JOIN pg_stat_user_tables s ON s.relid = b.partition
+       WHERE b.upper <= now()
+         AND coalesce(greatest(s.last_vacuum, s.last_autovacuum), '-infinity') < b.upper
+       ORDER BY b.lower`,
+    );
+    for (const { name } of closed.rows) {
+      await this.#db.query(`VACUUM (ANALYZE) ${partitionName(name)}`);
+    }
+    return closed.rows.map((row) => row.name);
+  }
+
+  /**
    * Removes up to `limit` of the oldest dedup keys of events stored before `storedBefore` and
    * returns how many it removed; fewer than `limit` means none are left. Only for keys whose
    * events are gone: until then a key is what keeps its event from being stored twice.

@@ -137,4 +137,14 @@ describe('events in daily partitions', () => {
     expect(await events.createPartitions(from, 4)).toBe(1);
     expect(await events.createPartitions(from, 4)).toBe(0);
   });
+
+  it('vacuums each partition whose day has ended once, and never a day still going', async () => {
+    const clock = { at: new Date(Date.now() - 5 * DAY_MS) };
+    await storingAt(clock).insertBatch([row('five-days')]);
+    const partition = await partitionOf('five-days');
+    const first = await events.vacuumClosedPartitions();
+    expect(first).toContain(partition);
+    expect(first).not.toContain(await partitionOf('today'));
+    expect(await events.vacuumClosedPartitions()).toEqual([]);
+  });
 });

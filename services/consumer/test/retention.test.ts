@@ -166,6 +166,7 @@ describe('removeExpiredEvents on a real PostgreSQL', () => {
       events: {
         partitions: () => events.partitions(),
         createPartitions: (from, days) => events.createPartitions(from, days),
+        vacuumClosedPartitions: () => events.vacuumClosedPartitions(),
         deleteKeysBefore: (before, limit) => events.deleteKeysBefore(before, limit),
         dropPartition: async (partition, batchSize) => {
           const removed = await events.dropPartition(partition, batchSize);

@@ -8,7 +8,11 @@ export const PARTITION_DAYS_AHEAD = 3;
 export interface RemoveExpiredEventsOptions {
   events: Pick<
     EventsRepository,
-    'partitions' | 'dropPartition' | 'deleteKeysBefore' | 'createPartitions'
+    | 'partitions'
+    | 'dropPartition'
+    | 'deleteKeysBefore'
+    | 'createPartitions'
+    | 'vacuumClosedPartitions'
   >;
   /** Events stored longer ago than this many days are removed; 0 removes nothing. */
   retentionDays: number;
@@ -32,6 +36,8 @@ export interface RemoveExpiredEventsResult {
   partitionsDropped?: number;
   /** Partitions made for the days ahead. */
   partitionsMade?: number;
+  /** Partitions of days that ended, vacuumed once. */
+  partitionsVacuumed?: number;
 }
 
 /**
@@ -40,7 +46,8 @@ export interface RemoveExpiredEventsResult {
  * 2. drops every partition whose upper bound is at or before the cut-off (now minus
  *    `retentionDays`), read from its bounds whatever its name, after its events' deliveries;
  *    a day whose last events are not yet that old is kept whole until they are;
- * 3. clears the dedup keys of the events no partition holds any more, in batches.
+ * 3. clears the dedup keys of the events no partition holds any more, in batches;
+ * 4. vacuums, once, each partition whose day has ended (see `vacuumClosedPartitions`).
  * Nothing is deleted from a partition that stays, so the events table keeps no dead rows.
  * Throws a classified `DatabaseError`; what was removed by then stays removed.
  */
@@ -52,6 +59,7 @@ export async function removeExpiredEvents(
     PARTITION_DAYS_AHEAD + 1,
   );
   if (options.retentionDays === 0) {
+    const vacuumed = await options.events.vacuumClosedPartitions();
     return {
       deleted: 0,
       batches: 0,
@@ -59,6 +67,7 @@ export async function removeExpiredEvents(
       interrupted: false,
       partitionsDropped: 0,
       partitionsMade,
+      partitionsVacuumed: vacuumed.length,
     };
   }
   const now = options.now?.() ?? new Date();
@@ -83,16 +92,20 @@ export async function removeExpiredEvents(
   // A key goes once no partition could hold its event: stored before the cut-off and before
   // the oldest partition left (one without a lower bound keeps every key).
   const kept = partitions.filter((p) => !expired.includes(p));
-  if (kept.some((p) => p.from === null)) return result;
-  const oldestKept = Math.min(...kept.map((p) => p.from?.getTime() ?? 0));
-  const keysBefore = new Date(Math.min(oldestKept, createdBefore.getTime()));
-  for (;;) {
-    if (options.signal?.aborted === true) return { ...result, interrupted: true };
-    const removed = await options.events.deleteKeysBefore(keysBefore, options.batchSize);
-    result.batches += 1;
-    result.deleted += removed;
-    if (removed < options.batchSize) return result;
+  if (!kept.some((p) => p.from === null)) {
+    const oldestKept = Math.min(...kept.map((p) => p.from?.getTime() ?? 0));
+    const keysBefore = new Date(Math.min(oldestKept, createdBefore.getTime()));
+    for (;;) {
+      if (options.signal?.aborted === true) return { ...result, interrupted: true };
+      const removed = await options.events.deleteKeysBefore(keysBefore, options.batchSize);
+      result.batches += 1;
+      result.deleted += removed;
+      if (removed < options.batchSize) break;
+    }
   }
+  if (options.signal?.aborted === true) return { ...result, interrupted: true };
+  result.partitionsVacuumed = (await options.events.vacuumClosedPartitions()).length;
+  return result;
 }
 
 export interface RemoveExpiredRowsOptions {
