@@ -118,6 +118,13 @@ const FIND_STORED_UNPARTITIONED = `
  */
 const OTHER_LAYOUT = new Set(['42P01', '42883', '42703', '42P10']);
 
+/**
+ * SQLSTATEs of a detach that another retention run got to first: the table is no partition
+ * any more (42P01), is being detached (55000), or still has deliveries that run is deleting
+ * (23503).
+ */
+const ANOTHER_RUN = new Set(['42P01', '55000', '23503']);
+
 /** SQLSTATE of an insert whose row no partition accepts. */
 const NO_PARTITION_FOR_ROW = '23514';
 
@@ -340,13 +347,14 @@ export class EventsRepository {
    * Removes one partition and every event in it: first the deliveries of its events (and
    * their attempts), `batchSize` per statement, then the partition itself, detached
    * concurrently (inserts and queries of the other partitions never wait for it) and dropped.
-   * Returns how many deliveries went. Throws a classified `DatabaseError`; run again, it
+   * Returns how many deliveries went, and whether this call dropped it (`false`: another
+   * retention run had it). Throws a classified `DatabaseError`; run again, it
    * carries on where it stopped.
    */
   async dropPartition(
     partition: EventPartition,
     batchSize: number,
-  ): Promise<{ deliveries: number }> {
+  ): Promise<{ deliveries: number; dropped: boolean }> {
     let deliveries = 0;
     for (;;) {
       const result = await this.#db.query(
@@ -354,20 +362,30 @@ export class EventsRepository {
            SELECT id FROM deliveries
            WHERE event_created_at >= coalesce($1::timestamptz, '-infinity')
              AND event_created_at < coalesce($2::timestamptz, 'infinity')
-           LIMIT $3))`,
+           LIMIT $3
+           FOR UPDATE SKIP LOCKED))`,
         [partition.from, partition.to, batchSize],
       );
       deliveries += result.rowCount ?? 0;
       if ((result.rowCount ?? 0) < batchSize) break;
     }
     const name = partitionName(partition.name);
-    await this.#db.query(
-      partition.detaching
-        ? `ALTER TABLE webhook_events DETACH PARTITION ${name} FINALIZE`
-        : `ALTER TABLE webhook_events DETACH PARTITION ${name} CONCURRENTLY`,
-    );
-    await this.#db.query(`DROP TABLE ${name}`);
-    return { deliveries };
+    // Another run (another consumer) may be on the same partition: detached or dropped
+    // already, being detached, or its deliveries still being deleted. It is then left to that
+    // run, or to the next one.
+    const leftToAnother = (err: unknown) => {
+      if (!ANOTHER_RUN.has((err as { code?: string }).code ?? '')) throw err;
+      return false;
+    };
+    const detached = await this.#db
+      .query(
+        partition.detaching
+          ? `ALTER TABLE webhook_events DETACH PARTITION ${name} FINALIZE`
+          : `ALTER TABLE webhook_events DETACH PARTITION ${name} CONCURRENTLY`,
+      )
+      .then(() => true, leftToAnother);
+    if (detached) await this.#db.query(`DROP TABLE IF EXISTS ${name}`);
+    return { deliveries, dropped: detached };
   }
 
   /**

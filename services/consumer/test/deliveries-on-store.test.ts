@@ -134,7 +134,10 @@ describe('storing events makes their deliveries in the same statement', () => {
       [stored[0]?.id],
     );
     if (day !== undefined) {
-      expect(await events.dropPartition(day, 1)).toEqual({ deliveries: ofEvent.rows[0]?.n });
+      expect(await events.dropPartition(day, 1)).toEqual({
+        deliveries: ofEvent.rows[0]?.n,
+        dropped: true,
+      });
     }
     expect([await count('deliveries'), await count('delivery_attempts')]).toEqual([0, 0]);
     expect(await events.findStored([{ source: 'expiring', eventId: 'x1' }])).toEqual([]);

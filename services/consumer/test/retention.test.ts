@@ -186,6 +186,33 @@ describe('removeExpiredEvents on a real PostgreSQL', () => {
     expect(await keyCount()).toBe(0);
   });
 
+  it('two runs at once (two consumers) both end, and drop each partition once', async () => {
+    await removeExpiredEvents({ events, retentionDays: 30, batchSize: 100 });
+    for (const age of [40, 41, 42, 43]) await storeAged(`day${age}`, 3, age);
+    const cutoff = Date.now() - 30 * DAY_MS;
+    const expired = (await events.partitions()).filter(
+      (p) => p.to !== null && p.to.getTime() <= cutoff,
+    );
+    const runs = await Promise.all([
+      removeExpiredEvents({ events, retentionDays: 30, batchSize: 2 }),
+      removeExpiredEvents({
+        events: new EventsRepository(database.db),
+        retentionDays: 30,
+        batchSize: 2,
+      }),
+    ]);
+    expect(runs.every((run) => run.interrupted === false)).toBe(true);
+    expect(await storedIds()).toEqual([]);
+    // Each partition dropped by one of the two.
+    expect((runs[0].partitionsDropped ?? 0) + (runs[1].partitionsDropped ?? 0)).toBe(
+      expired.length,
+    );
+    // Keys of a day one run was still dropping when the other listed may wait for a next run.
+    const next = await removeExpiredEvents({ events, retentionDays: 30, batchSize: 2 });
+    expect(runs[0].deleted + runs[1].deleted + next.deleted).toBe(12);
+    expect(await keyCount()).toBe(0);
+  });
+
   it('with RETENTION_DAYS=0 removes nothing, and still makes the partitions ahead', async () => {
     await storeAged('old', 4, 400);
     const result = await removeExpiredEvents({

@@ -86,12 +86,13 @@ export async function removeExpiredEvents(
   );
   for (const partition of expired) {
     if (options.signal?.aborted === true) return { ...result, interrupted: true };
-    await options.events.dropPartition(partition, options.batchSize);
-    result.partitionsDropped = (result.partitionsDropped ?? 0) + 1;
+    const { dropped } = await options.events.dropPartition(partition, options.batchSize);
+    if (dropped) result.partitionsDropped = (result.partitionsDropped ?? 0) + 1;
   }
   // A key goes once no partition could hold its event: stored before the cut-off and before
-  // the oldest partition left (one without a lower bound keeps every key).
-  const kept = partitions.filter((p) => !expired.includes(p));
+  // the oldest partition left (one without a lower bound keeps every key). Listed again: a
+  // partition another run has not finished dropping still holds its keys back.
+  const kept = await options.events.partitions();
   if (!kept.some((p) => p.from === null)) {
     const oldestKept = Math.min(...kept.map((p) => p.from?.getTime() ?? 0));
     const keysBefore = new Date(Math.min(oldestKept, createdBefore.getTime()));
