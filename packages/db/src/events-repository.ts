@@ -1,5 +1,6 @@
 import { stringifyExactJson } from '@webhooks/contracts';
 import type pg from 'pg';
+import { DailyPartitions, isNoPartition, type TablePartition } from './daily-partitions.js';
 import type { Database } from './database.js';
 import { KeysetPages, type Page, type PageRequest } from './keyset-page.js';
 import { SqlConditions } from './sql-conditions.js';
@@ -118,16 +119,6 @@ const FIND_STORED_UNPARTITIONED = `
  */
 const OTHER_LAYOUT = new Set(['42P01', '42883', '42703', '42P10']);
 
-/**
- * SQLSTATEs of a detach that another retention run got to first: the table is no partition
- * any more (42P01), is being detached (55000), or still has deliveries that run is deleting
- * (23503).
- */
-const ANOTHER_RUN = new Set(['42P01', '55000', '23503']);
-
-/** SQLSTATE of an insert whose row no partition accepts. */
-const NO_PARTITION_FOR_ROW = '23514';
-
 /** A row just stored (or found stored): what a delivery or a publish of it needs besides data. */
 export interface StoredKey {
   /** The row's uuid: `webhook-id` is `msg_` + it. */
@@ -201,16 +192,7 @@ const EVENT_PAGES = new KeysetPages<StoredEvent>({
 });
 
 /** A partition of `webhook_events`: it holds the events stored in [from, to). */
-export interface EventPartition {
-  /** As PostgreSQL prints the table's name (quoted when it must be). */
-  name: string;
-  /** Null: no lower bound (MINVALUE). */
-  from: Date | null;
-  /** Null: no upper bound (MAXVALUE). */
-  to: Date | null;
-  /** A concurrent detach of it was interrupted. */
-  detaching: boolean;
-}
+export type EventPartition = TablePartition;
 
 export interface EventsRepositoryOptions {
   /**
@@ -223,12 +205,14 @@ export interface EventsRepositoryOptions {
 export class EventsRepository {
   readonly #db: Database;
   readonly #storedAt: (() => Date) | undefined;
+  readonly #partitions: DailyPartitions;
   /** The database has not been migrated to partitioned events yet (see `#storing`). */
   #unpartitioned = false;
 
   constructor(db: Database, options: EventsRepositoryOptions = {}) {
     this.#db = db;
     this.#storedAt = options.storedAt;
+    this.#partitions = new DailyPartitions(db, 'webhook_events');
   }
 
   /**
@@ -294,13 +278,8 @@ export class EventsRepository {
    * have partitions; returns how many it made. Days covered by a partition already (made
    * before, or attached by hand) are left as they are. Throws a classified `DatabaseError`.
    */
-  async createPartitions(from: Date | undefined, days: number): Promise<number> {
-    const result = await this.#db.query<{ made: number }>(
-      `SELECT create_daily_partitions('webhook_events',
-         (coalesce($1::timestamptz, now()) AT TIME ZONE 'UTC')::date, $2) AS made`,
-      [from ?? null, days],
-    );
-    return result.rows[0]?.made ?? 0;
+  createPartitions(from: Date | undefined, days: number): Promise<number> {
+    return this.#partitions.create(from, days);
   }
 
   /**
@@ -330,17 +309,8 @@ export class EventsRepository {
    * one attached by hand is listed like the others). `detaching`: a detach was interrupted
    * (`DETACH ... CONCURRENTLY` stopped half-way); dropping it finishes that.
    */
-  async partitions(): Promise<EventPartition[]> {
-    const result = await this.#db.query<EventPartition>(
-      `SELECT b.partition::text AS name,
-         CASE WHEN isfinite(b.lower) THEN b.lower END AS "from",
-         CASE WHEN isfinite(b.upper) THEN b.upper END AS "to",
-         i.inhdetachpending AS detaching
-       FROM partition_bounds('webhook_events') b
-       JOIN pg_inherits i ON i.inhrelid = b.partition
-       ORDER BY b.lower`,
-    );
-    return result.rows;
+  partitions(): Promise<EventPartition[]> {
+    return this.#partitions.list();
   }
 
   /**
@@ -369,23 +339,9 @@ export class EventsRepository {
       deliveries += result.rowCount ?? 0;
       if ((result.rowCount ?? 0) < batchSize) break;
     }
-    const name = partitionName(partition.name);
-    // Another run (another consumer) may be on the same partition: detached or dropped
-    // already, being detached, or its deliveries still being deleted. It is then left to that
-    // run, or to the next one.
-    const leftToAnother = (err: unknown) => {
-      if (!ANOTHER_RUN.has((err as { code?: string }).code ?? '')) throw err;
-      return false;
-    };
-    const detached = await this.#db
-      .query(
-        partition.detaching
-          ? `ALTER TABLE webhook_events DETACH PARTITION ${name} FINALIZE`
-          : `ALTER TABLE webhook_events DETACH PARTITION ${name} CONCURRENTLY`,
-      )
-      .then(() => true, leftToAnother);
-    if (detached) await this.#db.query(`DROP TABLE IF EXISTS ${name}`);
-    return { deliveries, dropped: detached };
+    // Left to another run (another consumer) when it had the partition.
+    const dropped = await this.#partitions.detachAndDrop(partition);
+    return { deliveries, dropped };
   }
 
   /**
@@ -395,19 +351,8 @@ export class EventsRepository {
    * otherwise every `contains` query reads through, and sets its visibility map and
    * statistics. VACUUM waits for no insert or query.
    */
-  async vacuumClosedPartitions(): Promise<string[]> {
-    const closed = await this.#db.query<{ name: string }>(
-      `SELECT b.partition::text AS name
-       FROM partition_bounds('webhook_events') b
-       JOIN pg_stat_user_tables s ON s.relid = b.partition
-       WHERE b.upper <= now()
-         AND coalesce(greatest(s.last_vacuum, s.last_autovacuum), '-infinity') < b.upper
-       ORDER BY b.lower`,
-    );
-    for (const { name } of closed.rows) {
-      await this.#db.query(`VACUUM (ANALYZE) ${partitionName(name)}`);
-    }
-    return closed.rows.map((row) => row.name);
+  vacuumClosedPartitions(): Promise<string[]> {
+    return this.#partitions.vacuumClosed();
   }
 
   /**
@@ -486,27 +431,10 @@ export class EventsRepository {
   }
 }
 
-/** Whether the insert failed because no partition takes one of its rows. */
-function isNoPartition(err: unknown): boolean {
-  const error = err as { code?: unknown; message?: unknown };
-  return (
-    error.code === NO_PARTITION_FOR_ROW &&
-    typeof error.message === 'string' &&
-    error.message.includes('no partition')
-  );
-}
-
 /** The Unix milliseconds a UUID version 7 starts with; undefined for any other text. */
 export function uuidV7Ms(id: string): number | undefined {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(id)) {
     return undefined;
   }
   return Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
-}
-
-/** A partition's name as listed by `partitions()`, checked before it is put in a statement. */
-function partitionName(name: string): string {
-  if (!/^(("[^"]+"|[a-z_][a-z0-9_$]*)\.)?("[^"]+"|[a-z_][a-z0-9_$]*)$/.test(name))
-    throw new Error(`not a table name: ${name}`);
-  return name;
 }
