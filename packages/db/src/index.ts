@@ -1,3 +1,4 @@
+export type { PartitionedTable, TablePartition } from './daily-partitions.js';
 export { Database, type DatabaseOptions, type Transaction } from './database.js';
 export {
   type DeadLetter,

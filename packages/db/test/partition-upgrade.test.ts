@@ -96,6 +96,12 @@ describe('upgrading an unpartitioned webhook_events in place', () => {
       `INSERT INTO deliveries (subscription_id, event_row_id, event_created_at)
        SELECT s.id, w.id, w.created_at FROM webhook_events w, subscriptions s`,
     );
+    await db.query(
+      `INSERT INTO rejected_requests (id, source, reason, received_at, headers, body)
+       SELECT gen_random_uuid(), 'github', 'invalid_signature',
+         now() - make_interval(hours => i), '{}', '\\x7b7d'
+       FROM generate_series(1, 50) AS i`,
+    );
     const oldIds = (
       await db.query<{ id: string; event_id: string }>(
         "SELECT id, event_id FROM webhook_events WHERE event_id IN ('old-1', 'old-2999')",
@@ -137,10 +143,15 @@ describe('upgrading an unpartitioned webhook_events in place', () => {
     );
     expect(await count('webhook_event_keys')).toBe(OLD_EVENTS + 2 * batches);
     expect(await count('deliveries')).toBe(OLD_EVENTS + 2 * batches);
-    const partitioned = await db.query<{ relkind: string }>(
-      "SELECT relkind FROM pg_class WHERE relname = 'webhook_events'",
+    const partitioned = await db.query<{ relname: string; relkind: string }>(
+      `SELECT relname, relkind FROM pg_class
+       WHERE relname IN ('webhook_events', 'rejected_requests') ORDER BY relname`,
     );
-    expect(partitioned.rows[0]?.relkind).toBe('p');
+    expect(partitioned.rows).toEqual([
+      { relname: 'rejected_requests', relkind: 'p' },
+      { relname: 'webhook_events', relkind: 'p' },
+    ]);
+    expect(await count('rejected_requests_before_partitions')).toBe(50);
     const oldRows = await db.query(
       `SELECT 1 FROM webhook_events_before_partitions WHERE event_id LIKE 'old-%'`,
     );
@@ -160,11 +171,13 @@ describe('upgrading an unpartitioned webhook_events in place', () => {
 
     // Down: every row back in one table, unique on (source, event_id), deliveries kept.
     const total = OLD_EVENTS + 2 * batches + 1;
-    await migrate('down', 2);
+    await migrate('down', 3);
     const plain = await db.query<{ relkind: string }>(
-      "SELECT relkind FROM pg_class WHERE relname = 'webhook_events'",
+      `SELECT relkind FROM pg_class
+       WHERE relname IN ('webhook_events', 'rejected_requests') ORDER BY relname`,
     );
-    expect(plain.rows[0]?.relkind).toBe('r');
+    expect(plain.rows.map((row) => row.relkind)).toEqual(['r', 'r']);
+    expect(await count('rejected_requests')).toBe(50);
     expect(await count('webhook_events')).toBe(total);
     expect(await count('deliveries')).toBe(total);
     expect(await count("pg_class WHERE relname = 'webhook_event_keys'")).toBe(0);

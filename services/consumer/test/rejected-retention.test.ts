@@ -92,3 +92,31 @@ describe('the row cap of kept rejected requests', () => {
     expect(left.items.map((item) => item.id).sort()).toEqual(ids.slice(4).sort());
   });
 });
+
+describe('kept rejected requests in daily partitions', () => {
+  it('one received on a day without a partition is kept (its day made on demand); its redelivery inserts nothing', async () => {
+    const repository = new RejectedRequestsRepository(database.db);
+    const row = {
+      id: randomUUID(),
+      source: 'github',
+      reason: 'invalid_signature',
+      receivedAt: new Date(Date.now() - 100 * DAY_MS).toISOString(),
+      headers: {},
+      body: Buffer.from('{}'),
+    };
+    const before = await repository.partitions();
+    expect(await repository.insert(row)).toBe(true);
+    expect(await repository.insert(row)).toBe(false);
+    const after = await repository.partitions();
+    expect(after.length).toBeGreaterThan(before.length);
+    const where = await database.db.query<{ p: string }>(
+      'SELECT tableoid::regclass::text AS p FROM rejected_requests WHERE id = $1',
+      [row.id],
+    );
+    expect(where.rows).toHaveLength(1);
+    expect(where.rows[0]?.p).toMatch(/^rejected_requests_p\d{8}$/);
+    expect((await repository.findById(row.id))?.receivedAt).toBe(
+      row.receivedAt.replace('Z', '000Z'),
+    );
+  });
+});

@@ -1,5 +1,6 @@
 import type { DeadLettersRepository, RejectedRequestsRepository } from '@webhooks/db';
 import {
+  PARTITION_DAYS_AHEAD,
   type RemoveExpiredEventsOptions,
   type RemoveExpiredEventsResult,
   removeExpiredEvents,
@@ -7,41 +8,62 @@ import {
   removeInBatches,
 } from './remove-expired-events.js';
 
+const DAY_MS = 86_400_000;
+
 export interface RemoveRejectedRequestsOptions {
-  rejected: Pick<RejectedRequestsRepository, 'deleteReceivedBefore' | 'deleteBeyondNewest'>;
-  /** Received longer ago than this many days: removed; 0: none for their age. */
+  rejected: Pick<
+    RejectedRequestsRepository,
+    'partitions' | 'createPartitions' | 'dropPartition' | 'deleteBeyondNewest'
+  >;
+  /** Received longer ago than this many days: removed, a day at a time; 0: none for age. */
   retentionDays: number;
   /** Most rows kept, whatever their age: the oldest beyond it are removed. */
   maxRows: number;
   batchSize: number;
   signal?: AbortSignal | undefined;
+  now?: () => Date;
 }
 
 /**
- * Kept rejected requests past `retentionDays`, then the oldest beyond `maxRows`, in short
- * batches: the table holds at most `maxRows` rows once a run has ended, however many refused
- * requests arrive.
+ * Kept rejected requests, partitioned by day of receipt like the events: makes the partitions
+ * of the days ahead, drops the days past `retentionDays` (by their bounds), then removes the
+ * oldest beyond `maxRows` in short batches: the table holds at most `maxRows` rows once a run
+ * has ended, however many refused requests arrive.
  */
 export async function removeRejectedRequests(
   options: RemoveRejectedRequestsOptions,
 ): Promise<RemoveExpiredEventsResult> {
-  const byAge = await removeExpiredRows({
-    deleteBefore: (before, limit) => options.rejected.deleteReceivedBefore(before, limit),
-    retentionDays: options.retentionDays,
-    batchSize: options.batchSize,
-    signal: options.signal,
-  });
-  if (byAge.interrupted) return byAge;
+  await options.rejected.createPartitions(options.now?.(), PARTITION_DAYS_AHEAD + 1);
+  let deleted = 0;
+  let partitionsDropped = 0;
+  let createdBefore: Date | undefined;
+  if (options.retentionDays > 0) {
+    const now = options.now?.() ?? new Date();
+    const before = new Date(now.getTime() - options.retentionDays * DAY_MS);
+    createdBefore = before;
+    const expired = (await options.rejected.partitions()).filter(
+      (p) => p.detaching || (p.to !== null && p.to.getTime() <= before.getTime()),
+    );
+    for (const partition of expired) {
+      if (options.signal?.aborted === true) {
+        return { deleted, batches: 0, createdBefore, interrupted: true, partitionsDropped };
+      }
+      const { rows, dropped } = await options.rejected.dropPartition(partition);
+      deleted += rows;
+      if (dropped) partitionsDropped += 1;
+    }
+  }
   const beyondCap = await removeInBatches(
     (limit) => options.rejected.deleteBeyondNewest(options.maxRows, limit),
     options.batchSize,
     options.signal,
   );
   return {
-    ...byAge,
-    deleted: byAge.deleted + beyondCap.deleted,
-    batches: byAge.batches + beyondCap.batches,
+    deleted: deleted + beyondCap.deleted,
+    batches: beyondCap.batches,
+    createdBefore,
     interrupted: beyondCap.interrupted,
+    partitionsDropped,
   };
 }
 
