@@ -373,12 +373,24 @@ export class EventsRepository {
     return result.rowCount ?? 0;
   }
 
-  /** Newest first, keyset-paginated: pass the previous page's `next` as `after`. */
+  /**
+   * Newest first, keyset-paginated: pass the previous page's `next` as `after`. A source with
+   * an event id (the console's link from a dead letter) reads the key first: only the one
+   * partition holding that event is read.
+   */
   findEvents(filter: EventFilter & PageRequest): Promise<Page<StoredEvent>> {
     const where = new SqlConditions()
       .equal({ source: filter.source, type: filter.type, event_id: filter.eventId })
       .between('created_at', filter)
       .optional(filter.contains, 'jsonb', (object) => `data @> ${object}`);
+    if (filter.source !== undefined && filter.eventId !== undefined) {
+      const source = where.parameter(filter.source, 'text');
+      const eventId = where.parameter(filter.eventId, 'text');
+      where.add(
+        `created_at = (SELECT k.created_at FROM webhook_event_keys k
+           WHERE k.source = ${source} AND k.event_id = ${eventId})`,
+      );
+    }
     return EVENT_PAGES.newestFirst(this.#db, where, filter);
   }
 
