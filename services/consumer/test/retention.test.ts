@@ -343,6 +343,35 @@ describe('the consumer', () => {
     expect(logs.lines.filter((line) => line.msg === 'shutdown step failed')).toEqual([]);
   });
 
+  it('keeps the partitions of the days ahead, even with RETENTION_DAYS=0', async () => {
+    const inThreeDays = new Date(
+      Math.floor(Date.now() / 86_400_000) * 86_400_000 + PARTITION_DAYS_AHEAD * 86_400_000,
+    );
+    const ahead = async () =>
+      (await events.partitions()).find(
+        (p) => p.from !== null && p.to !== null && p.from <= inThreeDays && inThreeDays < p.to,
+      );
+    const made = await ahead();
+    if (made !== undefined) await events.dropPartition(made, 100);
+    expect(await ahead()).toBeUndefined();
+    const logs = captureLogs('info');
+    const consumer = startConsumer({
+      amqpUrl: inject('amqpUrl'),
+      databaseUrl: database.url,
+      topology,
+      logger: logs.logger,
+      env: { RETENTION_DAYS: '0', RETENTION_INTERVAL_MS: '200' },
+    });
+    try {
+      await waitFor('the partition three days ahead', ahead);
+      await waitFor('the run that made it, logged', () =>
+        logs.lines.some((line) => line.msg.startsWith('retention:') && line.partitionsMade === 1),
+      );
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it('keeps everything with RETENTION_DAYS=0, and says so', async () => {
     const logs = captureLogs('info');
     const consumer = startConsumer({
