@@ -97,6 +97,46 @@ export class DailyPartitions {
   }
 
   /**
+   * Builds, concurrently, the indexes of the table that a partition lacks, and attaches them:
+   * after an upgrade the table that was there before has neither of the two indexes the
+   * migration made for the partitions only (ON ONLY), which leaves those indexes invalid on
+   * the parent until this has run. Inserts and queries go on meanwhile. Returns the indexes
+   * built.
+   */
+  async completeIndexes(): Promise<string[]> {
+    const missing = await this.#db.query<{ definition: string; parent: string; partition: string }>(
+      `SELECT pg_get_indexdef(pi.indexrelid) AS definition, pi.indexrelid::regclass::text AS parent,
+         b.partition::text AS partition
+       FROM pg_index pi
+       CROSS JOIN partition_bounds($1::regclass) b
+       WHERE pi.indrelid = $1::regclass AND NOT pi.indisvalid
+         AND NOT EXISTS (
+           SELECT 1 FROM pg_inherits ii JOIN pg_index ci ON ci.indexrelid = ii.inhrelid
+           WHERE ii.inhparent = pi.indexrelid AND ci.indrelid = b.partition)
+       ORDER BY b.lower`,
+      [this.#table],
+    );
+    const built: string[] = [];
+    for (const { definition, parent, partition } of missing.rows) {
+      const table = partitionName(partition);
+      const name = partitionName(
+        `${table}_${parent.replace(new RegExp(`^${this.#table}_`), '')}`.slice(0, 63),
+      );
+      const create = definition.replace(
+        /^CREATE (UNIQUE )?INDEX \S+ ON ONLY \S+ /,
+        `CREATE $1INDEX CONCURRENTLY ${name} ON ${table} `,
+      );
+      if (create === definition) throw new Error(`unexpected index definition: ${definition}`);
+      // A build stopped half-way leaves an invalid index of that name: it is made again.
+      await this.#db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+      await this.#db.query(create);
+      await this.#db.query(`ALTER INDEX ${partitionName(parent)} ATTACH PARTITION ${name}`);
+      built.push(name);
+    }
+    return built;
+  }
+
+  /**
    * Vacuums (and analyzes) each partition whose day is over and that was not vacuumed since;
    * returns their names. A day's partition is written only during its day, so this happens
    * once per partition: it empties the pending list of a GIN index, which otherwise every

@@ -356,6 +356,14 @@ export class EventsRepository {
   }
 
   /**
+   * Builds, concurrently, the indexes a partition lacks (after an upgrade, on the table that
+   * was there before) and returns their names; see `DailyPartitions.completeIndexes`.
+   */
+  completePartitionIndexes(): Promise<string[]> {
+    return this.#partitions.completeIndexes();
+  }
+
+  /**
    * Removes up to `limit` of the oldest dedup keys of events stored before `storedBefore` and
    * returns how many it removed; fewer than `limit` means none are left. Only for keys whose
    * events are gone: until then a key is what keeps its event from being stored twice.

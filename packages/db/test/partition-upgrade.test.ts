@@ -157,6 +157,23 @@ describe('upgrading an unpartitioned webhook_events in place', () => {
     );
     expect(oldRows.rowCount).toBe(OLD_EVENTS);
 
+    // The two indexes the old table lacks are built afterwards, concurrently, and attached.
+    const invalid = () =>
+      db.query<{ name: string }>(
+        `SELECT indexrelid::regclass::text AS name FROM pg_index
+         WHERE indrelid = 'webhook_events'::regclass AND NOT indisvalid ORDER BY 1`,
+      );
+    expect((await invalid()).rows.map((row) => row.name)).toEqual([
+      'webhook_events_data_idx',
+      'webhook_events_source_created_at_idx',
+    ]);
+    expect((await events.completePartitionIndexes()).sort()).toEqual([
+      'webhook_events_before_partitions_data_idx',
+      'webhook_events_before_partitions_source_created_at_idx',
+    ]);
+    expect((await invalid()).rows).toEqual([]);
+    expect(await events.completePartitionIndexes()).toEqual([]);
+
     // Old rows (v4 ids) are found by id; new ones are stored in today's partition.
     for (const old of oldIds) {
       expect((await events.findById(old.id))?.eventId).toBe(old.event_id);

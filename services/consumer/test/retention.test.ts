@@ -167,6 +167,7 @@ describe('removeExpiredEvents on a real PostgreSQL', () => {
         partitions: () => events.partitions(),
         createPartitions: (from, days) => events.createPartitions(from, days),
         vacuumClosedPartitions: () => events.vacuumClosedPartitions(),
+        completePartitionIndexes: () => events.completePartitionIndexes(),
         deleteKeysBefore: (before, limit) => events.deleteKeysBefore(before, limit),
         dropPartition: async (partition, batchSize) => {
           const removed = await events.dropPartition(partition, batchSize);

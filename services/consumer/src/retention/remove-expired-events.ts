@@ -13,6 +13,7 @@ export interface RemoveExpiredEventsOptions {
     | 'deleteKeysBefore'
     | 'createPartitions'
     | 'vacuumClosedPartitions'
+    | 'completePartitionIndexes'
   >;
   /** Events stored longer ago than this many days are removed; 0 removes nothing. */
   retentionDays: number;
@@ -38,6 +39,8 @@ export interface RemoveExpiredEventsResult {
   partitionsMade?: number;
   /** Partitions of days that ended, vacuumed once. */
   partitionsVacuumed?: number;
+  /** Indexes built on partitions that lacked them (after an upgrade). */
+  indexesBuilt?: number;
 }
 
 /**
@@ -47,7 +50,8 @@ export interface RemoveExpiredEventsResult {
  *    `retentionDays`), read from its bounds whatever its name, after its events' deliveries;
  *    a day whose last events are not yet that old is kept whole until they are;
  * 3. clears the dedup keys of the events no partition holds any more, in batches;
- * 4. vacuums, once, each partition whose day has ended (see `vacuumClosedPartitions`).
+ * 4. vacuums, once, each partition whose day has ended (see `vacuumClosedPartitions`);
+ * 5. builds the indexes a partition lacks (after an upgrade), concurrently.
  * Nothing is deleted from a partition that stays, so the events table keeps no dead rows.
  * Throws a classified `DatabaseError`; what was removed by then stays removed.
  */
@@ -60,6 +64,7 @@ export async function removeExpiredEvents(
   );
   if (options.retentionDays === 0) {
     const vacuumed = await options.events.vacuumClosedPartitions();
+    const built = await options.events.completePartitionIndexes();
     return {
       deleted: 0,
       batches: 0,
@@ -68,6 +73,7 @@ export async function removeExpiredEvents(
       partitionsDropped: 0,
       partitionsMade,
       partitionsVacuumed: vacuumed.length,
+      indexesBuilt: built.length,
     };
   }
   const now = options.now?.() ?? new Date();
@@ -104,10 +110,15 @@ export async function removeExpiredEvents(
       if (removed < options.batchSize) break;
     }
   }
-  if (options.signal?.aborted === true) return { ...result, interrupted: true };
+  if (stopped(options.signal)) return { ...result, interrupted: true };
   result.partitionsVacuumed = (await options.events.vacuumClosedPartitions()).length;
+  if (stopped(options.signal)) return { ...result, interrupted: true };
+  result.indexesBuilt = (await options.events.completePartitionIndexes()).length;
   return result;
 }
+
+/** Whether `signal` asks the run to stop (a function: each call reads it anew). */
+const stopped = (signal: AbortSignal | undefined): boolean => signal?.aborted === true;
 
 export interface RemoveExpiredRowsOptions {
   /** Removes up to `limit` of the oldest rows older than `before`; returns how many. */
