@@ -42,7 +42,7 @@ const QUEUE_DELIVERIES = `queued AS (
 /**
  * Stores a batch in one statement. Rows whose (source, event_id) is already stored, in the
  * table or earlier in the same batch, are skipped: redeliveries and retries insert nothing.
- * The rows are passed as six parameters whatever the batch size, so the statement text and
+ * The rows are passed as seven parameters whatever the batch size, so the statement text and
  * plan stay the same. `data` travels as one JSON array, each event's JSON text joined as is:
  * as a `text[]` literal every quote of every event would be escaped, and the driver's escaping
  * takes about eleven times the text's size in memory (200 MB for a 16 MiB batch).
