@@ -32,11 +32,12 @@ beforeEach(() =>
 );
 
 /**
- * Stores `count` events under `prefix-<i>`, stored `ageDays` ago, event i one second after the
- * first (in that day's partition, made on demand).
+ * Stores `count` events under `prefix-<i>`, stored at noon UTC of the day `ageDays` ago, event
+ * i one second after the first (all in that day's partition, made on demand, whatever the
+ * time the test runs at).
  */
 async function storeAged(prefix: string, count: number, ageDays: number): Promise<void> {
-  const first = Date.now() - ageDays * DAY_MS;
+  const first = Math.floor((Date.now() - ageDays * DAY_MS) / DAY_MS) * DAY_MS + DAY_MS / 2;
   for (let i = 0; i < count; i++) {
     const aged = new EventsRepository(database.db, { storedAt: () => new Date(first + i * 1000) });
     await aged.insertBatch([
