@@ -20,5 +20,7 @@ export type QuarantineEnv = z.infer<typeof QuarantineEnv>;
 export const RejectedRetentionEnv = z.object({
   /** Kept requests received longer ago than this many days are removed; 0 keeps all. Default 7. */
   REJECTED_RETENTION_DAYS: z.coerce.number().int().min(0).default(7),
+  /** Most kept requests in the table; past it the oldest are removed. Default 100000. */
+  REJECTED_MAX_ROWS: positiveInt.default(100_000),
 });
 export type RejectedRetentionEnv = z.infer<typeof RejectedRetentionEnv>;

@@ -24,7 +24,8 @@ export interface DeadLetterRecord {
 
 /**
  * `dead`: waiting in the dead-letter queue. `replayed`: moved back to the main queue since it
- * was last dead-lettered, not stored yet. `stored`: its event is in `webhook_events`.
+ * was last dead-lettered, not stored yet. `stored`: its event is stored (its key is in
+ * `webhook_event_keys`, which keeps the keys of every event retention has not removed).
  */
 export type DeadLetterStatus = 'dead' | 'replayed' | 'stored';
 
@@ -66,13 +67,19 @@ export interface DeadLetterFilter {
 /** What a replay selects: these rows, or every row matching a filter. */
 export type DeadLetterSelection = { ids: readonly string[] } | { filter: DeadLetterFilter };
 
-/** Derived, never stored: whether the event got stored is a fact of `webhook_events`. */
+/** Whether the dead letter's event is stored: one probe of the events' dedup keys. */
+const EVENT_STORED = `
+  d.event_id IS NOT NULL AND EXISTS (
+    SELECT 1 FROM webhook_event_keys k WHERE k.source = d.source AND k.event_id = d.event_id)`;
+
+/** Moved back to the main queue since it was last dead-lettered. */
+const REPLAYED = 'd.replayed_at IS NOT NULL AND d.replayed_at >= d.dead_lettered_at';
+
+/** Derived, never stored: whether the event got stored is a fact of the events' keys. */
 const STATUS = `
   CASE
-    WHEN d.event_id IS NOT NULL AND EXISTS (
-      SELECT 1 FROM webhook_events e WHERE e.source = d.source AND e.event_id = d.event_id)
-      THEN 'stored'
-    WHEN d.replayed_at IS NOT NULL AND d.replayed_at >= d.dead_lettered_at THEN 'replayed'
+    WHEN ${EVENT_STORED} THEN 'stored'
+    WHEN ${REPLAYED} THEN 'replayed'
     ELSE 'dead'
   END`;
 
@@ -216,13 +223,39 @@ export class DeadLettersRepository {
     return result.rows;
   }
 
-  /** When the oldest dead letter still waiting in the queue was dead-lettered, if any. */
+  /**
+   * When the oldest dead letter still waiting in the queue was dead-lettered, if any: the
+   * first not replayed in `dead_letters_waiting_idx`, oldest first, whose event is not stored
+   * (the console asks every few seconds).
+   */
   async oldestWaiting(): Promise<string | undefined> {
-    const result = await this.#db.query<{ at: string | null }>(
-      `SELECT ${utcText('min(d.dead_lettered_at)')} AS at
+    const result = await this.#db.query<{ at: string }>(
+      `SELECT ${utcText('d.dead_lettered_at')} AS at
        FROM dead_letters d
-       WHERE ${STATUS} = 'dead'`,
+       WHERE (d.replayed_at IS NULL OR d.replayed_at < d.dead_lettered_at)
+         AND NOT (${EVENT_STORED})
+       ORDER BY d.dead_lettered_at
+       LIMIT 1`,
     );
-    return result.rows[0]?.at ?? undefined;
+    return result.rows[0]?.at;
+  }
+
+  /**
+   * Removes up to `limit` of the oldest dead letters dead-lettered before `before` that are
+   * resolved: replayed since they were last dead-lettered, and their event stored. One still
+   * waiting in the dead-letter queue (never replayed, or dead-lettered again) is never
+   * removed, whatever its age. Returns how many it removed.
+   */
+  async deleteResolvedBefore(before: Date, limit: number): Promise<number> {
+    const result = await this.#db.query(
+      `DELETE FROM dead_letters WHERE id = ANY (ARRAY(
+         SELECT d.id FROM dead_letters d
+         WHERE d.dead_lettered_at < $1 AND ${REPLAYED} AND ${EVENT_STORED}
+         ORDER BY d.dead_lettered_at
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED))`,
+      [before, limit],
+    );
+    return result.rowCount ?? 0;
   }
 }

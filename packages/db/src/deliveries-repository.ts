@@ -129,7 +129,7 @@ const LEASED_COLUMNS = `
 
 const LEASED_FROM = `deliveries d
   JOIN subscriptions s ON s.id = d.subscription_id
-  JOIN webhook_events w ON w.id = d.event_row_id`;
+  JOIN webhook_events w ON w.id = d.event_row_id AND w.created_at = d.event_created_at`;
 
 const LEASED = `SELECT ${LEASED_COLUMNS} FROM ${LEASED_FROM} WHERE d.id = ANY ($1::uuid[])`;
 
@@ -160,7 +160,7 @@ const SUMMARY_COLUMNS = `
   ${utcText('d.event_created_at')} AS "storedAt"`;
 
 const DELIVERY_PAGES = new KeysetPages<DeliverySummary>({
-  from: 'deliveries d JOIN webhook_events w ON w.id = d.event_row_id',
+  from: 'deliveries d JOIN webhook_events w ON w.id = d.event_row_id AND w.created_at = d.event_created_at',
   columns: SUMMARY_COLUMNS,
   time: ['d.event_created_at', 'storedAt'],
 });
@@ -286,7 +286,8 @@ export class DeliveriesRepository {
   async findById(id: string): Promise<Delivery | undefined> {
     const result = await this.#db.query<DeliverySummary>(
       `SELECT ${SUMMARY_COLUMNS}
-       FROM deliveries d JOIN webhook_events w ON w.id = d.event_row_id
+       FROM deliveries d
+       JOIN webhook_events w ON w.id = d.event_row_id AND w.created_at = d.event_created_at
        WHERE d.id = $1`,
       [id],
     );
@@ -313,7 +314,9 @@ export class DeliveriesRepository {
     const where = selectionConditions(selection);
     const values = where.values;
     const matched = `SELECT d.id, d.status, d.leased_until
-      FROM deliveries d JOIN webhook_events w ON w.id = d.event_row_id WHERE ${where.sql}`;
+      FROM deliveries d
+      JOIN webhook_events w ON w.id = d.event_row_id AND w.created_at = d.event_created_at
+      WHERE ${where.sql}`;
     if (options.dryRun) {
       const result = await this.#db.query<{ matched: number }>(
         `SELECT count(*)::int AS matched FROM (${matched}) m`,

@@ -1,3 +1,4 @@
+export type { PartitionedTable, TablePartition } from './daily-partitions.js';
 export { Database, type DatabaseOptions, type Transaction } from './database.js';
 export {
   type DeadLetter,
@@ -35,13 +36,16 @@ export {
 } from './errors.js';
 export {
   type EventFilter,
+  type EventPartition,
   type EventRow,
   EventsRepository,
+  type EventsRepositoryOptions,
   type InsertedBatch,
   type SourceTypeCount,
   type StoredEvent,
   type StoredKey,
   type StoredKeyWithData,
+  uuidV7Ms,
 } from './events-repository.js';
 export type { KeysetPosition, Page } from './keyset-page.js';
 export { MIGRATIONS_DIR, type MigrateOptions, migrateUp } from './migrate.js';

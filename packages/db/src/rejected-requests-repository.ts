@@ -1,3 +1,4 @@
+import { DailyPartitions, isNoPartition, type TablePartition } from './daily-partitions.js';
 import type { Database } from './database.js';
 import { KeysetPages, type Page, type PageRequest } from './keyset-page.js';
 import { SqlConditions } from './sql-conditions.js';
@@ -58,18 +59,32 @@ const REJECTED_PAGES = new KeysetPages<StoredRejectedRequest>({
 /** The quarantine's table, `rejected_requests`. Every method throws a classified `DatabaseError`. */
 export class RejectedRequestsRepository {
   readonly #db: Database;
+  readonly #partitions: DailyPartitions;
 
   constructor(db: Database) {
     this.#db = db;
+    this.#partitions = new DailyPartitions(db, 'rejected_requests');
   }
 
-  /** Stores one kept request; returns false when its id was already stored (a redelivery). */
+  /**
+   * Stores one kept request; returns false when its id was already stored (a redelivery,
+   * which carries the same id and time of receipt). A day without a partition gets one.
+   */
   async insert(row: RejectedRequestRow): Promise<boolean> {
-    const result = await this.#db.query(
+    const result = await this.#insert(row).catch(async (err: unknown) => {
+      if (!isNoPartition(err)) throw err;
+      await this.createPartitions(new Date(row.receivedAt), 2);
+      return this.#insert(row);
+    });
+    return (result.rowCount ?? 0) === 1;
+  }
+
+  #insert(row: RejectedRequestRow) {
+    return this.#db.query(
       `INSERT INTO rejected_requests
          (id, source, reason, detail, received_at, request_id, headers, body)
        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
-       ON CONFLICT (id) DO NOTHING`,
+       ON CONFLICT (id, received_at) DO NOTHING`,
       [
         row.id,
         row.source,
@@ -81,7 +96,6 @@ export class RejectedRequestsRepository {
         row.body,
       ],
     );
-    return (result.rowCount ?? 0) === 1;
   }
 
   /** Newest first, keyset-paginated like the events: pass the previous page's `next` as `after`. */
@@ -128,20 +142,46 @@ export class RejectedRequestsRepository {
     );
   }
 
+  /** The partitions of `rejected_requests` (by day of `received_at`), oldest first. */
+  partitions(): Promise<TablePartition[]> {
+    return this.#partitions.list();
+  }
+
+  /** Makes the missing partitions of the `days` UTC days from `from`'s (default today's). */
+  createPartitions(from: Date | undefined, days: number): Promise<number> {
+    return this.#partitions.create(from, days);
+  }
+
   /**
-   * Removes up to `limit` of the oldest requests received before `receivedBefore`, in one
-   * short statement, and returns how many; fewer than `limit` means none are left.
+   * Removes one partition and the requests in it (detached concurrently, then dropped);
+   * returns how many requests it held, and whether this call dropped it (`false`: another
+   * retention run had it).
    */
-  async deleteReceivedBefore(receivedBefore: Date, limit: number): Promise<number> {
+  async dropPartition(partition: TablePartition): Promise<{ rows: number; dropped: boolean }> {
+    const counted = await this.#db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM rejected_requests
+       WHERE received_at >= coalesce($1::timestamptz, '-infinity')
+         AND received_at < coalesce($2::timestamptz, 'infinity')`,
+      [partition.from, partition.to],
+    );
+    const dropped = await this.#partitions.detachAndDrop(partition);
+    return { rows: dropped ? (counted.rows[0]?.n ?? 0) : 0, dropped };
+  }
+
+  /**
+   * Removes up to `limit` of the oldest kept requests beyond the newest `keep` and returns how
+   * many it removed: the cap on the table's rows, whatever their age.
+   */
+  async deleteBeyondNewest(keep: number, limit: number): Promise<number> {
     const result = await this.#db.query(
       `DELETE FROM rejected_requests
        WHERE id = ANY (ARRAY(
          SELECT id FROM rejected_requests
-         WHERE received_at < $1
-         ORDER BY received_at
+         ORDER BY received_at DESC, id DESC
+         OFFSET $1
          LIMIT $2
          FOR UPDATE SKIP LOCKED))`,
-      [receivedBefore, limit],
+      [keep, limit],
     );
     return result.rowCount ?? 0;
   }

@@ -25,7 +25,7 @@ import { createOverview } from './ops/ops-overview.js';
 import { ConsumerMetrics } from './pipeline/consumer-metrics.js';
 import { MessagePipeline } from './pipeline/message-pipeline.js';
 import { createRejectedQuarantine } from './quarantine/rejected-quarantine.js';
-import { removeExpiredEvents } from './retention/remove-expired-events.js';
+import { removeEventsAndResolvedDeadLetters } from './retention/remove-kept-rows.js';
 import { RetentionScheduler } from './retention/retention-scheduler.js';
 
 /** Longest wait for the broker to confirm a retry or dead-letter copy. */
@@ -166,9 +166,11 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
     }),
   });
   const retention = new RetentionScheduler({
+    // Every run makes the partitions of the days ahead, whatever RETENTION_DAYS.
     run: (signal) =>
-      removeExpiredEvents({
+      removeEventsAndResolvedDeadLetters({
         events,
+        deadLetters,
         retentionDays: config.RETENTION_DAYS,
         batchSize: config.RETENTION_BATCH_SIZE,
         signal,
@@ -210,8 +212,10 @@ export function createConsumerService(config: ConsumerConfig, logger: Logger): C
       }
       connection.start();
       delivery?.start();
-      if (config.RETENTION_DAYS > 0) retention.start();
-      else logger.info('retention disabled (RETENTION_DAYS=0): events are kept');
+      retention.start();
+      if (config.RETENTION_DAYS === 0) {
+        logger.info('retention disabled (RETENTION_DAYS=0): events are kept');
+      }
     },
     stop,
   };

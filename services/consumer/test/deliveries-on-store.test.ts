@@ -98,7 +98,9 @@ describe('storing events makes their deliveries in the same statement', () => {
 
   it('deliveries and their attempts leave with their event (retention)', async () => {
     const gone = await subscribe('retention', { sources: ['expiring'] });
-    await events.insertBatch([row('expiring', 'x', 'x1')]);
+    const storedAt = new Date(Date.now() - 40 * 86_400_000);
+    const aged = new EventsRepository(database.db, { storedAt: () => storedAt });
+    const { stored } = await aged.insertBatch([row('expiring', 'x', 'x1')]);
     const claimed = await deliveries.claimDue({ limit: 100, leaseMarginMs: 1000 });
     const mine = claimed.filter((d) => d.subscriptionId === gone);
     expect(mine).toHaveLength(1);
@@ -121,7 +123,23 @@ describe('storing events makes their deliveries in the same statement', () => {
       ).rows[0]?.n;
     expect([await count('deliveries'), await count('delivery_attempts')]).toEqual([1, 1]);
 
-    await events.deleteCreatedBefore(new Date(Date.now() + 60_000), 1000);
+    // Retention drops the event's day: its deliveries go first, in batches, then the partition.
+    const day = (await events.partitions()).find(
+      (p) => p.from !== null && p.to !== null && p.from <= storedAt && storedAt < p.to,
+    );
+    expect(day).toBeDefined();
+    // Every subscription's delivery of it (the catch-all ones of other tests too).
+    const ofEvent = await database.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM deliveries WHERE event_row_id = $1',
+      [stored[0]?.id],
+    );
+    if (day !== undefined) {
+      expect(await events.dropPartition(day, 1)).toEqual({
+        deliveries: ofEvent.rows[0]?.n,
+        dropped: true,
+      });
+    }
     expect([await count('deliveries'), await count('delivery_attempts')]).toEqual([0, 0]);
+    expect(await events.findStored([{ source: 'expiring', eventId: 'x1' }])).toEqual([]);
   });
 });

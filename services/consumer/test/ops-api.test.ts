@@ -223,5 +223,9 @@ describe('consumer metrics and log correlation', () => {
     expect(ingestLine).toMatchObject({ msg: 'request completed', status: 200 });
     const consumerLine = consumerLogs.lines.find((l) => l.requestId === requestId);
     expect(consumerLine).toMatchObject({ eventId: 'log-1' });
+    // Stored with the event: the events API traces it back to its request.
+    const [stored] = (await get('/events?eventId=log-1')).json().items;
+    expect(stored).toMatchObject({ eventId: 'log-1', requestId });
+    expect((await get(`/events/${stored.id}`)).json().requestId).toBe(requestId);
   });
 });

@@ -7,6 +7,7 @@ import { startConsumer, testTopology } from '../../../test/helpers/pipeline.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
 import type { ConsumerService } from '../src/consumer-service.js';
+import { removeRejectedRequests } from '../src/retention/remove-kept-rows.js';
 
 const DAY_MS = 86_400_000;
 
@@ -60,5 +61,62 @@ describe('retention of kept rejected requests', () => {
     const left = await repository.find({ limit: 10 });
     expect(left.items.map((item) => item.id).sort()).toEqual([...recent].sort());
     expect(left.items.map((item) => item.id)).not.toContain(old[0]);
+  });
+});
+
+describe('the row cap of kept rejected requests', () => {
+  it('removes the oldest beyond REJECTED_MAX_ROWS whatever their age, in batches', async () => {
+    const repository = new RejectedRequestsRepository(database.db);
+    await database.db.query('TRUNCATE rejected_requests');
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const id = randomUUID();
+      ids.push(id);
+      await repository.insert({
+        id,
+        source: 'github',
+        reason: 'unknown_source',
+        receivedAt: new Date(Date.now() - (7 - i) * 1000).toISOString(),
+        headers: {},
+        body: Buffer.from('{}'),
+      });
+    }
+    const result = await removeRejectedRequests({
+      rejected: repository,
+      retentionDays: 0,
+      maxRows: 3,
+      batchSize: 2,
+    });
+    expect(result).toMatchObject({ deleted: 4, batches: 3, interrupted: false });
+    const left = await repository.find({ limit: 10 });
+    expect(left.items.map((item) => item.id).sort()).toEqual(ids.slice(4).sort());
+  });
+});
+
+describe('kept rejected requests in daily partitions', () => {
+  it('one received on a day without a partition is kept (its day made on demand); its redelivery inserts nothing', async () => {
+    const repository = new RejectedRequestsRepository(database.db);
+    const row = {
+      id: randomUUID(),
+      source: 'github',
+      reason: 'invalid_signature',
+      receivedAt: new Date(Date.now() - 100 * DAY_MS).toISOString(),
+      headers: {},
+      body: Buffer.from('{}'),
+    };
+    const before = await repository.partitions();
+    expect(await repository.insert(row)).toBe(true);
+    expect(await repository.insert(row)).toBe(false);
+    const after = await repository.partitions();
+    expect(after.length).toBeGreaterThan(before.length);
+    const where = await database.db.query<{ p: string }>(
+      'SELECT tableoid::regclass::text AS p FROM rejected_requests WHERE id = $1',
+      [row.id],
+    );
+    expect(where.rows).toHaveLength(1);
+    expect(where.rows[0]?.p).toMatch(/^rejected_requests_p\d{8}$/);
+    expect((await repository.findById(row.id))?.receivedAt).toBe(
+      row.receivedAt.replace('Z', '000Z'),
+    );
   });
 });

@@ -109,7 +109,8 @@ async function delivery(
   const result = await database.db.query<{ id: string }>(
     `INSERT INTO deliveries (subscription_id, event_row_id, event_created_at, status,
        delivered_at, last_attempt_at)
-     VALUES ($1, $2, now(), $3, $4, $5) RETURNING id`,
+     VALUES ($1, $2, (SELECT created_at FROM webhook_events WHERE id = $2), $3, $4, $5)
+     RETURNING id`,
     [
       subscriptionId,
       eventRowId,

@@ -48,12 +48,12 @@ export async function eventScreen(screen) {
       ['Row id', h('span', { class: 'mono' }, event.id)],
       [
         'Request id',
-        letter?.requestId
-          ? h('span', { class: 'mono' }, letter.requestId)
+        (event.requestId ?? letter?.requestId)
+          ? h('span', { class: 'mono' }, event.requestId ?? letter?.requestId)
           : h(
               'span',
               { class: 'muted' },
-              'not kept with stored events; the consumer logs it with the event id',
+              'none: the event came without one, or was stored before request ids were kept',
             ),
       ],
       [

@@ -68,8 +68,8 @@ async function decodeStoreDecide<M extends IncomingMessage>(
     ...decodeMessage(message),
   }));
 
-  const events = decoded.flatMap((d) => (d.ok ? [d.event] : []));
-  const stored = await deps.store(events.map(toRow));
+  const events = decoded.flatMap((d) => (d.ok ? [toRow(d.event, d.context.requestId)] : []));
+  const stored = await deps.store(events);
   if (stored.length !== events.length) {
     throw new Error(`store returned ${stored.length} outcomes for ${events.length} events`);
   }
@@ -134,12 +134,13 @@ function outcomeAt(outcomes: readonly StoreOutcome[], index: number): StoreOutco
   return outcome;
 }
 
-function toRow(event: QueueMessage): EventRow {
+function toRow(event: QueueMessage, requestId: string | undefined): EventRow {
   return {
     eventId: event.id,
     source: event.source,
     type: event.type,
     data: event.data,
     timestamp: event.timestamp,
+    requestId,
   };
 }

@@ -4,7 +4,7 @@ import { AmqpConnection, QueueConsumer, rejectedQueueFromSettings } from '@webho
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ConsumerConfig } from '../config.js';
-import { removeExpiredEvents } from '../retention/remove-expired-events.js';
+import { removeRejectedRequests } from '../retention/remove-kept-rows.js';
 import { RetentionScheduler } from '../retention/retention-scheduler.js';
 import { RejectedRequestStore } from './store-rejected-request.js';
 
@@ -28,6 +28,7 @@ export interface RejectedQuarantineOptions {
     | 'REJECTED_QUEUE_MAX_LENGTH'
     | 'REJECTED_QUEUE_MAX_BYTES'
     | 'REJECTED_RETENTION_DAYS'
+    | 'REJECTED_MAX_ROWS'
     | 'RETENTION_INTERVAL_MS'
     | 'RETENTION_BATCH_SIZE'
   >;
@@ -41,7 +42,8 @@ export interface RejectedQuarantineOptions {
 /**
  * The consumer's half of the quarantine: drains `${QUEUE_NAME}_rejected` into
  * `rejected_requests` on a broker connection of its own (nothing it does can disturb the
- * events' consumption), and removes kept requests older than `REJECTED_RETENTION_DAYS`.
+ * events' consumption), and removes kept requests older than `REJECTED_RETENTION_DAYS` and
+ * the oldest beyond `REJECTED_MAX_ROWS`.
  */
 export function createRejectedQuarantine(options: RejectedQuarantineOptions): RejectedQuarantine {
   const { config, logger, repository } = options;
@@ -71,11 +73,10 @@ export function createRejectedQuarantine(options: RejectedQuarantineOptions): Re
         });
   const retention = new RetentionScheduler({
     run: (signal) =>
-      removeExpiredEvents({
-        events: {
-          deleteCreatedBefore: (before, limit) => repository.deleteReceivedBefore(before, limit),
-        },
+      removeRejectedRequests({
+        rejected: repository,
         retentionDays: config.REJECTED_RETENTION_DAYS,
+        maxRows: config.REJECTED_MAX_ROWS,
         batchSize: config.RETENTION_BATCH_SIZE,
         signal,
       }),
@@ -101,8 +102,9 @@ export function createRejectedQuarantine(options: RejectedQuarantineOptions): Re
     start: () => {
       consumer?.consume(store.onDelivery);
       connection?.start();
-      // Kept requests expire even after KEEP_REJECTED is turned off.
-      if (config.REJECTED_RETENTION_DAYS > 0) retention.start();
+      // Kept requests expire even after KEEP_REJECTED is turned off; the row cap holds even
+      // with REJECTED_RETENTION_DAYS=0.
+      retention.start();
     },
     stop,
   };

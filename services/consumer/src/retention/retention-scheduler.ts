@@ -60,12 +60,14 @@ export class RetentionScheduler {
     const startedMs = performance.now();
     try {
       const result = await this.#options.run(this.#abort.signal);
+      const { deleted, batches, createdBefore, interrupted, ...more } = result;
       logger.info(
         {
-          deleted: result.deleted,
-          batches: result.batches,
-          createdBefore: result.createdBefore?.toISOString(),
-          interrupted: result.interrupted,
+          deleted,
+          batches,
+          createdBefore: createdBefore?.toISOString(),
+          interrupted,
+          ...more,
           ms: Math.round(performance.now() - startedMs),
         },
         `retention: removed ${result.deleted} ${this.#options.what ?? 'event(s)'}`,

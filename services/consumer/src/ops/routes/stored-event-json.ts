@@ -13,7 +13,11 @@ export function storedEventJson(event: StoredEvent): string {
     source: fields.source,
     type: fields.type,
   });
-  const tail = JSON.stringify({ timestamp: fields.timestamp, createdAt: fields.createdAt });
+  const tail = JSON.stringify({
+    timestamp: fields.timestamp,
+    createdAt: fields.createdAt,
+    requestId: fields.requestId,
+  });
   // `{"id":…,"type":"…"` + `,"data":` + data + `,` + `"timestamp":…}`: same keys, same order.
   return `${head.slice(0, -1)},"data":${dataJson},${tail.slice(1)}`;
 }
