@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { runner } from 'node-pg-migrate';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { testLogger } from '../../../test/helpers/test-logger.js';
@@ -7,6 +8,12 @@ import { Database, type EventRow, EventsRepository, MIGRATIONS_DIR } from '../sr
 // `pnpm migrate` moves an existing unpartitioned webhook_events, with its rows, to daily
 // partitions while a consumer keeps storing; the down migration moves them back.
 const OLD_EVENTS = 3000;
+/** The last migration before the upgrade: where a database of the earlier layout stands. */
+const BEFORE_UPGRADE = '1766000000000_create-subscriptions-and-deliveries';
+/** The migrations after it, whatever comes later: `down` by this many goes back to it. */
+const SINCE_UPGRADE = readdirSync(MIGRATIONS_DIR).filter(
+  (file) => file.endsWith('.sql') && file > `${BEFORE_UPGRADE}.sql`,
+).length;
 const DAY_MS = 86_400_000;
 let url: string;
 let db: Database;
@@ -77,9 +84,7 @@ const count = async (sql: string) =>
 describe('upgrading an unpartitioned webhook_events in place', () => {
   it('keeps every row once, dedup and deliveries, while a consumer stores throughout; and goes back down', async () => {
     const before = await migrate('up', 4);
-    expect(before.map((m) => m.name).at(-1)).toBe(
-      '1766000000000_create-subscriptions-and-deliveries',
-    );
+    expect(before.map((m) => m.name).at(-1)).toBe(BEFORE_UPGRADE);
     // Rows of the last five days, each with a delivery.
     await db.query(
       `INSERT INTO webhook_events (event_id, source, type, data, "timestamp", created_at)
@@ -188,7 +193,7 @@ describe('upgrading an unpartitioned webhook_events in place', () => {
 
     // Down: every row back in one table, unique on (source, event_id), deliveries kept.
     const total = OLD_EVENTS + 2 * batches + 1;
-    await migrate('down', 3);
+    await migrate('down', SINCE_UPGRADE);
     const plain = await db.query<{ relkind: string }>(
       `SELECT relkind FROM pg_class
        WHERE relname IN ('webhook_events', 'rejected_requests') ORDER BY relname`,
