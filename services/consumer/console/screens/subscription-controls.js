@@ -2,6 +2,7 @@
 // event, and a backfill of events stored earlier (counted by a dry run before it is confirmed).
 import { api, Unauthorized } from '../lib/api.js';
 import { h } from '../lib/dom.js';
+import { formField } from '../lib/form-field.js';
 import { badge, time } from '../lib/format.js';
 import { counted, startReplay } from '../lib/replay.js';
 
@@ -117,25 +118,6 @@ function localInputValue(date) {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-function field(name, label, input, hint) {
-  const id = `backfill-${name}`;
-  const hintId = hint ? `${id}-hint` : undefined;
-  return h(
-    'div',
-    {},
-    h('label', { for: id }, label),
-    h('input', {
-      id,
-      name,
-      spellcheck: 'false',
-      autocomplete: 'off',
-      'aria-describedby': hintId,
-      ...input,
-    }),
-    hint ? h('p', { id: hintId, class: 'hint' }, hint) : null,
-  );
-}
-
 /** What a backfill did, for the screen shown after it. */
 function backfilledText({ matched, queued }) {
   const sent = `Queued ${counted(queued, ['delivery', 'deliveries'])} of stored events`;
@@ -154,23 +136,23 @@ export function backfillForm(s, { open, hash, fail }) {
   const form = h(
     'form',
     { class: 'entry-form', 'aria-label': 'Backfill' },
-    field('from', 'Stored from', {
+    backfillField('from', 'Stored from', {
       type: 'datetime-local',
       required: true,
       value: localInputValue(new Date(now.getTime() - 86_400_000)),
     }),
-    field('to', 'Stored before', {
+    backfillField('to', 'Stored before', {
       type: 'datetime-local',
       required: true,
       value: localInputValue(new Date(now.getTime() + 60_000)),
     }),
-    field(
+    backfillField(
       'sources',
       'Only sources',
       { type: 'text', placeholder: 'shop, billing' },
       'Comma-separated; empty: those of the filter.',
     ),
-    field(
+    backfillField(
       'types',
       'Only types',
       { type: 'text', placeholder: 'order.paid, invoice.*' },
@@ -211,4 +193,9 @@ export function backfillForm(s, { open, hash, fail }) {
     form,
     panel,
   );
+}
+
+/** A field of the backfill form. */
+function backfillField(name, label, input, hint) {
+  return formField('backfill', name, label, input, hint);
 }

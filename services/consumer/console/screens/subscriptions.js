@@ -3,6 +3,7 @@
 import { api, Unauthorized } from '../lib/api.js';
 import { copyText } from '../lib/copy-text.js';
 import { h } from '../lib/dom.js';
+import { formField } from '../lib/form-field.js';
 import { time } from '../lib/format.js';
 import { fetchPage, showPage } from '../lib/list-screen.js';
 import { isCurrent, noticeBox, say } from '../lib/view.js';
@@ -67,25 +68,6 @@ function listOf(text) {
   return items.length > 0 ? items : undefined;
 }
 
-function field(name, label, input, hint) {
-  const id = `new-${name}`;
-  const hintId = hint ? `${id}-hint` : undefined;
-  return h(
-    'div',
-    { class: hint ? 'wide' : undefined },
-    h('label', { for: id }, label),
-    h('input', {
-      id,
-      name,
-      spellcheck: 'false',
-      autocomplete: 'off',
-      'aria-describedby': hintId,
-      ...input,
-    }),
-    hint ? h('p', { id: hintId, class: 'hint' }, hint) : null,
-  );
-}
-
 /**
  * The form that creates a subscription, folded unless `open`: `created(subscription)` gets the
  * answer, secret and all; `fail` a 401.
@@ -96,15 +78,15 @@ function newSubscriptionForm({ created, fail, open }) {
   const form = h(
     'form',
     { class: 'entry-form', 'aria-label': 'New subscription' },
-    field('name', 'Name', { type: 'text', required: true, maxlength: '255' }),
-    field('url', 'URL', { type: 'url', required: true, placeholder: 'https://…' }),
-    field(
+    newField('name', 'Name', { type: 'text', required: true, maxlength: '255' }),
+    newField('url', 'URL', { type: 'url', required: true, placeholder: 'https://…' }),
+    newField(
       'sources',
       'Sources',
       { type: 'text', placeholder: 'shop, billing' },
       'Comma-separated; empty: every source.',
     ),
-    field(
+    newField(
       'types',
       'Types',
       { type: 'text', placeholder: 'order.paid, invoice.*' },
@@ -217,4 +199,9 @@ export async function subscriptionsScreen(screen, { created } = {}) {
     say(`Created ${created.name}: copy its secret now, it will not be shown again.`);
     panel.focus();
   }
+}
+
+/** A field of the new-subscription form: one with a hint spans the form. */
+function newField(name, label, input, hint) {
+  return formField('new', name, label, input, hint, { wide: Boolean(hint) });
 }
