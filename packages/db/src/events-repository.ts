@@ -2,6 +2,7 @@ import { stringifyExactJson } from '@webhooks/contracts';
 import type { Database } from './database.js';
 import { subscriptionMatchesSql } from './event-match-sql.js';
 import { KeysetPages, type Page, type PageRequest } from './keyset-page.js';
+import { firstAttemptAtSql, orderPositionsSql } from './order-positions-sql.js';
 import { SqlConditions } from './sql-conditions.js';
 import { utcText } from './utc-text.js';
 
@@ -27,6 +28,10 @@ export interface EventRow {
  * The same statement makes a delivery for every subscription whose filter each new row
  * matches: an event is stored with its deliveries or not at all, so a crash can never leave a
  * stored event that nobody will be sent, and a redelivered message (skipped) makes none.
+ *
+ * Order per key: a delivery for a subscription with an ordering key, of an event that has the
+ * key, takes the key's next position (`orderPositionsSql`: positions follow the commit order of
+ * the storing transactions, and the batch's order within one). Only the key's head is due now.
  */
 const INSERT_EVENTS = `
   WITH inserted AS (
@@ -36,15 +41,32 @@ const INSERT_EVENTS = `
       WITH ORDINALITY AS e(event_id, source, type, ts, n)
     JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS d(data, n) USING (n)
     ON CONFLICT (source, event_id) DO NOTHING
-    RETURNING id, event_id, source, type, "timestamp", created_at
-  ), queued AS (
-    INSERT INTO deliveries (subscription_id, event_row_id, event_created_at)
-    SELECT s.id, i.id, i.created_at
+    RETURNING id, event_id, source, type, data, "timestamp", created_at
+  ), matched AS MATERIALIZED (
+    SELECT s.id AS subscription_id, i.id AS event_row_id, i.created_at, i.source, i.event_id,
+      CASE WHEN s.ordering_key IS NOT NULL
+        THEN event_order_key(s.ordering_key, i.event_id, i.source, i.type, i.data) END AS order_key
     FROM inserted i
     JOIN subscriptions s ON ${subscriptionMatchesSql('s', 'i')}
     -- A subscription deleted while this runs must not fail the insert (and the events with
     -- it) on the foreign key: the lock makes the delete wait, or the row is not seen.
     FOR KEY SHARE OF s
+  ), ranked AS MATERIALIZED (
+    SELECT m.subscription_id, m.event_row_id, m.order_key,
+      row_number() OVER w AS k, count(*) OVER (PARTITION BY m.subscription_id, m.order_key) AS n
+    FROM matched m
+    -- The place of the event in the batch (a key repeated in it: its first, the one stored).
+    JOIN (SELECT o.source, o.event_id, min(o.n) AS n
+      FROM unnest($2::text[], $1::text[]) WITH ORDINALITY AS o(source, event_id, n)
+      GROUP BY o.source, o.event_id) o ON o.source = m.source AND o.event_id = m.event_id
+    WHERE m.order_key IS NOT NULL
+    WINDOW w AS (PARTITION BY m.subscription_id, m.order_key ORDER BY o.n)
+  ), ${orderPositionsSql('ranked')}, queued AS (
+    INSERT INTO deliveries (subscription_id, event_row_id, event_created_at, order_key,
+      order_seq, next_attempt_at)
+    SELECT m.subscription_id, m.event_row_id, m.created_at, p.order_key, p.seq,
+      ${firstAttemptAtSql('p')}
+    FROM matched m LEFT JOIN positioned p USING (subscription_id, event_row_id)
     RETURNING 1
   )
   SELECT id, event_id AS "eventId", source, type, ${utcText('"timestamp"')} AS "timestamp",

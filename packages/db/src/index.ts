@@ -58,6 +58,7 @@ export {
   type SubscriptionChanges,
   type SubscriptionDeletion,
   type SubscriptionFilter,
+  type SubscriptionOrdering,
   type SubscriptionHealth,
   SubscriptionNameTakenError,
   type SubscriptionState,

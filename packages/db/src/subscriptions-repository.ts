@@ -13,6 +13,14 @@ export interface SubscriptionFilter {
   types?: string[] | undefined;
 }
 
+/**
+ * Events with the same value at `key` (a JSON pointer into the event as sent) are sent one at a
+ * time, in the order their inserts committed.
+ */
+export interface SubscriptionOrdering {
+  key: string;
+}
+
 /** How a subscription's deliveries went, from `deliveries` and `delivery_attempts`. */
 export interface SubscriptionHealth {
   /** Delivered within the last hour. */
@@ -40,6 +48,8 @@ export interface Subscription {
   retryDelaysMs: number[];
   timeoutMs: number;
   maxInFlight: number;
+  /** null: deliveries are sent in no particular order. */
+  ordering: SubscriptionOrdering | null;
   state: SubscriptionState;
   /**
    * Why it was paused when the senders paused it (every attempt failed for a while); null when
@@ -65,6 +75,7 @@ export interface NewSubscription {
   retryDelaysMs: readonly number[];
   timeoutMs: number;
   maxInFlight: number;
+  ordering: SubscriptionOrdering | null;
 }
 
 /**
@@ -152,7 +163,10 @@ const SUBSCRIPTION_COLUMNS = `
     THEN jsonb_strip_nulls(jsonb_build_object('sources', s.sources, 'types', s.types))
   END AS filter,
   s.retry_delays_ms AS "retryDelaysMs", s.timeout_ms AS "timeoutMs",
-  s.max_in_flight AS "maxInFlight", s.state,
+  s.max_in_flight AS "maxInFlight",
+  CASE WHEN s.ordering_key IS NOT NULL
+    THEN json_build_object('key', s.ordering_key) END AS ordering,
+  s.state,
   s.paused_reason AS "pausedReason", ${utcText('s.paused_at')} AS "pausedAt",
   ${utcText('s.created_at')} AS "createdAt",
   ${utcText('s.updated_at')} AS "updatedAt",
@@ -177,8 +191,8 @@ export class SubscriptionsRepository {
     const row = await this.#one(
       `WITH s AS (
          INSERT INTO subscriptions (name, url, sources, types, secret, retry_delays_ms,
-           timeout_ms, max_in_flight)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           timeout_ms, max_in_flight, ordering_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          RETURNING *)
        SELECT ${SUBSCRIPTION_COLUMNS} FROM s`,
       [
@@ -190,6 +204,7 @@ export class SubscriptionsRepository {
         subscription.retryDelaysMs,
         subscription.timeoutMs,
         subscription.maxInFlight,
+        subscription.ordering?.key ?? null,
       ],
       subscription.name,
     );
@@ -263,6 +278,10 @@ export class SubscriptionsRepository {
     assign('retry_delays_ms', changes.retryDelaysMs, 'int[]');
     assign('timeout_ms', changes.timeoutMs, 'int');
     assign('max_in_flight', changes.maxInFlight, 'int');
+    // Deliveries made before keep their key and place; the new setting orders those made after.
+    if (changes.ordering !== undefined) {
+      assign('ordering_key', changes.ordering?.key ?? null, 'text');
+    }
     if (changes.secret !== undefined) {
       // On the right of SET, `secret` is the value before this update.
       const secret = parameter(changes.secret, 'text');

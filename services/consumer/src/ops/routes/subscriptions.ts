@@ -30,6 +30,10 @@ export const SubscriptionJson = z.object({
   retryDelaysMs: z.array(z.int()),
   timeoutMs: z.int(),
   maxInFlight: z.int(),
+  ordering: z
+    .object({ key: z.string() })
+    .nullable()
+    .meta({ description: 'Events of one key are sent one at a time, in the order stored' }),
   state: z.enum(['active', 'paused']),
   pausedReason: z.string().nullable().meta({
     description:
