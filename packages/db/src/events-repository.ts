@@ -169,9 +169,10 @@ const EVENT_PAGES = new KeysetPages<StoredEvent>({
 });
 
 export class EventsRepository {
-  readonly #db: Database;
+  readonly #db: Pick<Database, 'query'>;
 
-  constructor(db: Database) {
+  /** On the pool, or on one transaction's connection (`Database.transaction`'s `query`). */
+  constructor(db: Pick<Database, 'query'>) {
     this.#db = db;
   }
 
