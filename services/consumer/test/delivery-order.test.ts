@@ -439,4 +439,20 @@ describe('order per key', () => {
     const byCustomer = successesByCustomer(r);
     for (const k of range(3)) expect(byCustomer.get(`b-${k}`), `b-${k}`).toEqual(range(10));
   });
+
+  it('passes the key on when a pending head leaves with its event (retention)', async () => {
+    const subscription = await subscribe('http://127.0.0.1:9/hook', { ordering: ORDERING });
+    await call('POST', `/subscriptions/${subscription.id}/pause`);
+    await events.insertBatch(range(3).map((seq) => event('c-gone', seq, `gone-${seq}`)));
+    const waitingOf = async (eventId: string) =>
+      (await deliveries.find({ eventId, limit: 1 })).items[0]?.nextAttemptAt === null;
+    expect([
+      await waitingOf('gone-0'),
+      await waitingOf('gone-1'),
+      await waitingOf('gone-2'),
+    ]).toEqual([false, true, true]);
+    // Retention removes the head's event (and its delivery, by the cascade).
+    await database.db.query("DELETE FROM webhook_events WHERE event_id = 'gone-0'");
+    expect([await waitingOf('gone-1'), await waitingOf('gone-2')]).toEqual([false, true]);
+  });
 });
