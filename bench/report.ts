@@ -5,6 +5,7 @@ import type {
   BenchResult,
   Check,
   ColdStartResult,
+  DeliveryDrain,
   DeliveryOutageResult,
   DeliveryResult,
   DrainMemoryResult,
@@ -101,12 +102,23 @@ function deliveryRows(d: DeliveryResult, r: BenchResult): string[] {
       (drain) =>
         `| delivery drain: ${n(drain.events)} events stored for ${subscriptions(drain.subscriptions)} (maxInFlight ${d.maxInFlight}), then sent by the consumer alone | ${n(drain.deliveriesPerSecond)} deliveries/s${drain.subscriptions > 1 ? `, ${n(drain.eventsPerSecond)}/s per subscription` : ''} (${times(drain.eventsPerSecond)}; ${n(drain.seconds, 1)} s) | — | ${n(drain.arrived)} arrived, ${n(drain.recorded)} recorded delivered |`,
     ),
+    ...(d.orderedDrain === undefined ? [] : [orderedDrainRow(d.orderedDrain, d)]),
     ...d.live.map(
       (live) =>
         `| delivery beside end to end, ${live.connections} connections, ${subscriptions(live.subscriptions)} | ${n(live.deliveriesPerSecond)} deliveries/s${live.subscriptions > 1 ? ` (${n(live.eventsPerSecond)}/s per subscription)` : ''} while ${n(live.storedPerSecond)} stored/s | ${n(live.behindAtEnd)} deliveries behind when the load stopped, all in ${n(live.catchUpSeconds, 1)} s later | ${n(live.stored)} stored, ${n(live.arrived)} arrived, ${n(live.recorded)} recorded |`,
     ),
     `| delivery at ${n(l.ratePerSecond)}/s (half of ${n(l.limitPerSecond)}/s, what the run can store and deliver at once: 1 / (1/end to end + 1/1-subscription drain)) × ${l.seconds} s through the API, 1 subscription | ${n(l.load.achievedPerSecond)}/s sent | stored→delivered ${n(t.p50Ms, 1)} / ${n(t.p99Ms, 1)} ms (max ${n(t.maxMs, 1)}; after the first ${l.warmupSeconds} s p99 ${n(l.steadyStoredToDelivered.p99Ms, 1)}); HTTP steady p99 ${n(l.load.steady.p99Ms, 1)} ms | ${l.load.failed} failed; ${n(l.accepted)} accepted, ${n(l.stored)} stored, ${n(l.arrived)} arrived, ${n(l.recorded)} recorded |`,
   ];
+}
+
+/** The ordered drain beside the unordered one of the same run: deliveries/s and their ratio. */
+function orderedDrainRow(ordered: DeliveryDrain, d: DeliveryResult): string {
+  const unordered = d.drain.find((drain) => drain.subscriptions === 1);
+  const ratio =
+    unordered === undefined
+      ? '—'
+      : n(ordered.deliveriesPerSecond / Math.max(1, unordered.deliveriesPerSecond), 2);
+  return `| delivery drain ordered per key: ${n(ordered.events)} events of ${n(ordered.orderingKeys ?? 0)} keys interleaved, 1 subscription (maxInFlight ${d.maxInFlight}) | ${n(ordered.deliveriesPerSecond)} deliveries/s ordered vs ${unordered === undefined ? '—' : n(unordered.deliveriesPerSecond)} unordered: ${ratio} × (${n(ordered.seconds, 1)} s) | — | ${n(ordered.arrived)} arrived, ${n(ordered.recorded)} recorded delivered |`;
 }
 
 /** CPU per delivery in each backlog drain, and the signatures the receiver checked. */

@@ -58,9 +58,9 @@ export {
   type SubscriptionChanges,
   type SubscriptionDeletion,
   type SubscriptionFilter,
-  type SubscriptionOrdering,
   type SubscriptionHealth,
   SubscriptionNameTakenError,
+  type SubscriptionOrdering,
   type SubscriptionState,
   SubscriptionsRepository,
 } from './subscriptions-repository.js';

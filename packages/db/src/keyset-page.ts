@@ -46,11 +46,19 @@ export class KeysetPages<T extends { id: string }> {
     this.#table = table;
   }
 
-  newestFirst(db: Pick<Database, 'query'>, where: SqlConditions, page: PageRequest): Promise<Page<T>> {
+  newestFirst(
+    db: Pick<Database, 'query'>,
+    where: SqlConditions,
+    page: PageRequest,
+  ): Promise<Page<T>> {
     return this.#find(db, where, page, ['<', 'DESC']);
   }
 
-  oldestFirst(db: Pick<Database, 'query'>, where: SqlConditions, page: PageRequest): Promise<Page<T>> {
+  oldestFirst(
+    db: Pick<Database, 'query'>,
+    where: SqlConditions,
+    page: PageRequest,
+  ): Promise<Page<T>> {
     return this.#find(db, where, page, ['>', 'ASC']);
   }
 
