@@ -158,6 +158,7 @@ describe('POST /subscriptions', () => {
       retryDelaysMs: [5000, 30000, 120000, 600000, 3600000, 21600000],
       timeoutMs: 10000,
       maxInFlight: 10,
+      ordering: null,
       state: 'active',
       pausedReason: null,
       pausedAt: null,
@@ -255,6 +256,10 @@ describe('POST /subscriptions', () => {
     ['a timeout as text', 'timeoutMs', { timeoutMs: '1000' }],
     ['0 in flight', 'maxInFlight', { maxInFlight: 0 }],
     ['1001 in flight', 'maxInFlight', { maxInFlight: 1001 }],
+    ['an ordering key that is no pointer', 'ordering.key', { ordering: { key: 'data/id' } }],
+    ['an ordering key outside the event', 'ordering.key', { ordering: { key: '/timestamp' } }],
+    ['a bad escape in an ordering key', 'ordering.key', { ordering: { key: '/data/a~2' } }],
+    ['an ordering without its key', 'ordering.key', { ordering: {} }],
     ['an unknown field', 'colour', { colour: 'blue' }],
     ['a state', 'state', { state: 'paused' }],
   ])('refuses %s: 400 validation_failed naming %s', async (_case, path, change) => {
