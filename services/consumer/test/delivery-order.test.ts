@@ -415,15 +415,18 @@ describe('order per key', () => {
   });
 
   it('backfills an ordered subscription in stored order', async () => {
-    const r = await receiver();
-    for (const seq of range(10)) {
+    // One attempt in five answered 500 and retried 20 ms later: out of order unless held.
+    const random = generator(7);
+    const r = await receiver(() => (random() < 0.2 ? 500 : 200));
+    for (const seq of range(20)) {
       await events.insertBatch(
-        range(3).map((k) => event(`b-${k}`, seq, `b-${k}-${seq}`, 'order-backfill')),
+        range(5).map((k) => event(`b-${k}`, seq, `b-${k}-${seq}`, 'order-backfill')),
       );
     }
     const subscription = await subscribe(r.url, {
       ordering: ORDERING,
       maxInFlight: 20,
+      retryDelaysMs: [20, 20, 20, 20, 20, 20, 20, 20],
       filter: { sources: ['order-backfill'] },
     });
     // Pages of 7 events: the keys' positions run on from page to page.
@@ -432,11 +435,11 @@ describe('order per key', () => {
       { from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' },
       { dryRun: false, pageSize: 7 },
     );
-    expect(made).toEqual({ matched: 30, queued: 30 });
+    expect(made).toEqual({ matched: 100, queued: 100 });
     startSender();
-    await waitFor('all delivered', () => r.received.length >= 30);
+    await waitFor('all delivered', () => [...successesByCustomer(r).values()].flat().length >= 100);
     const byCustomer = successesByCustomer(r);
-    for (const k of range(3)) expect(byCustomer.get(`b-${k}`), `b-${k}`).toEqual(range(10));
+    for (const k of range(5)) expect(byCustomer.get(`b-${k}`), `b-${k}`).toEqual(range(20));
   });
 
   it('passes the key on when a pending head leaves with its event (retention)', async () => {
