@@ -41,26 +41,33 @@ const INSERT_EVENTS = `
       WITH ORDINALITY AS e(event_id, source, type, ts, n)
     JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS d(data, n) USING (n)
     ON CONFLICT (source, event_id) DO NOTHING
-    RETURNING id, event_id, source, type, data, "timestamp", created_at
+    RETURNING id, event_id, source, type, "timestamp", created_at
   ), matched AS MATERIALIZED (
-    SELECT s.id AS subscription_id, i.id AS event_row_id, i.created_at, i.source, i.event_id,
-      CASE WHEN s.ordering_key IS NOT NULL
-        THEN event_order_key(s.ordering_key, i.event_id, i.source, i.type, i.data) END AS order_key
+    SELECT s.id AS subscription_id, s.ordering_key, i.id AS event_row_id, i.created_at,
+      i.event_id, i.source, i.type
     FROM inserted i
     JOIN subscriptions s ON ${subscriptionMatchesSql('s', 'i')}
     -- A subscription deleted while this runs must not fail the insert (and the events with
     -- it) on the foreign key: the lock makes the delete wait, or the row is not seen.
     FOR KEY SHARE OF s
-  ), ranked AS MATERIALIZED (
-    SELECT m.subscription_id, m.event_row_id, m.order_key,
-      row_number() OVER w AS k, count(*) OVER (PARTITION BY m.subscription_id, m.order_key) AS n
+  ), keyed_events AS (
+    -- The place of each event in the batch (a key repeated in it: its first, the one stored),
+    -- and its data from the batch's array by that place (not returned by the insert: most
+    -- subscriptions have no ordering key, and a batch's data can be megabytes).
+    SELECT m.subscription_id, m.event_row_id, o.n AS place,
+      event_order_key(m.ordering_key, m.event_id, m.source, m.type,
+        $4::jsonb -> (o.n - 1)::int) AS order_key
     FROM matched m
-    -- The place of the event in the batch (a key repeated in it: its first, the one stored).
     JOIN (SELECT o.source, o.event_id, min(o.n) AS n
       FROM unnest($2::text[], $1::text[]) WITH ORDINALITY AS o(source, event_id, n)
       GROUP BY o.source, o.event_id) o ON o.source = m.source AND o.event_id = m.event_id
-    WHERE m.order_key IS NOT NULL
-    WINDOW w AS (PARTITION BY m.subscription_id, m.order_key ORDER BY o.n)
+    WHERE m.ordering_key IS NOT NULL
+  ), ranked AS MATERIALIZED (
+    SELECT e.subscription_id, e.event_row_id, e.order_key,
+      row_number() OVER (PARTITION BY e.subscription_id, e.order_key ORDER BY e.place) AS k,
+      count(*) OVER (PARTITION BY e.subscription_id, e.order_key) AS n
+    FROM keyed_events e
+    WHERE e.order_key IS NOT NULL
   ), ${orderPositionsSql('ranked')}, queued AS (
     INSERT INTO deliveries (subscription_id, event_row_id, event_created_at, order_key,
       order_seq, next_attempt_at)
