@@ -247,6 +247,114 @@ $$;
 
 -- Down Migration
 
+-- The sender's cycle as migrations/1766500000000_record-and-claim-deliveries.sql made it.
+CREATE OR REPLACE FUNCTION record_and_claim_deliveries(
+  o_ids uuid[],
+  o_attempted_at timestamptz[],
+  o_duration_ms integer[],
+  o_http_status integer[],
+  o_error text[],
+  o_response_body text[],
+  o_status text[],
+  o_next_at timestamptz[],
+  p_limit integer,
+  p_lease_margin_ms integer,
+  p_capped uuid[],
+  p_caps integer[],
+  p_lease_token uuid
+) RETURNS TABLE (delivery_id uuid, attempt integer)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+  due uuid[];
+BEGIN
+  IF cardinality(o_ids) > 0 THEN
+    -- Records attempts and their outcome. A delivery removed meanwhile (its event expired) is
+    -- skipped. Only a delivery still pending is changed: a replay or another process's outcome
+    -- is not overwritten by a late one. The deliveries are found by primary key, and 'pending'
+    -- reaches the comparison through `r` (materialized): as a constant it would let the
+    -- planner read the partial index of every pending delivery (a dead destination's whole
+    -- backlog) whenever its statistics predate the backlog.
+    WITH r AS MATERIALIZED (
+      SELECT r.*, 'pending'::varchar AS pending
+      FROM unnest(o_ids, o_attempted_at, o_duration_ms, o_http_status, o_error,
+        o_response_body, o_status, o_next_at)
+        AS r(id, attempted_at, duration_ms, http_status, error, response_body, status, next_at)
+    ), logged AS (
+      INSERT INTO delivery_attempts (delivery_id, subscription_id, attempted_at, http_status,
+        error, duration_ms, response_body)
+      SELECT r.id, d.subscription_id, r.attempted_at, r.http_status, r.error, r.duration_ms,
+        r.response_body
+      FROM r JOIN deliveries d ON d.id = r.id
+      WHERE NOT EXISTS (SELECT 1 FROM delivery_attempts a
+        WHERE a.delivery_id = r.id AND a.attempted_at = r.attempted_at)
+    )
+    UPDATE deliveries d SET
+      status = r.status,
+      leased_until = NULL,
+      next_attempt_at = coalesce(r.next_at, d.next_attempt_at),
+      last_error = CASE WHEN r.status = 'delivered' THEN NULL
+        ELSE coalesce(r.error, 'HTTP ' || r.http_status) END,
+      delivered_at = CASE WHEN r.status = 'delivered' THEN r.attempted_at ELSE d.delivered_at END
+    FROM r WHERE d.id = ANY (o_ids) AND d.id = r.id AND d.status = r.pending;
+  END IF;
+
+  IF p_limit <= 0 THEN
+    RETURN;
+  END IF;
+
+  -- The active subscriptions with something due, locked for this claim (NO KEY UPDATE does not
+  -- block the key-share locks that storing takes on them); another process claiming at the
+  -- same moment skips them. "Something due" is the earliest pending delivery being due: one
+  -- ordered index probe per subscription, whatever the statistics say.
+  SELECT coalesce(array_agg(locked.id), '{}') INTO due FROM (
+    SELECT s.id FROM subscriptions s
+    WHERE s.state = 'active'
+      AND NOT (s.id = ANY (
+        SELECT c.id FROM unnest(p_capped, p_caps) AS c(id, cap) WHERE c.cap <= 0))
+      AND (SELECT d.next_attempt_at FROM deliveries d
+        WHERE d.subscription_id = s.id AND d.status = 'pending'
+        ORDER BY d.next_attempt_at LIMIT 1) <= now()
+    FOR NO KEY UPDATE OF s SKIP LOCKED
+  ) locked;
+  IF cardinality(due) = 0 THEN
+    RETURN;
+  END IF;
+
+  -- A fresh snapshot: every lease committed before the lock was taken is counted. Each
+  -- subscription gets up to its free slots (max_in_flight minus the leases not expired, and
+  -- within the sender's cap), oldest due first, leased for its timeout plus the margin.
+  RETURN QUERY
+  WITH subs AS (
+    SELECT s.id, least(s.max_in_flight - (
+      SELECT count(*) FROM deliveries d
+      WHERE d.subscription_id = s.id AND d.status = 'pending'
+        AND d.leased_until IS NOT NULL AND d.leased_until > now()
+    ), coalesce((SELECT c.cap FROM unnest(p_capped, p_caps) AS c(id, cap) WHERE c.id = s.id),
+      s.max_in_flight)) AS free
+    FROM subscriptions s WHERE s.id = ANY (due)
+  ), picked AS (
+    SELECT p.id FROM subs CROSS JOIN LATERAL (
+      SELECT d.id FROM deliveries d
+      WHERE d.subscription_id = subs.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+      ORDER BY d.next_attempt_at
+      LIMIT greatest(least(subs.free, p_limit), 0)
+      FOR UPDATE OF d SKIP LOCKED
+    ) p
+    LIMIT p_limit
+  )
+  UPDATE deliveries d SET
+    attempts = d.attempts + 1,
+    last_attempt_at = now(),
+    lease_token = p_lease_token,
+    leased_until = now() + make_interval(secs => (s.timeout_ms + p_lease_margin_ms) / 1000.0),
+    next_attempt_at = now() + make_interval(secs => (s.timeout_ms + p_lease_margin_ms) / 1000.0)
+  FROM picked, subscriptions s
+  WHERE d.id = picked.id AND s.id = d.subscription_id
+  RETURNING d.id, d.attempts;
+END
+$$;
+
 DROP TRIGGER deliveries_removed_advance_keys ON deliveries;
 DROP FUNCTION deliveries_removed_advance_keys();
 DROP FUNCTION promote_next_ordered_deliveries(uuid[]);
