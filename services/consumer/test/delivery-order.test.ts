@@ -442,6 +442,39 @@ describe('order per key', () => {
     for (const k of range(5)) expect(byCustomer.get(`b-${k}`), `b-${k}`).toEqual(range(20));
   });
 
+  it('moves the key on once an event failed for good; a replay sends it at once and the key goes on', async () => {
+    let failing = true;
+    const r = await receiver((d) => (failing && sent(d).eventId === 'r-0' ? 500 : 200));
+    const subscription = await subscribe(r.url, { ordering: ORDERING, retryDelaysMs: [30, 30] });
+    startSender();
+    await events.insertBatch(range(3).map((seq) => event('c-r', seq, `r-${seq}`)));
+
+    await waitFor('r-1 and r-2 delivered', () => successesByCustomer(r).get('c-r')?.length === 2);
+    expect(successesByCustomer(r).get('c-r')).toEqual([1, 2]);
+    // Its three attempts came first: the key waited for r-0's last retry.
+    expect(r.received.map((d) => sent(d).eventId)).toEqual(['r-0', 'r-0', 'r-0', 'r-1', 'r-2']);
+    const failed = (await deliveries.find({ eventId: 'r-0', limit: 1 })).items[0];
+    expect(failed?.status).toBe('failed');
+
+    // Paused, two more: r-3 is the key's head, r-4 waits. A replay of r-4 leaves it waiting;
+    // one of r-0 (failed) makes it due now, outside the key's order.
+    await call('POST', `/subscriptions/${subscription.id}/pause`);
+    await events.insertBatch([event('c-r', 3, 'r-3'), event('c-r', 4, 'r-4')]);
+    const r4 = (await deliveries.find({ eventId: 'r-4', limit: 1 })).items[0];
+    const replayed = await call('POST', '/deliveries/replay', { ids: [r4?.id, failed?.id] });
+    expect(replayed.json()).toMatchObject({ matched: 2 });
+    expect((await deliveries.find({ eventId: 'r-4', limit: 1 })).items[0]?.nextAttemptAt).toBe(
+      null,
+    );
+    failing = false;
+    await call('POST', `/subscriptions/${subscription.id}/resume`);
+
+    await waitFor('r-0, r-3 and r-4 delivered', () => r.received.length >= 8);
+    const after = successesByCustomer(r).get('c-r')?.slice(2) ?? [];
+    expect([...after].sort()).toEqual([0, 3, 4]);
+    expect(after.indexOf(3)).toBeLessThan(after.indexOf(4));
+  });
+
   it('passes the key on when a pending head leaves with its event (retention)', async () => {
     const subscription = await subscribe('http://127.0.0.1:9/hook', { ordering: ORDERING });
     await call('POST', `/subscriptions/${subscription.id}/pause`);
