@@ -109,26 +109,19 @@ END
 $$;
 
 -- A pending head that leaves (its event expired, retention) passes its key on too, or the
--- deliveries waiting behind it would wait for ever.
+-- deliveries waiting behind it would wait for ever. A row trigger with a condition: the removal
+-- of any other delivery (nearly all of them) costs no call.
 CREATE FUNCTION deliveries_removed_advance_keys() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE
-  subs uuid[];
-  keys text[];
-  seqs bigint[];
 BEGIN
-  SELECT array_agg(g.subscription_id), array_agg(g.order_key), array_agg(g.order_seq)
-  INTO subs, keys, seqs
-  FROM gone g WHERE g.order_key IS NOT NULL AND g.status = 'pending';
-  IF subs IS NOT NULL THEN
-    PERFORM advance_delivery_order_keys(subs, keys, seqs);
-  END IF;
+  PERFORM advance_delivery_order_keys(ARRAY[OLD.subscription_id], ARRAY[OLD.order_key],
+    ARRAY[OLD.order_seq]);
   RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER deliveries_removed_advance_keys AFTER DELETE ON deliveries
-  REFERENCING OLD TABLE AS gone FOR EACH STATEMENT
+  FOR EACH ROW WHEN (OLD.order_key IS NOT NULL AND OLD.status = 'pending')
   EXECUTE FUNCTION deliveries_removed_advance_keys();
 
 -- The sender's cycle as before (migrations/1766500000000_record-and-claim-deliveries.sql),
