@@ -36,8 +36,11 @@ export const BACKFILL_PAGE_SIZE = 5000;
 function pageStatement(dryRun: boolean): string {
   const matching = `
     SELECT p.id, p.created_at,
+      -- The data is read (by primary key) only for an ordered subscription: a page of data
+      -- held in the page's rows would be megabytes.
       CASE WHEN s.ordering_key IS NOT NULL
-        THEN event_order_key(s.ordering_key, p.event_id, p.source, p.type, p.data) END AS order_key,
+        THEN event_order_key(s.ordering_key, p.event_id, p.source, p.type,
+          (SELECT w.data FROM webhook_events w WHERE w.id = p.id)) END AS order_key,
       row_number() OVER (ORDER BY p.created_at, p.id) AS place
     FROM page p CROSS JOIN s
     WHERE ${subscriptionMatchesSql('s', 'p')}
@@ -71,7 +74,7 @@ function pageStatement(dryRun: boolean): string {
       SELECT id, sources, types, ordering_key FROM subscriptions WHERE id = $1::uuid
       FOR KEY SHARE
     ), page AS MATERIALIZED (
-      SELECT w.id, w.event_id, w.source, w.type, w.data, w.created_at FROM webhook_events w
+      SELECT w.id, w.event_id, w.source, w.type, w.created_at FROM webhook_events w
       -- The index range starts at the previous page's end, not at the window's start.
       WHERE w.created_at >= coalesce($4::timestamptz, $2::timestamptz)
         AND w.created_at < $3::timestamptz
