@@ -133,7 +133,6 @@ describe("claiming and recording read only their own deliveries, not another sub
 
 describe("an ordered key's waiting backlog is not read by the claim nor by passing the key on", () => {
   it('reads the head, then the next one, not the deliveries behind them', async () => {
-    const events = new EventsRepository(db);
     const deliveries = new DeliveriesRepository(db);
     const subscription = await subscribe('ordered', 'ordered', 'active');
     // One key for every event of it: all but the first wait their turn.
