@@ -108,12 +108,35 @@ export function deliveryChecks(d: DeliveryResult | undefined, storedPerSecond: n
   const complete = (arrived: number, recorded: number, expected: number) =>
     arrived >= expected && recorded >= expected;
   const l = d.latency;
+  const ordered = d.orderedDrain;
+  const orderedRatio =
+    ordered === undefined || one === undefined
+      ? undefined
+      : ordered.deliveriesPerSecond / Math.max(1, one.deliveriesPerSecond);
   return [
     ...d.drain.map((drain) => ({
       name: `delivery drain, ${subscriptions(drain.subscriptions)}: every delivery arrived and is recorded`,
       pass: complete(drain.arrived, drain.recorded, drain.events * drain.subscriptions),
       gate: true,
     })),
+    ...(ordered === undefined
+      ? []
+      : [
+          {
+            name: `delivery drain ordered per key, ${n(ordered.orderingKeys ?? 0)} keys: every delivery arrived and is recorded`,
+            pass: complete(ordered.arrived, ordered.recorded, ordered.events),
+            gate: true,
+          },
+        ]),
+    ...(orderedRatio === undefined
+      ? []
+      : [
+          {
+            name: `delivery drain ordered per key ≥ 0.5 × unordered deliveries/s, 1 subscription (${n(orderedRatio, 2)})`,
+            pass: orderedRatio >= 0.5,
+            gate: false,
+          },
+        ]),
     ...d.live.map((live) => ({
       name: `delivery beside live ingest, ${subscriptions(live.subscriptions)}: every stored event delivered to each`,
       pass:

@@ -6,6 +6,7 @@ import type {
   Check,
   ColdStartResult,
   DeliveryBesideBackfill,
+  DeliveryDrain,
   DeliveryLatency,
   DeliveryOutageResult,
   DeliveryResult,
@@ -103,6 +104,7 @@ function deliveryRows(d: DeliveryResult, r: BenchResult): string[] {
       (drain) =>
         `| delivery drain: ${n(drain.events)} events stored for ${subscriptions(drain.subscriptions)} (maxInFlight ${d.maxInFlight}), then sent by the consumer alone | ${n(drain.deliveriesPerSecond)} deliveries/s${drain.subscriptions > 1 ? `, ${n(drain.eventsPerSecond)}/s per subscription` : ''} (${times(drain.eventsPerSecond)}; ${n(drain.seconds, 1)} s) | — | ${n(drain.arrived)} arrived, ${n(drain.recorded)} recorded delivered |`,
     ),
+    ...(d.orderedDrain === undefined ? [] : [orderedDrainRow(d.orderedDrain, d)]),
     ...d.live.map(
       (live) =>
         `| delivery beside end to end, ${live.connections} connections, ${subscriptions(live.subscriptions)} | ${n(live.deliveriesPerSecond)} deliveries/s${live.subscriptions > 1 ? ` (${n(live.eventsPerSecond)}/s per subscription)` : ''} while ${n(live.storedPerSecond)} stored/s | ${n(live.behindAtEnd)} deliveries behind when the load stopped, all in ${n(live.catchUpSeconds, 1)} s later | ${n(live.stored)} stored, ${n(live.arrived)} arrived, ${n(live.recorded)} recorded |`,
@@ -116,6 +118,16 @@ function backfillRow(b: DeliveryBesideBackfill, alone: DeliveryLatency): string 
   const t = b.latency.steadyStoredToDelivered;
   const a = alone.steadyStoredToDelivered;
   return `| the same, while another subscription is backfilled with ${n(b.backfilled)} events (made in ${n(b.backfillSeconds, 1)} s, ${n(b.backfillArrivedDuringLive)} of them sent during the run) | ${n(b.latency.load.achievedPerSecond)}/s sent | steady stored→delivered ${n(t.p50Ms, 1)} / ${n(t.p99Ms, 1)} ms, ${n(t.p50Ms / Math.max(0.001, a.p50Ms), 2)} / ${n(t.p99Ms / Math.max(0.001, a.p99Ms), 2)} × without the backfill | ${b.latency.load.failed} failed; ${n(b.latency.stored)} stored, ${n(b.latency.arrived)} arrived |`;
+}
+
+/** The ordered drain beside the unordered one of the same run: deliveries/s and their ratio. */
+function orderedDrainRow(ordered: DeliveryDrain, d: DeliveryResult): string {
+  const unordered = d.drain.find((drain) => drain.subscriptions === 1);
+  const ratio =
+    unordered === undefined
+      ? '—'
+      : n(ordered.deliveriesPerSecond / Math.max(1, unordered.deliveriesPerSecond), 2);
+  return `| delivery drain ordered per key: ${n(ordered.events)} events of ${n(ordered.orderingKeys ?? 0)} keys interleaved, 1 subscription (maxInFlight ${d.maxInFlight}) | ${n(ordered.deliveriesPerSecond)} deliveries/s ordered vs ${unordered === undefined ? '—' : n(unordered.deliveriesPerSecond)} unordered: ${ratio} × (${n(ordered.seconds, 1)} s) | — | ${n(ordered.arrived)} arrived, ${n(ordered.recorded)} recorded delivered |`;
 }
 
 /** CPU per delivery in each backlog drain, and the signatures the receiver checked. */

@@ -140,6 +140,8 @@ export interface LargeBodies {
  */
 export interface DeliveryDrain {
   subscriptions: number;
+  /** Ordered per key (`ordering.key`) with this many keys interleaved; undefined: unordered. */
+  orderingKeys?: number | undefined;
   events: number;
   /** Distinct deliveries that reached the receiver, all subscriptions together. */
   arrived: number;
@@ -205,6 +207,8 @@ export interface DeliveryResult {
   notVerified: number;
   /** One subscription, then three. */
   drain: DeliveryDrain[];
+  /** One subscription ordered per key, the same backlog as `drain`'s first, 1,000 keys. */
+  orderedDrain?: DeliveryDrain | undefined;
   live: DeliveryLive[];
   latency: DeliveryLatency;
   /**

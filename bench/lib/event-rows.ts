@@ -80,21 +80,40 @@ export async function retype(db: Database, type: string): Promise<void> {
   );
 }
 
+/** Where the bench body's customer id is: the ordering key of ordered runs. */
+export const CUSTOMER_ID_POINTER = '/data/order/customer/id';
+
 /**
  * Stores `count` events of `type` (ids `<type>-0` onwards, the data of the bench body) with the
  * statement the consumer stores with, 500 a batch: the deliveries of the subscriptions they
- * match are made with them.
+ * match are made with them. With `customers`, event i is of customer `cus_<i mod customers>`
+ * (`CUSTOMER_ID_POINTER`): the keys interleave.
  */
-export async function storeEvents(db: Database, type: string, count: number): Promise<void> {
+export async function storeEvents(
+  db: Database,
+  type: string,
+  count: number,
+  options: { customers?: number } = {},
+): Promise<void> {
   const events = new EventsRepository(db);
-  const { data } = JSON.parse(benchBody) as { data: Record<string, unknown> };
+  const { data } = JSON.parse(benchBody) as { data: { order: { customer: object } } };
+  const dataOf = (i: number): Record<string, unknown> =>
+    options.customers === undefined
+      ? data
+      : {
+          ...data,
+          order: {
+            ...data.order,
+            customer: { ...data.order.customer, id: `cus_${i % options.customers}` },
+          },
+        };
   const timestamp = new Date().toISOString();
   for (let first = 0; first < count; first += 500) {
     const rows = Array.from({ length: Math.min(500, count - first) }, (_, i) => ({
       eventId: `${type}-${first + i}`,
       source: BENCH_SOURCE,
       type,
-      data,
+      data: dataOf(first + i),
       timestamp,
     }));
     await events.insertBatch(rows);

@@ -19,6 +19,8 @@ export interface BenchSubscription {
   timeoutMs?: number;
   /** Created paused, to let a backlog build up before it is sent. Default `active`. */
   state?: 'active' | 'paused';
+  /** Its `ordering.key` (a JSON pointer into the event). Default: none, unordered. */
+  orderingKey?: string;
 }
 
 /** Inserts the subscriptions (the table the ops API manages); their ids, in order. */
@@ -30,8 +32,8 @@ export async function subscribe(
   for (const s of subscriptions) {
     const result = await db.query<{ id: string }>(
       `INSERT INTO subscriptions (name, url, types, secret, retry_delays_ms, timeout_ms,
-         max_in_flight, state)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+         max_in_flight, state, ordering_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
       [
         s.name,
         s.url,
@@ -41,6 +43,7 @@ export async function subscribe(
         s.timeoutMs ?? 10_000,
         s.maxInFlight,
         s.state ?? 'active',
+        s.orderingKey ?? null,
       ],
     );
     const id = result.rows[0]?.id;

@@ -1,7 +1,7 @@
 import { DeliveriesRepository } from '@webhooks/db';
 import { arrivalsAt, waitForArrivals } from '../lib/arrivals.js';
 import { type DeliveryReceiver, startDeliveryReceiver } from '../lib/delivery-receiver.js';
-import { retype, storeEvents, waitForRows } from '../lib/event-rows.js';
+import { CUSTOMER_ID_POINTER, retype, storeEvents, waitForRows } from '../lib/event-rows.js';
 import { subscriptions } from '../lib/figures.js';
 import { acceptedBy, settledAccepted } from '../lib/ingest-metrics.js';
 import { closedLoad, fixedRateLoad } from '../lib/load-generators.js';
@@ -32,6 +32,8 @@ import type {
 export const BENCH_MAX_IN_FLIGHT = 100;
 /** The receiver verifies one delivery in this many (the first included). */
 export const VERIFY_EVERY = 100;
+/** The keys of the ordered drain, interleaved in the backlog. */
+export const ORDERED_DRAIN_KEYS = 1000;
 /** The type the ingest API's bench body has: what the live subscriptions take. */
 const LIVE_TYPE = 'order.created';
 
@@ -50,7 +52,7 @@ async function subscriptionsFor(
   session: Session,
   prefix: string,
   count: number,
-  options: { types: string[]; state: 'active' | 'paused' },
+  options: { types: string[]; state: 'active' | 'paused'; orderingKey?: string },
 ): Promise<{ ids: string[]; paths: string[] }> {
   const names = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
   const paths = names.map((name) => `/${name}`);
@@ -77,18 +79,28 @@ const microsPerDelivery = (percent: number | undefined, cpu: CpuShare, deliverie
 /**
  * `plan.deliveryEvents` events stored with `count` paused subscriptions matching them (the
  * statement the consumer stores with makes their deliveries), then the subscriptions made
- * active: the consumer's sender alone against a backlog, timed to the last arrival.
+ * active: the consumer's sender alone against a backlog, timed to the last arrival. With
+ * `orderingKeys`, the subscriptions are ordered per customer and the events of that many
+ * customers interleave.
  */
-async function drainBacklog(session: Session, count: number): Promise<DeliveryDrain> {
+async function drainBacklog(
+  session: Session,
+  count: number,
+  orderingKeys?: number,
+): Promise<DeliveryDrain> {
   const { env, plan, log } = session.context;
   const events = plan.deliveryEvents;
-  const type = `delivery-drain-${count}`;
-  log(`delivery drain: ${events} events stored for ${subscriptions(count)}, paused, then sent`);
+  const ordered = orderingKeys !== undefined;
+  const type = `delivery-drain-${count}${ordered ? '-ordered' : ''}`;
+  log(
+    `delivery drain: ${events} events stored for ${subscriptions(count)}${ordered ? `, ordered per key (${orderingKeys} keys)` : ''}, paused, then sent`,
+  );
   const { ids, paths } = await subscriptionsFor(session, type, count, {
     types: [type],
     state: 'paused',
+    ...(ordered ? { orderingKey: CUSTOMER_ID_POINTER } : {}),
   });
-  await storeEvents(env.db, type, events);
+  await storeEvents(env.db, type, events, ordered ? { customers: orderingKeys } : {});
   const expected = events * count;
   const cpu = measureCpu({
     consumer: session.consumer.running.child.pid,
@@ -104,6 +116,7 @@ async function drainBacklog(session: Session, count: number): Promise<DeliveryDr
     share === undefined ? undefined : microsPerDelivery(percent, share, recorded);
   return {
     subscriptions: count,
+    orderingKeys,
     events,
     arrived: arrived.unique,
     recorded,
@@ -292,6 +305,7 @@ export const deliveryPhase = async (
     consumer = await env.startConsumer(topology);
     const session: Session = { context, receiver, secret, consumer, paths: [] };
     const drain = [await drainBacklog(session, 1), await drainBacklog(session, 3)];
+    const orderedDrain = await drainBacklog(session, 1, ORDERED_DRAIN_KEYS);
     ingest = await env.startIngest(topology);
     const live = [await liveBeside(session, ingest, 1), await liveBeside(session, ingest, 3)];
     const limit = storeAndDeliverLimit(
@@ -314,6 +328,7 @@ export const deliveryPhase = async (
       verified: signatures.verified,
       notVerified: signatures.notVerified,
       drain,
+      orderedDrain,
       live,
       latency,
       besideBackfill,

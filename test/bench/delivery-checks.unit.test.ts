@@ -83,6 +83,29 @@ describe('bench: delivery checks', () => {
     expect(failedGates(slowLatency)).toEqual([]);
     expect(failedTargets(slowLatency)).toEqual([expect.stringMatching(/p99 ≤ 100 ms/)]);
   });
+
+  it('reports the ordered drain against the unordered one of the run: a target at half, loss gated', () => {
+    const ordered = (deliveriesPerSecond: number, arrived = 1000): DeliveryDrain => ({
+      ...drain(1, deliveriesPerSecond),
+      orderingKeys: 1000,
+      arrived,
+    });
+    const fast = deliveryChecks(delivery({ orderedDrain: ordered(1600) }), 5000);
+    expect(fast.map((c) => c.name)).toContainEqual(
+      'delivery drain ordered per key ≥ 0.5 × unordered deliveries/s, 1 subscription (0.53)',
+    );
+    expect(failedTargets(fast)).toEqual([]);
+    expect(failedGates(fast)).toEqual([]);
+    const slow = deliveryChecks(delivery({ orderedDrain: ordered(1400) }), 5000);
+    expect(failedTargets(slow)).toEqual([
+      expect.stringMatching(/^delivery drain ordered per key ≥ 0.5/),
+    ]);
+    expect(failedGates(slow)).toEqual([]);
+    const lost = deliveryChecks(delivery({ orderedDrain: ordered(1600, 999) }), 5000);
+    expect(failedGates(lost)).toEqual([
+      expect.stringMatching(/^delivery drain ordered per key, 1,000 keys: every delivery arrived/),
+    ]);
+  });
 });
 
 describe('bench: --delivery-outage checks', () => {

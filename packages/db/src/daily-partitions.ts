@@ -31,10 +31,10 @@ const NO_PARTITION_FOR_ROW = '23514';
  * day is over. Every method throws a classified `DatabaseError`.
  */
 export class DailyPartitions {
-  readonly #db: Database;
+  readonly #db: Pick<Database, 'query'>;
   readonly #table: PartitionedTable;
 
-  constructor(db: Database, table: PartitionedTable) {
+  constructor(db: Pick<Database, 'query'>, table: PartitionedTable) {
     this.#db = db;
     this.#table = table;
   }

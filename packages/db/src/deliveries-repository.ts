@@ -67,7 +67,10 @@ export interface DeliverySummary {
   webhookId: string;
   status: DeliveryStatus;
   attempts: number;
+  /** null when final, or when it waits for the delivery before it of its ordering key. */
   nextAttemptAt: string | null;
+  /** Its ordering key's value (the subscription's `ordering.key`), or null: sent unordered. */
+  orderKey: string | null;
   lastAttemptAt: string | null;
   lastError: string | null;
   deliveredAt: string | null;
@@ -153,7 +156,9 @@ const SUMMARY_COLUMNS = `
   d.id, d.subscription_id AS "subscriptionId", d.event_row_id AS "eventRowId",
   w.event_id AS "eventId", w.source, w.type, 'msg_' || w.id AS "webhookId",
   d.status, d.attempts,
-  CASE WHEN d.status = 'pending' THEN ${utcText('d.next_attempt_at')} END AS "nextAttemptAt",
+  CASE WHEN d.status = 'pending' AND d.next_attempt_at <> 'infinity'
+    THEN ${utcText('d.next_attempt_at')} END AS "nextAttemptAt",
+  d.order_key AS "orderKey",
   ${utcText('d.last_attempt_at')} AS "lastAttemptAt",
   d.last_error AS "lastError",
   ${utcText('d.delivered_at')} AS "deliveredAt",
@@ -304,7 +309,9 @@ export class DeliveriesRepository {
 
   /**
    * Sends the selected deliveries again: pending, due now, at the start of their retry
-   * schedule; their attempts so far stay. A delivery being sent right now is left alone (its
+   * schedule; their attempts so far stay. An ordered delivery replayed is sent at once, outside
+   * its key's order (its key's chain goes on as it was); one still waiting for its turn keeps
+   * waiting. A delivery being sent right now is left alone (its
    * outcome follows). With `dryRun`, only counts. Returns how many matched and were queued.
    */
   async replay(
@@ -327,8 +334,11 @@ export class DeliveriesRepository {
     const result = await this.#db.query<{ matched: number; queued: number }>(
       `WITH m AS (${matched}),
        q AS (
-         UPDATE deliveries d SET status = 'pending', attempts = 0, next_attempt_at = now(),
-           leased_until = NULL
+         UPDATE deliveries d SET status = 'pending', attempts = 0, leased_until = NULL,
+           -- One waiting for the delivery before it of its ordering key keeps waiting: it has
+           -- not been sent, and it goes in its turn.
+           next_attempt_at = CASE WHEN d.status = 'pending' AND d.next_attempt_at = 'infinity'
+             THEN d.next_attempt_at ELSE now() END
          FROM m
          WHERE d.id = m.id AND NOT (m.status = 'pending' AND m.leased_until > now())
          RETURNING 1)

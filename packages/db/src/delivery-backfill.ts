@@ -1,5 +1,6 @@
 import type { Database } from './database.js';
 import { subscriptionMatchesSql, typeMatchesSql } from './event-match-sql.js';
+import { firstAttemptAtSql, orderPositionsSql } from './order-positions-sql.js';
 import { utcText } from './utc-text.js';
 
 /** Which stored events a backfill makes deliveries of, besides the subscription's filter. */
@@ -34,21 +35,46 @@ export const BACKFILL_PAGE_SIZE = 5000;
  */
 function pageStatement(dryRun: boolean): string {
   const matching = `
-    SELECT p.id, p.created_at FROM page p CROSS JOIN s
+    SELECT p.id, p.created_at,
+      -- The data is read (by primary key) only for an ordered subscription: a page of data
+      -- held in the page's rows would be megabytes.
+      CASE WHEN s.ordering_key IS NOT NULL
+        THEN event_order_key(s.ordering_key, p.event_id, p.source, p.type,
+          (SELECT w.data FROM webhook_events w WHERE w.id = p.id)) END AS order_key,
+      row_number() OVER (ORDER BY p.created_at, p.id) AS place
+    FROM page p CROSS JOIN s
     WHERE ${subscriptionMatchesSql('s', 'p')}
       AND ($7::text[] IS NULL OR p.source = ANY ($7::text[]))
       AND ($8::text[] IS NULL OR ${typeMatchesSql('p.type', '$8::text[]')})`;
   const queued = dryRun
     ? 'SELECT 1 WHERE false'
-    : `INSERT INTO deliveries (subscription_id, event_row_id, event_created_at)
-       SELECT $1::uuid, m.id, m.created_at FROM matching m
+    : `INSERT INTO deliveries (subscription_id, event_row_id, event_created_at, order_key,
+         order_seq, next_attempt_at)
+       SELECT $1::uuid, m.id, m.created_at, p.order_key, p.seq, ${firstAttemptAtSql('p')}
+       FROM fresh m LEFT JOIN positioned p ON p.event_row_id = m.id
        ON CONFLICT (subscription_id, event_row_id) DO NOTHING
        RETURNING 1`;
+  // Of an ordered subscription, the events it has no delivery of yet take their key's next
+  // positions in the order they were stored (by the time stored: the commit order of events
+  // stored before is not known).
+  const ordered = dryRun
+    ? ''
+    : `, fresh AS MATERIALIZED (
+      SELECT m.* FROM matching m
+      WHERE NOT EXISTS (SELECT 1 FROM deliveries d
+        WHERE d.subscription_id = $1::uuid AND d.event_row_id = m.id)
+    ), ranked AS MATERIALIZED (
+      SELECT $1::uuid AS subscription_id, f.id AS event_row_id, f.order_key,
+        row_number() OVER (PARTITION BY f.order_key ORDER BY f.place) AS k,
+        count(*) OVER (PARTITION BY f.order_key) AS n
+      FROM fresh f WHERE f.order_key IS NOT NULL
+    ), ${orderPositionsSql('ranked')}`;
   return `
     WITH s AS MATERIALIZED (
-      SELECT id, sources, types FROM subscriptions WHERE id = $1::uuid FOR KEY SHARE
+      SELECT id, sources, types, ordering_key FROM subscriptions WHERE id = $1::uuid
+      FOR KEY SHARE
     ), page AS MATERIALIZED (
-      SELECT w.id, w.source, w.type, w.created_at FROM webhook_events w
+      SELECT w.id, w.event_id, w.source, w.type, w.created_at FROM webhook_events w
       -- The index range starts at the previous page's end, not at the window's start.
       WHERE w.created_at >= coalesce($4::timestamptz, $2::timestamptz)
         AND w.created_at < $3::timestamptz
@@ -56,7 +82,7 @@ function pageStatement(dryRun: boolean): string {
       ORDER BY w.created_at, w.id
       LIMIT $6::int
     ), matching AS MATERIALIZED (${matching}
-    ), queued AS (${queued}
+    )${ordered}, queued AS (${queued}
     ), last AS (
       SELECT ${utcText('p.created_at')} AS "createdAt", p.id FROM page p
       ORDER BY p.created_at DESC, p.id DESC LIMIT 1

@@ -4,6 +4,7 @@ import { DailyPartitions, isNoPartition, type TablePartition } from './daily-par
 import type { Database } from './database.js';
 import { subscriptionMatchesSql } from './event-match-sql.js';
 import { KeysetPages, type Page, type PageRequest } from './keyset-page.js';
+import { firstAttemptAtSql, orderPositionsSql } from './order-positions-sql.js';
 import { SqlConditions } from './sql-conditions.js';
 import { utcText } from './utc-text.js';
 
@@ -20,14 +21,60 @@ export interface EventRow {
   requestId?: string | undefined;
 }
 
-/** The deliveries of the rows `inserted`, and the statement's result (with INSERT_EVENTS). */
-const QUEUE_DELIVERIES = `queued AS (
-    INSERT INTO deliveries (subscription_id, event_row_id, event_created_at)
-    SELECT s.id, i.id, i.created_at
+/**
+ * The deliveries of the rows `inserted`, and the statement's result (with INSERT_EVENTS).
+ *
+ * Order per key: a delivery for a subscription with an ordering key, of an event that has the
+ * key, takes the key's next position (`orderPositionsSql`: positions follow the commit order of
+ * the storing transactions, and the batch's order within one). Only the key's head is due now.
+ */
+const QUEUE_DELIVERIES = `matched AS MATERIALIZED (
+    SELECT s.id AS subscription_id, s.ordering_key, i.id AS event_row_id, i.created_at,
+      i.event_id, i.source, i.type
     FROM inserted i
     JOIN subscriptions s ON ${subscriptionMatchesSql('s', 'i')}
     -- A subscription deleted while this runs must not fail the insert (and the events with
     -- it) on the foreign key: the lock makes the delete wait, or the row is not seen.
+    FOR KEY SHARE OF s
+  ), keyed_events AS (
+    -- The place of each event in the batch (a key repeated in it: its first, the one stored),
+    -- and its data from the batch's array by that place (not returned by the insert: most
+    -- subscriptions have no ordering key, and a batch's data can be megabytes).
+    SELECT m.subscription_id, m.event_row_id, o.n AS place,
+      event_order_key(m.ordering_key, m.event_id, m.source, m.type,
+        $4::jsonb -> (o.n - 1)::int) AS order_key
+    FROM matched m
+    JOIN (SELECT o.source, o.event_id, min(o.n) AS n
+      FROM unnest($2::text[], $1::text[]) WITH ORDINALITY AS o(source, event_id, n)
+      GROUP BY o.source, o.event_id) o ON o.source = m.source AND o.event_id = m.event_id
+    WHERE m.ordering_key IS NOT NULL
+  ), ranked AS MATERIALIZED (
+    SELECT e.subscription_id, e.event_row_id, e.order_key,
+      row_number() OVER (PARTITION BY e.subscription_id, e.order_key ORDER BY e.place) AS k,
+      count(*) OVER (PARTITION BY e.subscription_id, e.order_key) AS n
+    FROM keyed_events e
+    WHERE e.order_key IS NOT NULL
+  ), ${orderPositionsSql('ranked')}, queued AS (
+    INSERT INTO deliveries (subscription_id, event_row_id, event_created_at, order_key,
+      order_seq, next_attempt_at)
+    SELECT m.subscription_id, m.event_row_id, m.created_at, p.order_key, p.seq,
+      ${firstAttemptAtSql('p')}
+    FROM matched m LEFT JOIN positioned p USING (subscription_id, event_row_id)
+    RETURNING 1
+  )
+  SELECT id, event_id AS "eventId", source, type, ${utcText('"timestamp"')} AS "timestamp",
+    (SELECT count(*) FROM queued)::int AS "deliveriesQueued"
+  FROM inserted`;
+
+/**
+ * QUEUE_DELIVERIES for a database not migrated yet (see INSERT_EVENTS_UNPARTITIONED): the
+ * earlier layout has no ordering keys, so every delivery is due at once.
+ */
+const QUEUE_DELIVERIES_UNORDERED = `queued AS (
+    INSERT INTO deliveries (subscription_id, event_row_id, event_created_at)
+    SELECT s.id, i.id, i.created_at
+    FROM inserted i
+    JOIN subscriptions s ON ${subscriptionMatchesSql('s', 'i')}
     FOR KEY SHARE OF s
     RETURNING 1
   )
@@ -87,7 +134,7 @@ const INSERT_EVENTS_UNPARTITIONED = `
     JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS d(data, n) USING (n)
     ON CONFLICT (source, event_id) DO NOTHING
     RETURNING id, event_id, source, type, "timestamp", created_at
-  ), ${QUEUE_DELIVERIES}`;
+  ), ${QUEUE_DELIVERIES_UNORDERED}`;
 
 /**
  * The stored rows of these (source, event id) keys, for events found already stored, with
@@ -199,13 +246,14 @@ export interface EventsRepositoryOptions {
 }
 
 export class EventsRepository {
-  readonly #db: Database;
+  readonly #db: Pick<Database, 'query'>;
   readonly #storedAt: (() => Date) | undefined;
   readonly #partitions: DailyPartitions;
   /** The database has not been migrated to partitioned events yet (see `#storing`). */
   #unpartitioned = false;
 
-  constructor(db: Database, options: EventsRepositoryOptions = {}) {
+  /** On the pool, or on one transaction's connection (`Database.transaction`'s `query`). */
+  constructor(db: Pick<Database, 'query'>, options: EventsRepositoryOptions = {}) {
     this.#db = db;
     this.#storedAt = options.storedAt;
     this.#partitions = new DailyPartitions(db, 'webhook_events');

@@ -64,6 +64,7 @@ export {
   type SubscriptionFilter,
   type SubscriptionHealth,
   SubscriptionNameTakenError,
+  type SubscriptionOrdering,
   type SubscriptionState,
   SubscriptionsRepository,
 } from './subscriptions-repository.js';

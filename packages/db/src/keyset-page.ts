@@ -46,16 +46,24 @@ export class KeysetPages<T extends { id: string }> {
     this.#table = table;
   }
 
-  newestFirst(db: Database, where: SqlConditions, page: PageRequest): Promise<Page<T>> {
+  newestFirst(
+    db: Pick<Database, 'query'>,
+    where: SqlConditions,
+    page: PageRequest,
+  ): Promise<Page<T>> {
     return this.#find(db, where, page, ['<', 'DESC']);
   }
 
-  oldestFirst(db: Database, where: SqlConditions, page: PageRequest): Promise<Page<T>> {
+  oldestFirst(
+    db: Pick<Database, 'query'>,
+    where: SqlConditions,
+    page: PageRequest,
+  ): Promise<Page<T>> {
     return this.#find(db, where, page, ['>', 'ASC']);
   }
 
   async #find(
-    db: Database,
+    db: Pick<Database, 'query'>,
     where: SqlConditions,
     page: PageRequest,
     [beyond, direction]: readonly [string, string],

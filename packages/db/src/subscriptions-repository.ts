@@ -13,6 +13,14 @@ export interface SubscriptionFilter {
   types?: string[] | undefined;
 }
 
+/**
+ * Events with the same value at `key` (a JSON pointer into the event as sent) are sent one at a
+ * time, in the order their inserts committed.
+ */
+export interface SubscriptionOrdering {
+  key: string;
+}
+
 /** How a subscription's deliveries went, from `deliveries` and `delivery_attempts`. */
 export interface SubscriptionHealth {
   /** Delivered within the last hour. */
@@ -42,6 +50,8 @@ export interface Subscription {
   maxInFlight: number;
   /** Most deliveries started per second, across every process; null: no limit. */
   rateLimitPerSecond: number | null;
+  /** null: deliveries are sent in no particular order. */
+  ordering: SubscriptionOrdering | null;
   state: SubscriptionState;
   /**
    * Why it was paused when the senders paused it (every attempt failed for a while); null when
@@ -68,6 +78,7 @@ export interface NewSubscription {
   timeoutMs: number;
   maxInFlight: number;
   rateLimitPerSecond: number | null;
+  ordering: SubscriptionOrdering | null;
 }
 
 /**
@@ -155,7 +166,10 @@ const SUBSCRIPTION_COLUMNS = `
     THEN jsonb_strip_nulls(jsonb_build_object('sources', s.sources, 'types', s.types))
   END AS filter,
   s.retry_delays_ms AS "retryDelaysMs", s.timeout_ms AS "timeoutMs",
-  s.max_in_flight AS "maxInFlight", s.rate_limit_per_second AS "rateLimitPerSecond", s.state,
+  s.max_in_flight AS "maxInFlight", s.rate_limit_per_second AS "rateLimitPerSecond",
+  CASE WHEN s.ordering_key IS NOT NULL
+    THEN json_build_object('key', s.ordering_key) END AS ordering,
+  s.state,
   s.paused_reason AS "pausedReason", ${utcText('s.paused_at')} AS "pausedAt",
   ${utcText('s.created_at')} AS "createdAt",
   ${utcText('s.updated_at')} AS "updatedAt",
@@ -180,8 +194,8 @@ export class SubscriptionsRepository {
     const row = await this.#one(
       `WITH s AS (
          INSERT INTO subscriptions (name, url, sources, types, secret, retry_delays_ms,
-           timeout_ms, max_in_flight, rate_limit_per_second)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           timeout_ms, max_in_flight, rate_limit_per_second, ordering_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          RETURNING *)
        SELECT ${SUBSCRIPTION_COLUMNS} FROM s`,
       [
@@ -194,6 +208,7 @@ export class SubscriptionsRepository {
         subscription.timeoutMs,
         subscription.maxInFlight,
         subscription.rateLimitPerSecond,
+        subscription.ordering?.key ?? null,
       ],
       subscription.name,
     );
@@ -268,6 +283,10 @@ export class SubscriptionsRepository {
     assign('timeout_ms', changes.timeoutMs, 'int');
     assign('max_in_flight', changes.maxInFlight, 'int');
     assign('rate_limit_per_second', changes.rateLimitPerSecond, 'int');
+    // Deliveries made before keep their key and place; the new setting orders those made after.
+    if (changes.ordering !== undefined) {
+      assign('ordering_key', changes.ordering?.key ?? null, 'text');
+    }
     if (changes.secret !== undefined) {
       // On the right of SET, `secret` is the value before this update.
       const secret = parameter(changes.secret, 'text');

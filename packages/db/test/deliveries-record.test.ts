@@ -131,6 +131,45 @@ describe("claiming and recording read only their own deliveries, not another sub
   });
 });
 
+describe("an ordered key's waiting backlog is not read by the claim nor by passing the key on", () => {
+  it('reads the head, then the next one, not the deliveries behind them', async () => {
+    const deliveries = new DeliveriesRepository(db);
+    const subscription = await subscribe('ordered', 'ordered', 'active');
+    // One key for every event of it: all but the first wait their turn.
+    await db.query(`UPDATE subscriptions SET ordering_key = '/type' WHERE id = $1`, [subscription]);
+    await storeEvents('ordered', BACKLOG);
+    await db.query('ANALYZE deliveries');
+
+    const orderEntriesRead = async () => {
+      await db.query('SELECT pg_stat_force_next_flush()');
+      const result = await db.query<{ read: string }>(
+        `SELECT idx_tup_read AS read FROM pg_stat_user_indexes
+         WHERE indexrelname = 'deliveries_order_idx'`,
+      );
+      return Number(result.rows[0]?.read ?? 0);
+    };
+    const before = { pending: await pendingEntriesRead(), order: await orderEntriesRead() };
+    for (const expected of ['ordered-0', 'ordered-1', 'ordered-2']) {
+      const [head, ...more] = await deliveries.claimDue({ limit: 10, leaseMarginMs: 30_000 });
+      expect(more).toEqual([]);
+      expect(JSON.parse(head?.body ?? '{}').id).toBe(expected);
+      await deliveries.recordAttempts([
+        {
+          deliveryId: head?.id as string,
+          attemptedAt: new Date(),
+          durationMs: 1,
+          httpStatus: 204,
+          status: 'delivered',
+        },
+      ]);
+    }
+    expect((await pendingEntriesRead()) - before.pending).toBeLessThan(BACKLOG / 10);
+    expect((await orderEntriesRead()) - before.order).toBeLessThan(BACKLOG / 10);
+    // Its next head is due: out of the way of the tests that follow.
+    await db.query(`UPDATE subscriptions SET state = 'paused' WHERE id = $1`, [subscription]);
+  });
+});
+
 describe('a sender that lost the answer to its cycle (the connection cut after the commit)', () => {
   it('finds what the cycle leased by its token, and recording its outcomes again logs each attempt once', async () => {
     const events = new EventsRepository(db);

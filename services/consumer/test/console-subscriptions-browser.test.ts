@@ -171,7 +171,13 @@ describe('subscriptions in the console, in a real browser', () => {
       method: 'PATCH',
       url: `/subscriptions/${subscriptionId}`,
       headers: auth,
-      payload: { retryDelaysMs: [100], timeoutMs: 60_000, rateLimitPerSecond: 50 },
+      // Ordered per customer: these events have no customer, so they go unordered.
+      payload: {
+        retryDelaysMs: [100],
+        timeoutMs: 60_000,
+        rateLimitPerSecond: 50,
+        ordering: { key: '/data/customer/id' },
+      },
     });
     expect(patched.statusCode).toBe(200);
 
@@ -211,7 +217,7 @@ describe('subscriptions in the console, in a real browser', () => {
     expect(row?.slice(0, 9)).toEqual([
       'orders',
       receiver.url,
-      'sources shop; types order.*, refund',
+      'sources shop; types order.*, refundin order per /data/customer/id',
       'active',
       '10 at once, 50/s',
       '1',
@@ -228,6 +234,7 @@ describe('subscriptions in the console, in a real browser', () => {
     const health = page.getByRole('region', { name: 'Health' });
     expect(await health.textContent()).toContain('HTTP 503');
     expect(await page.getByRole('main').textContent()).toContain('100 ms; then failed');
+    expect(await page.getByRole('main').textContent()).toContain('in order per /data/customer/id');
     await expect.poll(() => statuses(page)).toHaveLength(4);
     expect((await statuses(page)).sort()).toEqual(['delivered', 'failed', 'failed', 'failed']);
     await screenshot(page, 'subscription');

@@ -160,6 +160,7 @@ describe('POST /subscriptions', () => {
       timeoutMs: 10000,
       maxInFlight: 10,
       rateLimitPerSecond: null,
+      ordering: null,
       state: 'active',
       pausedReason: null,
       pausedAt: null,
@@ -262,6 +263,10 @@ describe('POST /subscriptions', () => {
     ['a rate limit of 0', 'rateLimitPerSecond', { rateLimitPerSecond: 0 }],
     ['a rate limit over 10,000', 'rateLimitPerSecond', { rateLimitPerSecond: 10_001 }],
     ['a fractional rate limit', 'rateLimitPerSecond', { rateLimitPerSecond: 2.5 }],
+    ['an ordering key that is no pointer', 'ordering.key', { ordering: { key: 'data/id' } }],
+    ['an ordering key outside the event', 'ordering.key', { ordering: { key: '/timestamp' } }],
+    ['a bad escape in an ordering key', 'ordering.key', { ordering: { key: '/data/a~2' } }],
+    ['an ordering without its key', 'ordering.key', { ordering: {} }],
     ['an unknown field', 'colour', { colour: 'blue' }],
     ['a state', 'state', { state: 'paused' }],
   ])('refuses %s: 400 validation_failed naming %s', async (_case, path, change) => {

@@ -11,7 +11,7 @@ import { table } from '../lib/table.js';
 import { noticeBox, say, show } from '../lib/view.js';
 import { replayDeliveries } from './delivery-replay.js';
 import { backfillForm, pauseButton, stateOf, testEventControl } from './subscription-controls.js';
-import { filterText } from './subscriptions.js';
+import { filterText, orderingText } from './subscriptions.js';
 
 const DELIVERY_FILTERS = [
   { name: 'status', label: 'Status', options: ['pending', 'delivered', 'failed'] },
@@ -42,6 +42,7 @@ function settings(s) {
   return fields([
     ['URL', h('span', { class: 'mono' }, s.url)],
     ['Events', filterText(s.filter)],
+    ['Order', h('span', { class: s.ordering ? 'mono' : undefined }, orderingText(s.ordering))],
     ['State', stateOf(s)],
     [
       'Retries after',

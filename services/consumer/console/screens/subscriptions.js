@@ -17,6 +17,11 @@ export function filterText(filter) {
   return parts.length > 0 ? parts.join('; ') : 'every event';
 }
 
+/** How a subscription's deliveries are ordered, in words. */
+export function orderingText(ordering) {
+  return ordering ? `in order per ${ordering.key}` : 'unordered';
+}
+
 /** A subscription's latest failed attempt: its error and when, or a dash. */
 export function lastErrorOf(health, maxChars = 90) {
   const last = health.lastError;
@@ -39,7 +44,14 @@ function row(s, screen) {
     {},
     h('td', {}, h('a', { href: `#/subscriptions/${s.id}` }, s.name)),
     h('td', { class: 'mono hide-narrow url' }, s.url),
-    h('td', { class: 'hide-narrow' }, filterText(s.filter)),
+    h(
+      'td',
+      { class: 'hide-narrow' },
+      filterText(s.filter),
+      s.ordering
+        ? h('span', {}, h('br'), h('span', { class: 'mono muted' }, orderingText(s.ordering)))
+        : null,
+    ),
     h('td', {}, stateOf(s)),
     h('td', { class: 'hide-narrow' }, limitsText(s)),
     h('td', { class: 'num' }, s.health.deliveredLastHour.toLocaleString()),

@@ -82,6 +82,32 @@ const RateLimitPerSecond = z.int().min(1).max(10_000).meta({
   description:
     'Most deliveries started per second, across every consumer process (any one-second window); null or absent: no limit',
 });
+/**
+ * An RFC 6901 JSON pointer into the event as it is sent: `/id`, `/source`, `/type`, or `/data`
+ * and below (`~1` is a `/` in a member name, `~0` a `~`).
+ */
+const ORDERING_POINTER = /^(?:\/(?:id|source|type)|\/data(?:\/(?:[^~/]|~[01])*)*)$/;
+
+/**
+ * Events with the same value at `key` are sent one at a time, in the order they were stored;
+ * events without it are sent unordered.
+ */
+export const SubscriptionOrdering = z
+  .strictObject({
+    key: z
+      .string()
+      .max(1024)
+      .superRefine(refuseUnstorableText)
+      .refine((key) => ORDERING_POINTER.test(key), {
+        message:
+          "must be a JSON pointer to '/id', '/source', '/type' or into '/data' (such as '/data/customer/id'), '~' escaped as '~0' and '/' in a name as '~1'",
+      })
+      .meta({ description: 'JSON pointer into the event as sent, such as /data/customer/id' }),
+  })
+  .meta({
+    description:
+      'Events of one key are sent one at a time, in the order stored; null: no order (the default)',
+  });
 
 /** `POST /subscriptions`: absent settings take their defaults, an absent secret is generated. */
 export const CreateSubscription = z.strictObject({
@@ -93,12 +119,14 @@ export const CreateSubscription = z.strictObject({
   timeoutMs: TimeoutMs.default(DEFAULT_TIMEOUT_MS),
   maxInFlight: MaxInFlight.default(DEFAULT_MAX_IN_FLIGHT),
   rateLimitPerSecond: RateLimitPerSecond.nullable().default(null),
+  ordering: SubscriptionOrdering.nullable().default(null),
 });
 export type CreateSubscription = z.infer<typeof CreateSubscription>;
 
 /**
  * `PATCH /subscriptions/:id`: the settings to change, at least one. A `filter` replaces the
- * whole filter; a new `secret` rotates the current one out.
+ * whole filter; a new `secret` rotates the current one out. A new `ordering` (or null) applies
+ * to the deliveries made from then on; those made before keep their place in their key.
  */
 export const UpdateSubscription = z
   .strictObject({
@@ -110,6 +138,7 @@ export const UpdateSubscription = z
     timeoutMs: TimeoutMs.optional(),
     maxInFlight: MaxInFlight.optional(),
     rateLimitPerSecond: RateLimitPerSecond.nullable().optional(),
+    ordering: SubscriptionOrdering.nullable().optional(),
   })
   .refine((changes) => Object.keys(changes).length > 0, {
     message: 'give at least one setting to change',

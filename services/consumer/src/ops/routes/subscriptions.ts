@@ -34,6 +34,10 @@ export const SubscriptionJson = z.object({
     .int()
     .nullable()
     .meta({ description: 'Most deliveries started per second, across every process; null: none' }),
+  ordering: z
+    .object({ key: z.string() })
+    .nullable()
+    .meta({ description: 'Events of one key are sent one at a time, in the order stored' }),
   state: z.enum(['active', 'paused']),
   pausedReason: z.string().nullable().meta({
     description:
