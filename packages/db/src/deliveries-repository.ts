@@ -340,7 +340,9 @@ export class DeliveriesRepository {
            next_attempt_at = CASE WHEN d.status = 'pending' AND d.next_attempt_at = 'infinity'
              THEN d.next_attempt_at ELSE now() END
          FROM m
-         WHERE d.id = m.id AND NOT (m.status = 'pending' AND m.leased_until > now())
+         -- One in flight now (leased, the lease not over) is left to its outcome.
+         WHERE d.id = m.id
+           AND NOT (m.status = 'pending' AND coalesce(m.leased_until > now(), false))
          RETURNING 1)
        SELECT (SELECT count(*) FROM m)::int AS matched, (SELECT count(*) FROM q)::int AS queued`,
       values,

@@ -210,3 +210,38 @@ describe('a sender that lost the answer to its cycle (the connection cut after t
     expect(still.map((d) => d.id)).not.toContain(outcome.deliveryId);
   });
 });
+
+describe('a replay', () => {
+  it('sends a delivery waiting for its next retry again at once, from the start of its schedule; one in flight is left to its outcome', async () => {
+    const events = new EventsRepository(db);
+    const deliveries = new DeliveriesRepository(db);
+    const subscription = await subscribe('replayed', 'replayed', 'active');
+    await events.insertBatch(rows('replayed', 2));
+    const [waiting, inFlight] = await deliveries.recordAndLease([], {
+      limit: 10,
+      leaseMarginMs: 30_000,
+    });
+    expect(inFlight).toBeDefined();
+    await deliveries.recordAttempts([
+      {
+        deliveryId: waiting?.id as string,
+        attemptedAt: new Date(),
+        durationMs: 5,
+        httpStatus: 503,
+        status: 'pending',
+        nextAttemptAt: new Date(Date.now() + 3_600_000),
+      },
+    ]);
+
+    const replayed = await deliveries.replay(
+      { filter: { subscriptionId: subscription, status: 'pending' } },
+      { dryRun: false },
+    );
+    expect(replayed).toEqual({ matched: 2, queued: 1 });
+    const after = await db.query<{ id: string; attempts: number; due: boolean }>(
+      `SELECT id, attempts, next_attempt_at <= now() AS due FROM deliveries WHERE id = $1`,
+      [waiting?.id],
+    );
+    expect(after.rows[0]).toMatchObject({ attempts: 0, due: true });
+  });
+});
