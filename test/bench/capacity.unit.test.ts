@@ -102,7 +102,7 @@ describe('bench: capacity', () => {
     const short = at(0.5);
     expect(short.find((c) => c.name.includes('0.85'))).toMatchObject({ pass: false, gate: false });
     expect(short.find((c) => c.gate)?.pass).toBe(true);
-    expect(at(0.1).find((c) => c.gate)?.pass).toBe(false);
+    expect(at(0.09).find((c) => c.gate)?.pass).toBe(false);
     expect(capacityChecks({ capacity: undefined })).toEqual([]);
   });
 
