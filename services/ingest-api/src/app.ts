@@ -16,6 +16,7 @@ import type { IngestMetrics } from './metrics.js';
 import { discardRejected, type Quarantine } from './quarantine.js';
 import { RefusalLog } from './refusal-log.js';
 import { requestIdOf } from './request-id.js';
+import { LazyRequestLogger } from './request-logger.js';
 import { healthRoutes } from './routes/health.js';
 import { providerWebhookRoutes } from './routes/provider-webhook.js';
 import { webhookRoute } from './routes/webhook.js';
@@ -97,6 +98,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     loggerInstance: deps.logger,
     bodyLimit: deps.maxBodyBytes,
     genReqId: requestIdOf,
+    // The request's child logger is built only when the request logs (see LazyRequestLogger).
+    childLoggerFactory: LazyRequestLogger.factory,
     // One line per request at info would be the hot path's biggest cost; see onResponse below.
     logController: new LogController({
       disableRequestLogging: true,
