@@ -1,5 +1,11 @@
 import { checkColdStart, checkDeliveryOutage, checkTargets } from './checks.js';
-import { bestEndToEnd, composedLimit, cpuMicrosPer, fixedRateFor } from './lib/capacity.js';
+import {
+  bestEndToEnd,
+  composedLimit,
+  cpuMicrosPer,
+  fixedRateFor,
+  scaledPlan,
+} from './lib/capacity.js';
 import type { BenchFlags } from './lib/flags.js';
 import { loadAverageNow, machineOf } from './lib/result-file.js';
 import type { PhaseContext } from './phase.js';
@@ -42,15 +48,18 @@ export type Mode = (context: PhaseContext) => Promise<ModeReport>;
 
 /** The default: every phase of the benchmark in one run, checked against the targets. */
 const benchmark: Mode = async (context) => {
-  const { flags, plan, env } = context;
+  const { flags, env } = context;
   const startedAt = new Date();
   const loadAverageAtStart = loadAverageNow();
   const ceiling = await bareHttpPhase(context);
   const brokerCeiling = await brokerCeilingPhase(context);
   const ingest = await ingestPhase(context);
   const endToEndCurve = await endToEndPhase(context);
-  const drain = await drainPhase(context);
   const best = bestEndToEnd(endToEndCurve);
+  // The phases sized by a count shrink on a slower machine, so that the run keeps to its time.
+  const plan = scaledPlan(context.plan, best.persistedPerSecond);
+  const scaled = { ...context, plan };
+  const drain = await drainPhase(scaled);
   const capacity = capacityOf({ ceiling, brokerCeiling, drain, best });
   // Half of what this run measured, so that the load is the same share of capacity anywhere.
   const fixedRatePerSecond = fixedRateFor({
@@ -63,7 +72,7 @@ const benchmark: Mode = async (context) => {
   const endToEnd = endToEndCurve.at(-1);
   if (endToEnd === undefined) throw new Error('no end-to-end level ran');
   // Last: its subscriptions and deliveries are not in the tables while the others run.
-  const delivery = await deliveryPhase(context, {
+  const delivery = await deliveryPhase(scaled, {
     endToEndPerSecond: best.persistedPerSecond,
   });
 

@@ -1,4 +1,4 @@
-import type { EndToEnd } from '../types.js';
+import type { EndToEnd, Plan } from '../types.js';
 
 /**
  * What the machine allows the whole pipeline, events/s, from three limits measured in the same
@@ -52,4 +52,31 @@ export function cpuMicrosPer(options: {
   const { percent, seconds, count } = options;
   if (percent === undefined || count <= 0) return undefined;
   return Math.round((percent * seconds * 10_000) / count);
+}
+
+/**
+ * Seconds of end-to-end work that the phases sized by a count (not a duration) are given: the
+ * drain's pre-filled messages and each delivery backlog's events. On the machine of the runs of
+ * record these leave the planned counts as they are; on a slower one the counts shrink with the
+ * measured rate, so that the run keeps to its time.
+ */
+export const DRAIN_SECONDS_OF_END_TO_END = 20;
+export const DELIVERY_SECONDS_OF_END_TO_END = 6;
+/** Below these a phase would measure too little to mean anything. */
+const MIN_DRAIN_MESSAGES = 10_000;
+const MIN_DELIVERY_EVENTS = 2000;
+
+/**
+ * The plan with its count-sized phases scaled to `endToEndPerSecond` of the same run: each at
+ * most what was planned, at least its minimum (or the planned count, if smaller).
+ */
+export function scaledPlan(plan: Plan, endToEndPerSecond: number): Plan {
+  if (!(endToEndPerSecond > 0)) return plan;
+  const scale = (planned: number, seconds: number, minimum: number) =>
+    Math.min(planned, Math.max(minimum, Math.round(endToEndPerSecond * seconds)));
+  return {
+    ...plan,
+    drainMessages: scale(plan.drainMessages, DRAIN_SECONDS_OF_END_TO_END, MIN_DRAIN_MESSAGES),
+    deliveryEvents: scale(plan.deliveryEvents, DELIVERY_SECONDS_OF_END_TO_END, MIN_DELIVERY_EVENTS),
+  };
 }

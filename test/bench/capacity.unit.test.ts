@@ -5,8 +5,10 @@ import {
   composedLimit,
   cpuMicrosPer,
   fixedRateFor,
+  scaledPlan,
 } from '../../bench/lib/capacity.js';
 import { FailureLog, failureReason } from '../../bench/lib/failures.js';
+import { parseFlags, planFor } from '../../bench/lib/flags.js';
 import { runOpenLoop } from '../../bench/lib/open-loop.js';
 import { capacityOf } from '../../bench/modes.js';
 import { capacityLines, failureLines } from '../../bench/report.js';
@@ -114,6 +116,25 @@ describe('bench: capacity', () => {
     expect(cpuChecks({ cpuPerRequest: { ingestMicros: 1, bareHttpMicros: undefined } })).toEqual(
       [],
     );
+  });
+
+  it('shrinks the phases sized by a count on a slower machine, never beyond the plan', () => {
+    const plan = planFor(parseFlags([]));
+    // Fast enough: the planned counts.
+    expect(scaledPlan(plan, 6000)).toMatchObject({
+      drainMessages: 100_000,
+      deliveryEvents: 30_000,
+    });
+    // A machine storing 1,000/s: 20 s of drain and 6 s of each delivery backlog.
+    expect(scaledPlan(plan, 1000)).toMatchObject({ drainMessages: 20_000, deliveryEvents: 6000 });
+    // Never below a floor that still measures something; durations untouched.
+    expect(scaledPlan(plan, 10)).toMatchObject({
+      drainMessages: 10_000,
+      deliveryEvents: 2000,
+      fixedSeconds: plan.fixedSeconds,
+      e2eSeconds: plan.e2eSeconds,
+    });
+    expect(scaledPlan(plan, 0)).toEqual(plan);
   });
 
   it('turns a share of one core over a phase into µs per operation', () => {
