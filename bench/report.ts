@@ -1,3 +1,4 @@
+import type { FailureGroup } from './lib/failures.js';
 import { n, opt, subscriptions } from './lib/figures.js';
 import type { LatencySummary } from './lib/latency-seconds.js';
 import type { CpuShare } from './lib/machine-samples.js';
@@ -123,19 +124,21 @@ export function capacityLines(
   return lines.length === 0 ? [] : [...lines, ''];
 }
 
+/** `4 × status 503 (second 2–4); 1 × error ECONNRESET (second 0)`. */
+function failureList(groups: FailureGroup[]): string {
+  return groups
+    .map(
+      (g) =>
+        `${n(g.count)} × ${g.reason} (second ${g.firstSecond}${g.lastSecond === g.firstSecond ? '' : `–${g.lastSecond}`})`,
+    )
+    .join('; ');
+}
+
 /** An open-loop run's failures, grouped by status or error. */
 export function failureLines(title: string, f: FixedRate): string[] {
   const groups = f.load.failures;
   if (groups === undefined || f.load.failed === 0) return [];
-  return [
-    `${title}: ${groups
-      .map(
-        (g) =>
-          `${n(g.count)} × ${g.reason} (second ${g.firstSecond}${g.lastSecond === g.firstSecond ? '' : `–${g.lastSecond}`})`,
-      )
-      .join('; ')}.`,
-    '',
-  ];
+  return [`${title}: ${failureList(groups)}.`, ''];
 }
 
 function largeBodiesRows(l: LargeBodies): string[] {
@@ -207,6 +210,9 @@ export function renderSoak(r: SoakResult): string {
   return [
     `Soak (${r.queueType} queues), ${r.startedAt}: ${n(r.ratePerSecond)} requests/s for ${r.seconds} s, load average ${n(r.machine.loadAverage.start, 2)} → ${n(r.machine.loadAverage.end, 2)}.`,
     `Accepted ${n(r.accepted)}, stored ${n(r.stored)}${r.stored >= r.accepted ? ' (every 200 stored)' : ' (LOSS)'}; warm-up ${latency(r.warmup)}; steady ${latency(r.steady)}; peak RSS ingest ${r.peakRssMb.ingest} MB, consumer ${r.peakRssMb.consumer} MB.`,
+    ...(r.failures === undefined || r.failures.length === 0
+      ? []
+      : [`Failed requests: ${failureList(r.failures)}.`]),
     '',
     '| minute | requests | failed | p50 | p99 | max | ingest RSS | consumer RSS |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -355,6 +355,8 @@ export interface SoakResult {
   stored: number;
   warmup: OpenLoopResult['warmup'];
   steady: OpenLoopResult['steady'];
+  /** Failed requests by status or error (absent in results written before it existed). */
+  failures?: FailureGroup[] | undefined;
   perMinute: SoakMinute[];
   peakRssMb: { ingest: number; consumer: number };
 }

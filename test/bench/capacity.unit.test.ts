@@ -11,8 +11,14 @@ import { FailureLog, failureReason } from '../../bench/lib/failures.js';
 import { parseFlags, planFor } from '../../bench/lib/flags.js';
 import { runOpenLoop } from '../../bench/lib/open-loop.js';
 import { capacityOf } from '../../bench/modes.js';
-import { capacityLines, failureLines } from '../../bench/report.js';
-import type { BenchResult, ColdStartResult, EndToEnd, FixedRate } from '../../bench/types.js';
+import { capacityLines, failureLines, renderSoak } from '../../bench/report.js';
+import type {
+  BenchResult,
+  ColdStartResult,
+  EndToEnd,
+  FixedRate,
+  SoakResult,
+} from '../../bench/types.js';
 
 // Performance as ratios of what the same run measured: the fixed rate is half of end to end,
 // end to end is judged against the composed limit of the three limits, CPU per request against
@@ -201,6 +207,26 @@ describe('bench: failed requests', () => {
     ]);
     const lines = failureLines('Failed requests', { load } as FixedRate);
     expect(lines[0]).toBe(
+      'Failed requests: 4 × status 503 (second 0); 1 × error ECONNRESET (second 0).',
+    );
+    const summary = { count: 10, failed: 0, p50Ms: 1, p99Ms: 2, p999Ms: 3, maxMs: 4 };
+    const soak = renderSoak({
+      startedAt: '',
+      mode: 'soak',
+      queueType: 'classic',
+      serviceEnv: {},
+      machine: { loadAverage: { start: 0, end: 0 } },
+      ratePerSecond: 100,
+      seconds: 1,
+      accepted: 95,
+      stored: 95,
+      warmup: summary,
+      steady: summary,
+      failures: load.failures,
+      perMinute: [],
+      peakRssMb: { ingest: 1, consumer: 1 },
+    } as unknown as SoakResult);
+    expect(soak).toContain(
       'Failed requests: 4 × status 503 (second 0); 1 × error ECONNRESET (second 0).',
     );
   });
