@@ -77,8 +77,8 @@ describe('ingest API warm-up', () => {
     const [message] = await admin.peek(topology.queue, 10);
     expect(message?.properties.messageId).toBe('during-warm-up');
     expect(await metric('webhooks_accepted_total')).toBe(1);
-    expect(
-      await metric('http_requests_total{route="/webhook",method="POST",status="200"}'),
-    ).toBe(1);
+    expect(await metric('http_requests_total{route="/webhook",method="POST",status="200"}')).toBe(
+      1,
+    );
   }, 90_000);
 });
