@@ -151,7 +151,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (reason !== undefined) rejectionReasons.set(reply, reason);
     done(null, payload);
   });
-  app.addHook('onSend', async (request, reply, payload) => {
+  // Both hooks take a callback rather than being async: every request runs them, and an async
+  // hook costs a promise and its resolution each time.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     reply.headers(SECURITY_HEADERS);
     // Every webhook route's outcome, including refusals raised before the handler ran; the
@@ -164,18 +166,25 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       else
         metrics.rejected.inc({ reason: rejectionReasons.get(reply) ?? `http_${reply.statusCode}` });
     }
-    return payload;
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
-    if (warmUp.isRehearsal(request.headers)) return;
-    const route = request.routeOptions.url ?? 'unmatched';
-    const seconds = reply.elapsedTime / 1000;
-    metrics.requests.inc({ route, method: request.method, status: reply.statusCode });
-    metrics.requestDuration.observe({ route, method: request.method }, seconds);
-    request.log.debug(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
-      'request completed',
-    );
+  app.addHook('onResponse', (request, reply, done) => {
+    if (!warmUp.isRehearsal(request.headers)) {
+      const route = request.routeOptions.url ?? 'unmatched';
+      const seconds = reply.elapsedTime / 1000;
+      metrics.requests.inc({ route, method: request.method, status: reply.statusCode });
+      metrics.requestDuration.observe({ route, method: request.method }, seconds);
+      request.log.debug(
+        {
+          method: request.method,
+          url: request.url,
+          status: reply.statusCode,
+          ms: reply.elapsedTime,
+        },
+        'request completed',
+      );
+    }
+    done();
   });
 
   const discardBounds: DiscardBounds = {
