@@ -150,7 +150,7 @@ function largeBodiesRows(l: LargeBodies): string[] {
 
 function deliveryRows(d: DeliveryResult, r: BenchResult): string[] {
   const times = (perSecond: number) =>
-    `${n(perSecond / Math.max(1, r.endToEnd.persistedPerSecond), 2)} × e2e stored/s`;
+    `${n(perSecond / Math.max(1, r.capacity?.endToEndPerSecond ?? r.endToEnd.persistedPerSecond), 2)} × e2e stored/s`;
   const l = d.latency;
   const t = l.storedToDelivered;
   return [
