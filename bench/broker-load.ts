@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MessageHeader, type QueueMessage } from '@webhooks/contracts';
 import { publishingConnection, type TopologyOptions, topologyFor } from '@webhooks/queue';
 import { pino } from 'pino';
+import { failureReason } from './lib/failures.js';
 import { LatencySeconds, round } from './lib/latency-seconds.js';
 import { runOpenLoop } from './lib/open-loop.js';
 import { benchBody } from './lib/payload.js';
@@ -39,8 +40,11 @@ const { source, type, data } = JSON.parse(benchBody) as Pick<
   'source' | 'type' | 'data'
 >;
 
-/** One publish as the ingest API makes it (see its event publisher). */
-async function publishOne(): Promise<boolean> {
+/**
+ * One publish as the ingest API makes it (see its event publisher): undefined once confirmed,
+ * otherwise what failed.
+ */
+async function publishOne(): Promise<string | undefined> {
   const receivedAt = new Date().toISOString();
   const event: QueueMessage = {
     id: randomUUID(),
@@ -63,9 +67,9 @@ async function publishOne(): Promise<boolean> {
         headers: { [MessageHeader.attempt]: 1 },
       },
     });
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (error) {
+    return failureReason({ error });
   }
 }
 
@@ -77,7 +81,7 @@ async function closedLoop(concurrency: number, seconds: number) {
   const worker = async () => {
     while (performance.now() < deadline) {
       const at = performance.now();
-      const ok = await publishOne();
+      const ok = (await publishOne()) === undefined;
       latencies.record(Math.floor((at - started) / 1000), performance.now() - at, ok);
       if (ok) confirmed += 1;
     }

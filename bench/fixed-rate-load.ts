@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { failureReason } from './lib/failures.js';
 import { runOpenLoop } from './lib/open-loop.js';
 import { benchBody } from './lib/payload.js';
 
@@ -10,7 +11,8 @@ const target = new URL(url ?? '');
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const body = Buffer.from(benchBody);
 
-function send(): Promise<boolean> {
+/** Undefined for a 200; otherwise the status, or the error when no answer came. */
+function send(): Promise<string | undefined> {
   return new Promise((resolve) => {
     const request = http.request(
       {
@@ -22,11 +24,13 @@ function send(): Promise<boolean> {
         headers: { 'content-type': 'application/json', 'content-length': body.length },
       },
       (response) => {
+        const status = response.statusCode;
         response.resume();
-        response.on('end', () => resolve(response.statusCode === 200));
+        response.on('end', () => resolve(status === 200 ? undefined : failureReason({ status })));
+        response.on('error', (error) => resolve(failureReason({ error })));
       },
     );
-    request.on('error', () => resolve(false));
+    request.on('error', (error) => resolve(failureReason({ error })));
     request.end(body);
   });
 }

@@ -1,4 +1,11 @@
-import { checkDeliveryOutage, checkTargets } from './checks.js';
+import { checkColdStart, checkDeliveryOutage, checkTargets } from './checks.js';
+import {
+  bestEndToEnd,
+  composedLimit,
+  cpuMicrosPer,
+  fixedRateFor,
+  scaledPlan,
+} from './lib/capacity.js';
 import type { BenchFlags } from './lib/flags.js';
 import { loadAverageNow, machineOf } from './lib/result-file.js';
 import type { PhaseContext } from './phase.js';
@@ -21,7 +28,7 @@ import {
   renderReport,
   renderSoak,
 } from './report.js';
-import type { BenchResult } from './types.js';
+import type { BenchResult, Capacity, EndToEnd } from './types.js';
 
 /** What a mode of `pnpm bench` hands back to be written and printed. */
 export interface ModeReport {
@@ -41,22 +48,32 @@ export type Mode = (context: PhaseContext) => Promise<ModeReport>;
 
 /** The default: every phase of the benchmark in one run, checked against the targets. */
 const benchmark: Mode = async (context) => {
-  const { flags, plan, env } = context;
+  const { flags, env } = context;
   const startedAt = new Date();
   const loadAverageAtStart = loadAverageNow();
   const ceiling = await bareHttpPhase(context);
   const brokerCeiling = await brokerCeilingPhase(context);
   const ingest = await ingestPhase(context);
   const endToEndCurve = await endToEndPhase(context);
-  const drain = await drainPhase(context);
-  const brokerFixedRate = await brokerFixedRatePhase(context);
-  const fixedRate = await fixedRatePhase(context);
+  const best = bestEndToEnd(endToEndCurve);
+  // The phases sized by a count shrink on a slower machine, so that the run keeps to its time.
+  const plan = scaledPlan(context.plan, best.persistedPerSecond);
+  const scaled = { ...context, plan };
+  const drain = await drainPhase(scaled);
+  const capacity = capacityOf({ ceiling, brokerCeiling, drain, best });
+  // Half of what this run measured, so that the load is the same share of capacity anywhere.
+  const fixedRatePerSecond = fixedRateFor({
+    given: plan.fixedRate,
+    endToEndPerSecond: best.persistedPerSecond,
+  });
+  const brokerFixedRate = await brokerFixedRatePhase(context, fixedRatePerSecond);
+  const fixedRate = await fixedRatePhase(context, fixedRatePerSecond);
   const largeBodies = await largeBodiesPhase(context);
   const endToEnd = endToEndCurve.at(-1);
   if (endToEnd === undefined) throw new Error('no end-to-end level ran');
   // Last: its subscriptions and deliveries are not in the tables while the others run.
-  const delivery = await deliveryPhase(context, {
-    endToEndPerSecond: endToEnd.persistedPerSecond,
+  const delivery = await deliveryPhase(scaled, {
+    endToEndPerSecond: best.persistedPerSecond,
   });
 
   const result: BenchResult = {
@@ -73,6 +90,20 @@ const benchmark: Mode = async (context) => {
     endToEnd,
     endToEndCurve,
     drain,
+    capacity,
+    cpuPerRequest: {
+      ingestMicros: cpuMicrosPer({
+        percent: ingest.cpu?.processes.server,
+        seconds: ingest.cpu?.seconds ?? 0,
+        count: ingest.accepted,
+      }),
+      bareHttpMicros: cpuMicrosPer({
+        percent: ceiling.cpu?.processes.server,
+        seconds: ceiling.cpu?.seconds ?? 0,
+        count: ceiling.ok,
+      }),
+    },
+    fixedRatePerSecond,
     brokerFixedRate,
     fixedRate,
     largeBodies,
@@ -92,6 +123,28 @@ const benchmark: Mode = async (context) => {
   };
 };
 
+/** The run's three limits, what they allow together, and end to end's share of it. */
+export function capacityOf(measured: {
+  ceiling: BenchResult['ceiling'];
+  brokerCeiling: BenchResult['brokerCeiling'];
+  drain: BenchResult['drain'];
+  best: EndToEnd;
+}): Capacity {
+  const limits = {
+    bareHttpPerSecond: measured.ceiling.requestsPerSecond,
+    brokerPerSecond: measured.brokerCeiling.publishesPerSecond,
+    drainPerSecond: measured.drain.rowsPerSecond,
+  };
+  const composed = composedLimit(limits);
+  return {
+    ...limits,
+    composedLimitPerSecond: Math.round(composed),
+    endToEndPerSecond: Math.round(measured.best.persistedPerSecond),
+    endToEndConnections: measured.best.connections,
+    endToEndShare: composed > 0 ? measured.best.persistedPerSecond / composed : 0,
+  };
+}
+
 const soak: Mode = async (context) => {
   const result = await soakPhase(context);
   return {
@@ -105,10 +158,11 @@ const soak: Mode = async (context) => {
 
 const coldStart: Mode = async (context) => {
   const result = await coldStartPhase(context);
+  const checks = checkColdStart(result);
   return {
-    result,
+    result: { ...result, checks },
     suffix: '-cold-start',
-    text: renderColdStart(result),
+    text: renderColdStart(result, checks),
     failedGates: [],
     failed: false,
   };

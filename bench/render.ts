@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { checkColdStart } from './checks.js';
 import {
   renderColdStart,
   renderDeliveryOutage,
@@ -28,7 +29,7 @@ const result = JSON.parse(readFileSync(file, 'utf8')) as
 function render(): string {
   // The benchmark, the soak and the delivery outage say their mode; the other two single-purpose
   // runs are told by shape.
-  if ('runs' in result) return renderColdStart(result);
+  if ('runs' in result) return renderColdStart(result, checkColdStart(result));
   if ('heapUsedMaxMb' in result) return renderDrainMemory(result);
   if (result.mode === 'delivery-outage') return renderDeliveryOutage(result, result.checks);
   return result.mode === 'soak' ? renderSoak(result) : renderReport(result, result.checks);

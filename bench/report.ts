@@ -1,3 +1,4 @@
+import type { FailureGroup } from './lib/failures.js';
 import { n, opt, subscriptions } from './lib/figures.js';
 import type { LatencySummary } from './lib/latency-seconds.js';
 import type { CpuShare } from './lib/machine-samples.js';
@@ -41,6 +42,11 @@ export function renderReport(r: BenchResult, checks: Check[]): string {
     ...(r.largeBodies === undefined ? [] : largeBodiesRows(r.largeBodies)),
     ...(r.delivery === undefined ? [] : deliveryRows(r.delivery, r)),
     '',
+    ...capacityLines(r),
+    ...failureLines('Failed requests at the fixed rate through HTTP', r.fixedRate),
+    ...(r.brokerFixedRate === undefined
+      ? []
+      : failureLines('Failed publishes of the broker alone at the fixed rate', r.brokerFixedRate)),
     ...(r.delivery === undefined ? [] : deliveryCpu(r.delivery)),
     ...(r.ingest.serverTime === undefined
       ? []
@@ -87,6 +93,57 @@ export function renderReport(r: BenchResult, checks: Check[]): string {
   return lines.join('\n');
 }
 
+/**
+ * The composed limit of the run's three limits and end to end's share of it; the fixed rate as
+ * a share of capacity; CPU per request and per stored event.
+ */
+export function capacityLines(
+  r: Pick<BenchResult, 'capacity' | 'cpuPerRequest' | 'drain' | 'fixedRatePerSecond' | 'plan'>,
+): string[] {
+  const c = r.capacity;
+  const lines: string[] = [];
+  if (c !== undefined) {
+    lines.push(
+      `Capacity of this machine, from this run: bare HTTP ${n(c.bareHttpPerSecond)}/s, broker ceiling ${n(c.brokerPerSecond)}/s, drain ${n(c.drainPerSecond)}/s; composed limit 1 / (1/bare HTTP + 1/broker ceiling + 1/drain) = ${n(c.composedLimitPerSecond)}/s. End to end (best, ${c.endToEndConnections} connections) ${n(c.endToEndPerSecond)} stored/s = ${n(c.endToEndShare, 2)} × the composed limit.`,
+    );
+  }
+  if (r.fixedRatePerSecond !== undefined) {
+    lines.push(
+      r.plan.fixedRate === undefined
+        ? `The fixed-rate phases ran at ${n(r.fixedRatePerSecond)}/s, half of end to end.`
+        : `The fixed-rate phases ran at ${n(r.fixedRatePerSecond)}/s, as --rate asked.`,
+    );
+  }
+  const cpu = r.cpuPerRequest;
+  if (cpu !== undefined || r.drain.consumerCpuMicros !== undefined) {
+    const ratio =
+      cpu?.ingestMicros !== undefined && cpu.bareHttpMicros !== undefined && cpu.bareHttpMicros > 0
+        ? ` (${n(cpu.ingestMicros / cpu.bareHttpMicros, 2)} × bare)`
+        : '';
+    lines.push(
+      `CPU time per request, from /proc: ingest API ${opt(cpu?.ingestMicros, 0)} µs per accepted request${ratio}, bare server ${opt(cpu?.bareHttpMicros, 0)} µs; the consumer ${opt(r.drain.consumerCpuMicros, 0)} µs per stored event (drain).`,
+    );
+  }
+  return lines.length === 0 ? [] : [...lines, ''];
+}
+
+/** `4 × status 503 (second 2–4); 1 × error ECONNRESET (second 0)`. */
+function failureList(groups: FailureGroup[]): string {
+  return groups
+    .map(
+      (g) =>
+        `${n(g.count)} × ${g.reason} (second ${g.firstSecond}${g.lastSecond === g.firstSecond ? '' : `–${g.lastSecond}`})`,
+    )
+    .join('; ');
+}
+
+/** An open-loop run's failures, grouped by status or error. */
+export function failureLines(title: string, f: FixedRate): string[] {
+  const groups = f.load.failures;
+  if (groups === undefined || f.load.failed === 0) return [];
+  return [`${title}: ${failureList(groups)}.`, ''];
+}
+
 function largeBodiesRows(l: LargeBodies): string[] {
   return [
     `| large bodies: ${l.bodies} × ${n(l.bodyBytes / 1024)} KiB through the API, consumer stopped, then drained | ${n(l.bodies / l.seconds, 1)} bodies/s (${n(l.seconds, 1)} s) | — | ${l.accepted} accepted, ${l.stored} stored; ${l.retried} retried, ${l.deadLettered} dead-lettered, ${l.handedBack} handed back |`,
@@ -96,7 +153,7 @@ function largeBodiesRows(l: LargeBodies): string[] {
 
 function deliveryRows(d: DeliveryResult, r: BenchResult): string[] {
   const times = (perSecond: number) =>
-    `${n(perSecond / Math.max(1, r.endToEnd.persistedPerSecond), 2)} × e2e stored/s`;
+    `${n(perSecond / Math.max(1, r.capacity?.endToEndPerSecond ?? r.endToEnd.persistedPerSecond), 2)} × e2e stored/s`;
   const l = d.latency;
   const t = l.storedToDelivered;
   return [
@@ -146,7 +203,7 @@ function deliveryCpu(d: DeliveryResult): string[] {
 }
 
 function fixedRow(via: string, f: FixedRate, r: BenchResult): string {
-  return `| fixed rate ${n(r.plan.fixedRate)}/s × ${r.plan.fixedSeconds} s, ${via} (open loop) | ${n(f.load.achievedPerSecond)}/s sent | ${via === 'HTTP' ? 'HTTP' : 'confirm'} ${n(f.load.latencyP50Ms, 1)} / ${n(f.load.latencyP99Ms, 1)} ms; receipt→stored ${n(f.storedP50Ms, 1)} / ${n(f.storedP99Ms, 1)} ms | ${f.load.failed} failed; ${n(f.accepted)} accepted, ${n(f.stored)} stored |`;
+  return `| fixed rate ${n(r.fixedRatePerSecond ?? r.plan.fixedRate ?? 0)}/s × ${r.plan.fixedSeconds} s, ${via} (open loop) | ${n(f.load.achievedPerSecond)}/s sent | ${via === 'HTTP' ? 'HTTP' : 'confirm'} ${n(f.load.latencyP50Ms, 1)} / ${n(f.load.latencyP99Ms, 1)} ms; receipt→stored ${n(f.storedP50Ms, 1)} / ${n(f.storedP99Ms, 1)} ms | ${f.load.failed} failed; ${n(f.accepted)} accepted, ${n(f.stored)} stored |`;
 }
 
 /** The service sample whose scrape ended second `s` (scrapes land about one second apart). */
@@ -174,6 +231,9 @@ export function renderSoak(r: SoakResult): string {
   return [
     `Soak (${r.queueType} queues), ${r.startedAt}: ${n(r.ratePerSecond)} requests/s for ${r.seconds} s, load average ${n(r.machine.loadAverage.start, 2)} → ${n(r.machine.loadAverage.end, 2)}.`,
     `Accepted ${n(r.accepted)}, stored ${n(r.stored)}${r.stored >= r.accepted ? ' (every 200 stored)' : ' (LOSS)'}; warm-up ${latency(r.warmup)}; steady ${latency(r.steady)}; peak RSS ingest ${r.peakRssMb.ingest} MB, consumer ${r.peakRssMb.consumer} MB.`,
+    ...(r.failures === undefined || r.failures.length === 0
+      ? []
+      : [`Failed requests: ${failureList(r.failures)}.`]),
     '',
     '| minute | requests | failed | p50 | p99 | max | ingest RSS | consumer RSS |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -207,18 +267,24 @@ function cpuTable(rows: Array<[string, CpuShare | undefined]>): string[] {
 }
 
 /** `--cold-start`: p99 (and max) per second of each run; only the first run meets a cold API. */
-export function renderColdStart(r: ColdStartResult): string {
+export function renderColdStart(r: ColdStartResult, checks: Check[]): string {
   const seconds = Math.max(...r.runs.map((run) => run.perSecond.length));
   return [
     `Cold start (${r.queueType} queue): one fresh ingest API, ${n(r.ratePerSecond)} requests/s for ${seconds} s, three runs in a row, each from a new generator process. Latency p99 / max per second, ms; in brackets how late the generator sent at most.`,
     '',
+    ...(r.endToEndPerSecond === undefined
+      ? []
+      : [`Half of ${n(r.endToEndPerSecond)} stored/s, end to end measured just before.`, '']),
     `| run | failed | ${Array.from({ length: seconds }, (_, s) => `second ${s}`).join(' | ')} |`,
     `| --- | --- | ${Array.from({ length: seconds }, () => '---').join(' | ')} |`,
     ...r.runs.map(
       (run) =>
-        `| ${run.run} | ${run.failed} | ${run.perSecond.map((s) => `${n(s.p99Ms, 1)} / ${n(s.maxMs, 1)} (${n(s.lateMaxMs, 1)})`).join(' | ')} |`,
+        `| ${run.run} | ${run.failed}${run.failures === undefined || run.failures.length === 0 ? '' : ` (${run.failures.map((g) => `${g.count} × ${g.reason}`).join(', ')})`} | ${run.perSecond.map((s) => `${n(s.p99Ms, 1)} / ${n(s.maxMs, 1)} (${n(s.lateMaxMs, 1)})`).join(' | ')} |`,
     ),
     '',
+    ...checks.map(
+      (c) => `- [${c.pass ? 'x' : ' '}] ${c.name}${c.gate ? '' : ' (target, not gated)'}`,
+    ),
   ].join('\n');
 }
 

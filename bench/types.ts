@@ -1,3 +1,4 @@
+import type { FailureGroup } from './lib/failures.js';
 import type { LatencySummary } from './lib/latency-seconds.js';
 import type { CpuShare, MachineSecond } from './lib/machine-samples.js';
 import type { OpenLoopResult } from './lib/open-loop.js';
@@ -35,6 +36,28 @@ export interface BrokerCeiling {
   /** Messages in the queue afterwards: must equal `confirmed`. */
   queued: number;
   cpu?: CpuShare | undefined;
+}
+
+/** The limits of the same run, and how close end to end came to what they allow together. */
+export interface Capacity {
+  bareHttpPerSecond: number;
+  brokerPerSecond: number;
+  drainPerSecond: number;
+  /** 1 / (1/bare HTTP + 1/broker ceiling + 1/drain), events/s. */
+  composedLimitPerSecond: number;
+  /** The best level of the end-to-end curve, stored/s, and its connections. */
+  endToEndPerSecond: number;
+  endToEndConnections: number;
+  /** End to end ÷ the composed limit. */
+  endToEndShare: number;
+}
+
+/** CPU time per request, µs of each process, from /proc over the closed-load phases. */
+export interface CpuPerRequest {
+  /** The ingest API over the ingest phase, per request it accepted (200). */
+  ingestMicros: number | undefined;
+  /** The bare server over the ceiling phase, per request it answered. */
+  bareHttpMicros: number | undefined;
 }
 
 /** One point of the end-to-end curve. */
@@ -103,7 +126,22 @@ export interface BenchResult {
   /** The largest connection count of the curve. */
   endToEnd: EndToEnd;
   endToEndCurve: EndToEnd[];
-  drain: { messages: number; stored: number; rowsPerSecond: number };
+  drain: {
+    messages: number;
+    stored: number;
+    rowsPerSecond: number;
+    /** The consumer's CPU time per stored event, µs (absent where /proc is not available). */
+    consumerCpuMicros?: number | undefined;
+  };
+  /** What the run measured the machine's capacity to be (absent in results written before it existed). */
+  capacity?: Capacity | undefined;
+  /** CPU time per request of the ingest and bare HTTP phases (absent in results written before it existed). */
+  cpuPerRequest?: CpuPerRequest | undefined;
+  /**
+   * Requests per second of the fixed-rate phases: `--rate`, or half of `capacity`'s end to end
+   * (absent in results written before it existed: `plan.fixedRate` was the rate).
+   */
+  fixedRatePerSecond?: number | undefined;
   /** The broker alone at the fixed rate, consumer running (absent in --quick). */
   brokerFixedRate?: FixedRate | undefined;
   fixedRate: FixedRate;
@@ -276,7 +314,8 @@ export interface Plan {
   e2eSeconds: number;
   e2eConnections: number[];
   drainMessages: number;
-  fixedRate: number;
+  /** `--rate`: the fixed-rate phases' requests per second; absent, half of the run's end to end. */
+  fixedRate?: number | undefined;
   fixedSeconds: number;
   warmupSeconds: number;
   brokerFixedRate: boolean;
@@ -290,6 +329,10 @@ export interface Plan {
 export interface ColdStartRun {
   run: number;
   failed: number;
+  /** Absent in results written before they were recorded. */
+  failures?: FailureGroup[] | undefined;
+  /** Over the run's 5 s (absent in results written before it existed). */
+  p99Ms?: number | undefined;
   perSecond: Array<{ p50Ms: number; p99Ms: number; maxMs: number; lateMaxMs: number }>;
 }
 
@@ -297,6 +340,8 @@ export interface ColdStartResult {
   startedAt: string;
   queueType: 'classic' | 'quorum';
   ratePerSecond: number;
+  /** End to end stored/s measured first, the rate being half of it (absent with `--rate`). */
+  endToEndPerSecond?: number | undefined;
   runs: ColdStartRun[];
 }
 
@@ -329,6 +374,8 @@ export interface SoakResult {
   stored: number;
   warmup: OpenLoopResult['warmup'];
   steady: OpenLoopResult['steady'];
+  /** Failed requests by status or error (absent in results written before it existed). */
+  failures?: FailureGroup[] | undefined;
   perMinute: SoakMinute[];
   peakRssMb: { ingest: number; consumer: number };
 }

@@ -15,7 +15,10 @@ export interface BenchFlags {
   queueType: QueueType;
   /** Three RabbitMQ nodes started beside the machine's own, given to the services. */
   cluster: boolean;
-  /** The fixed-rate phases' requests per second (default 2,000; the soak's 1,500; the delivery outage's 500). */
+  /**
+   * The fixed-rate phases' requests per second (default: half of the run's end-to-end rate; the
+   * soak's 1,500; the delivery outage's 500).
+   */
   rate: number | undefined;
   /** The fixed-rate phases' seconds (default 60, 5 with --quick; the soak's 600; the delivery outage's 300). */
   seconds: number | undefined;
@@ -76,7 +79,7 @@ export function planFor(flags: BenchFlags): Plan {
         e2eSeconds: 5,
         e2eConnections: [100],
         drainMessages: 20_000,
-        fixedRate: flags.rate ?? 2000,
+        ...(flags.rate === undefined ? {} : { fixedRate: flags.rate }),
         fixedSeconds: flags.seconds ?? 5,
         warmupSeconds: 1,
         brokerFixedRate: false,
@@ -89,7 +92,7 @@ export function planFor(flags: BenchFlags): Plan {
         e2eSeconds: 15,
         e2eConnections: [64, 128, 256],
         drainMessages: 100_000,
-        fixedRate: flags.rate ?? 2000,
+        ...(flags.rate === undefined ? {} : { fixedRate: flags.rate }),
         fixedSeconds: flags.seconds ?? 60,
         warmupSeconds: 5,
         brokerFixedRate: true,

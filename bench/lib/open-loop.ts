@@ -1,3 +1,4 @@
+import { type FailureGroup, FailureLog } from './failures.js';
 import { LatencySeconds, type LatencySummary, round } from './latency-seconds.js';
 import { type OwnLagSecond, ownLagPerSecond } from './own-lag.js';
 
@@ -6,8 +7,11 @@ export interface OpenLoopOptions {
   seconds: number;
   /** The first seconds, reported apart from the steady state (connections, JIT, caches). */
   warmupSeconds: number;
-  /** Sends one operation; resolves true when it succeeded. Never rejects. */
-  send: () => Promise<boolean>;
+  /**
+   * Sends one operation; resolves `undefined` when it succeeded, otherwise what failed
+   * (`status 503`, `error ECONNRESET`). Never rejects.
+   */
+  send: () => Promise<string | undefined>;
 }
 
 /** What an open-loop run measured; the same shape for HTTP and for the broker alone. */
@@ -17,6 +21,8 @@ export interface OpenLoopResult {
   requested: number;
   ok: number;
   failed: number;
+  /** The failures by reason, most frequent first (absent in results written before it existed). */
+  failures?: FailureGroup[];
   achievedPerSecond: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
@@ -40,6 +46,7 @@ export function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
   const latencies = new LatencySeconds();
   const ownLag: OwnLagSecond[] = [];
   const lateMaxMs: number[] = [];
+  const failures = new FailureLog();
   const lag = ownLagPerSecond();
   const lagTimer = setInterval(() => ownLag.push(lag.next()), 1000);
   const startedAtMs = Date.now();
@@ -49,9 +56,10 @@ export function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
   let ok = 0;
 
   return new Promise((resolve) => {
-    const finishOne = (scheduledAt: number, second: number, success: boolean) => {
-      latencies.record(second, performance.now() - scheduledAt, success);
-      if (success) ok += 1;
+    const finishOne = (scheduledAt: number, second: number, failure: string | undefined) => {
+      latencies.record(second, performance.now() - scheduledAt, failure === undefined);
+      if (failure === undefined) ok += 1;
+      else failures.record(failure, second);
       done += 1;
       if (done < total) return;
       clearInterval(lagTimer);
@@ -65,6 +73,7 @@ export function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
         requested: total,
         ok,
         failed: total - ok,
+        failures: failures.groups(),
         achievedPerSecond: round(total / elapsedSeconds, 1),
         latencyP50Ms: overall.p50Ms,
         latencyP99Ms: overall.p99Ms,
@@ -89,7 +98,7 @@ export function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
         const scheduledAt = started + (sent / ratePerSecond) * 1000;
         const second = Math.floor(sent / ratePerSecond);
         lateMaxMs[second] = Math.max(lateMaxMs[second] ?? 0, now - scheduledAt);
-        void send().then((success) => finishOne(scheduledAt, second, success));
+        void send().then((failure) => finishOne(scheduledAt, second, failure));
       }
       if (sent < total) setTimeout(tick, 1);
     };

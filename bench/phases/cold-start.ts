@@ -1,17 +1,31 @@
 import { fixedRateLoad } from '../lib/load-generators.js';
 import type { Phase } from '../phase.js';
 import type { ColdStartResult, ColdStartRun } from '../types.js';
+import { endToEndPhase } from './end-to-end.js';
 
 const RUNS = 3;
 const SECONDS = 5;
+/** The short end-to-end run that finds the rate without `--rate`. */
+const CAPACITY_CONNECTIONS = 128;
+const CAPACITY_SECONDS = 5;
 
 /**
  * `--cold-start`: is the first second's tail the service's cold start or the generator's? One
  * fresh ingest API, the generator run three times in a row against it, each time as a new
- * process: a tail in the first run only is the service's.
+ * process: a tail in the first run only is the service's. The rate is `--rate`, or half of what
+ * a short end-to-end run on other services stored just before.
  */
-export const coldStartPhase: Phase<ColdStartResult> = async ({ plan, env, log }) => {
-  const rate = plan.fixedRate;
+export const coldStartPhase: Phase<ColdStartResult> = async (context) => {
+  const { plan, env, log } = context;
+  let endToEndPerSecond: number | undefined;
+  if (plan.fixedRate === undefined) {
+    const [level] = await endToEndPhase({
+      ...context,
+      plan: { ...plan, e2eConnections: [CAPACITY_CONNECTIONS], e2eSeconds: CAPACITY_SECONDS },
+    });
+    endToEndPerSecond = Math.round(level?.persistedPerSecond ?? 0);
+  }
+  const rate = plan.fixedRate ?? Math.max(1, Math.round((endToEndPerSecond ?? 0) / 2));
   log(`cold start: one fresh ingest API, ${rate}/s for ${SECONDS} s, three times in a row`);
   const ingest = await env.startIngest(env.freshTopology('cold'));
   const runs: ColdStartRun[] = [];
@@ -21,6 +35,8 @@ export const coldStartPhase: Phase<ColdStartResult> = async ({ plan, env, log })
       runs.push({
         run,
         failed: load.failed,
+        failures: load.failures ?? [],
+        p99Ms: load.latencyP99Ms,
         perSecond: load.perSecond.map((s) => ({
           p50Ms: s.p50Ms,
           p99Ms: s.p99Ms,
@@ -37,6 +53,7 @@ export const coldStartPhase: Phase<ColdStartResult> = async ({ plan, env, log })
     startedAt: new Date().toISOString(),
     queueType: env.queueType,
     ratePerSecond: rate,
+    ...(endToEndPerSecond === undefined ? {} : { endToEndPerSecond }),
     runs,
   };
 };

@@ -1,4 +1,6 @@
+import { cpuMicrosPer } from '../lib/capacity.js';
 import { storedLatency, waitForRows } from '../lib/event-rows.js';
+import { measureCpu } from '../lib/machine-samples.js';
 import { prefill } from '../lib/prefill.js';
 import type { Service } from '../lib/services.js';
 import type { Phase, PhaseContext } from '../phase.js';
@@ -29,12 +31,19 @@ export async function drainPrefilled(
   const consumer = await env.startConsumer(topology);
   const stopWatching = watch?.(consumer);
   try {
+    const cpu = measureCpu({ consumer: consumer.running.child.pid });
     const stored = await waitForRows(env.db, 'drain', plan.drainMessages, 120_000);
+    const share = cpu.stop();
     const latency = await storedLatency(env.db, 'drain');
     return {
       messages: plan.drainMessages,
       stored,
       rowsPerSecond: stored / Math.max(latency.spanSeconds, 0.001),
+      consumerCpuMicros: cpuMicrosPer({
+        percent: share?.processes.consumer,
+        seconds: share?.seconds ?? 0,
+        count: stored,
+      }),
     };
   } finally {
     stopWatching?.();

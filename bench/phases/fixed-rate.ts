@@ -4,7 +4,7 @@ import { brokerLoad, fixedRateLoad } from '../lib/load-generators.js';
 import { sampleMachine } from '../lib/machine-samples.js';
 import type { OpenLoopResult } from '../lib/open-loop.js';
 import { sampleEverySecond, serviceSeconds } from '../lib/service-samples.js';
-import type { Phase, PhaseContext } from '../phase.js';
+import type { PhaseContext } from '../phase.js';
 import type { FixedRate } from '../types.js';
 
 export interface FixedRateOptions {
@@ -77,21 +77,27 @@ export async function runFixedRate(
   }
 }
 
-const planned = ({ plan }: PhaseContext) => ({
-  ratePerSecond: plan.fixedRate,
+const planned = ({ plan }: PhaseContext, ratePerSecond: number) => ({
+  ratePerSecond,
   seconds: plan.fixedSeconds,
   warmupSeconds: plan.warmupSeconds,
 });
 
 /**
- * The broker alone at the fixed rate, consumer storing: its own tail, to compare with the HTTP
- * phase's. Not in the plan of --quick.
+ * The broker alone at `ratePerSecond` (see `fixedRateFor`), consumer storing: its own tail, to
+ * compare with the HTTP phase's. Not in the plan of --quick.
  */
-export const brokerFixedRatePhase: Phase<FixedRate | undefined> = async (context) =>
+export const brokerFixedRatePhase = async (
+  context: PhaseContext,
+  ratePerSecond: number,
+): Promise<FixedRate | undefined> =>
   context.plan.brokerFixedRate
-    ? runFixedRate(context, { via: 'broker', ...planned(context) })
+    ? runFixedRate(context, { via: 'broker', ...planned(context, ratePerSecond) })
     : undefined;
 
-/** Ingest API and consumer at the fixed rate, open loop, so a stall cannot hide. */
-export const fixedRatePhase: Phase<FixedRate> = (context) =>
-  runFixedRate(context, { via: 'http', ...planned(context) });
+/**
+ * Ingest API and consumer at `ratePerSecond` (see `fixedRateFor`), open loop, so a stall cannot
+ * hide.
+ */
+export const fixedRatePhase = (context: PhaseContext, ratePerSecond: number): Promise<FixedRate> =>
+  runFixedRate(context, { via: 'http', ...planned(context, ratePerSecond) });

@@ -33,6 +33,7 @@ export const soakPhase: Phase<SoakResult> = async (context) => {
     stored: run.stored,
     warmup: run.load.warmup,
     steady: run.load.steady,
+    failures: run.load.failures,
     perMinute: run.load.perMinute.map((m, minute) => ({
       minute,
       requests: m.count,

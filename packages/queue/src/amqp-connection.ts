@@ -1,5 +1,6 @@
 import amqp, { type ChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
+import { coalesceFrameWrites } from './coalesced-writes.js';
 import { TopologyMismatchError } from './errors.js';
 
 export interface AmqpConnectionOptions {
@@ -131,6 +132,7 @@ export class AmqpConnection {
         noDelay: true,
         timeout: connectTimeoutMs,
       });
+      coalesceFrameWrites(connection);
       connection.on('error', (err: Error) => {
         logger.warn({ err }, 'broker connection error');
       });

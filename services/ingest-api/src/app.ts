@@ -16,9 +16,11 @@ import type { IngestMetrics } from './metrics.js';
 import { discardRejected, type Quarantine } from './quarantine.js';
 import { RefusalLog } from './refusal-log.js';
 import { requestIdOf } from './request-id.js';
+import { LazyRequestLogger } from './request-logger.js';
 import { healthRoutes } from './routes/health.js';
 import { providerWebhookRoutes } from './routes/provider-webhook.js';
 import { webhookRoute } from './routes/webhook.js';
+import { WarmUp } from './warm-up.js';
 
 export interface AppDeps {
   publisher: EventPublisher;
@@ -45,6 +47,8 @@ export interface AppDeps {
   admission?: Admission;
   /** Keeps provider requests refused with 401/404. Default: keep nothing. */
   quarantine?: Quarantine;
+  /** `/readyz` is 503 until it has run; its requests publish nothing. Default: ready at once. */
+  warmUp?: WarmUp;
 }
 
 /** `REQUEST_TIMEOUT_MS`, `HEADERS_TIMEOUT_MS` and `KEEP_ALIVE_TIMEOUT_MS`. */
@@ -89,10 +93,13 @@ const docsCsp = (policy: string) => policy.replace(/\s*upgrade-insecure-requests
 export function buildApp(deps: AppDeps): FastifyInstance {
   const timeouts = deps.timeouts ?? DEFAULT_TIMEOUTS;
   const { metrics } = deps;
+  const warmUp = deps.warmUp ?? WarmUp.finished();
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.maxBodyBytes,
     genReqId: requestIdOf,
+    // The request's child logger is built only when the request logs (see LazyRequestLogger).
+    childLoggerFactory: LazyRequestLogger.factory,
     // One line per request at info would be the hot path's biggest cost; see onResponse below.
     logController: new LogController({
       disableRequestLogging: true,
@@ -144,26 +151,40 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (reason !== undefined) rejectionReasons.set(reply, reason);
     done(null, payload);
   });
-  app.addHook('onSend', async (request, reply, payload) => {
+  // Both hooks take a callback rather than being async: every request runs them, and an async
+  // hook costs a promise and its resolution each time.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     reply.headers(SECURITY_HEADERS);
-    // Every webhook route's outcome, including refusals raised before the handler ran.
-    if (request.routeOptions.url?.startsWith('/webhook') === true) {
+    // Every webhook route's outcome, including refusals raised before the handler ran; the
+    // warm-up's own requests are not the API's traffic.
+    if (
+      request.routeOptions.url?.startsWith('/webhook') === true &&
+      !warmUp.isRehearsal(request.headers)
+    ) {
       if (reply.statusCode === 200) metrics.accepted.inc();
       else
         metrics.rejected.inc({ reason: rejectionReasons.get(reply) ?? `http_${reply.statusCode}` });
     }
-    return payload;
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const seconds = reply.elapsedTime / 1000;
-    metrics.requests.inc({ route, method: request.method, status: reply.statusCode });
-    metrics.requestDuration.observe({ route, method: request.method }, seconds);
-    request.log.debug(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
-      'request completed',
-    );
+  app.addHook('onResponse', (request, reply, done) => {
+    if (!warmUp.isRehearsal(request.headers)) {
+      const route = request.routeOptions.url ?? 'unmatched';
+      const seconds = reply.elapsedTime / 1000;
+      metrics.requests.inc({ route, method: request.method, status: reply.statusCode });
+      metrics.requestDuration.observe({ route, method: request.method }, seconds);
+      request.log.debug(
+        {
+          method: request.method,
+          url: request.url,
+          status: reply.statusCode,
+          ms: reply.elapsedTime,
+        },
+        'request completed',
+      );
+    }
+    done();
   });
 
   const discardBounds: DiscardBounds = {
@@ -185,7 +206,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
   const admission = deps.admission ?? alwaysAdmit;
-  healthRoutes(app, { isReady: () => deps.publisher.ready, admission });
+  healthRoutes(app, {
+    isReady: () => deps.publisher.ready,
+    isWarm: () => warmUp.done,
+    admission,
+  });
   const maxJsonDepth = deps.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   const signedSources = new Set(
     Object.entries(deps.providerSources?.sources ?? {})
@@ -198,6 +223,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     maxJsonDepth,
     signedSources,
     admission,
+    warmUp,
   });
   const refusalLog = new RefusalLog({
     logger: deps.logger,

@@ -8,6 +8,11 @@ export interface EventPublisher {
   readonly ready: boolean;
   /** Resolves once the broker has confirmed the message; rejects with `QueueUnavailableError`. */
   publish(event: QueueMessage, context: { requestId: string }): Promise<void>;
+  /**
+   * Everything `publish` does before the broker (the message is built), and nothing is sent.
+   * Absent, a rehearsal does nothing beyond the route.
+   */
+  rehearse?(event: QueueMessage, context: { requestId: string }): void;
 }
 
 /**
@@ -22,6 +27,9 @@ export function queueEventPublisher(
   return {
     get ready() {
       return publisher.ready;
+    },
+    rehearse: (event, { requestId }) => {
+      eventMessage(event, topology, { requestId });
     },
     publish: async (event, { requestId }) => {
       const stopTimer = metrics.publishDuration.startTimer();

@@ -15,6 +15,7 @@ import type { IngestConfig } from './config.js';
 import { queueEventPublisher } from './event-publisher.js';
 import { IngestMetrics } from './metrics.js';
 import { discardRejected, queueQuarantine } from './quarantine.js';
+import { DEFAULT_WARM_UP_REQUESTS, WarmUp } from './warm-up.js';
 
 /** Refused requests awaiting the broker's confirm at once; past it more are not kept. */
 const QUARANTINE_MAX_IN_FLIGHT = 100;
@@ -25,7 +26,12 @@ export interface IngestService {
   readonly topology: Topology;
   /** Present when `MAX_BACKLOG` is not 0. */
   readonly admission: BacklogAdmission | undefined;
-  /** Connects to the broker in the background; requests get 503 until it is connected. */
+  /** `/readyz` is 503 until it has run; `start()` runs it. */
+  readonly warmUp: WarmUp;
+  /**
+   * Connects to the broker in the background (requests get 503 until it is connected) and runs
+   * the warm-up: `/readyz` answers 200 once both are done.
+   */
   start(): void;
   /** Stops taking requests (those in flight finish), then closes the broker. Idempotent. */
   stop(): Promise<void>;
@@ -45,8 +51,12 @@ export type ReconnectDelays = Pick<
 export function createIngestService(
   config: IngestConfig,
   logger: Logger,
-  reconnect: ReconnectDelays = {},
+  options: ReconnectDelays & {
+    /** Requests the warm-up runs before `/readyz` answers 200. Default `DEFAULT_WARM_UP_REQUESTS`. */
+    warmUpRequests?: number;
+  } = {},
 ): IngestService {
+  const { warmUpRequests = DEFAULT_WARM_UP_REQUESTS, ...reconnect } = options;
   const topology = topologyFromSettings(config);
   const { connection, publisher } = publishingConnection({
     url: config.AMQP_URL,
@@ -88,7 +98,9 @@ export function createIngestService(
   const quarantineConnection = quarantine?.connection;
   const quarantinePublisher = quarantine?.publisher;
 
+  const warmUp = new WarmUp();
   const app = buildApp({
+    warmUp,
     publisher: queueEventPublisher(publisher, topology, metrics),
     metrics,
     logger,
@@ -137,10 +149,12 @@ export function createIngestService(
     metrics,
     topology,
     admission,
+    warmUp,
     start: () => {
       connection.start();
       quarantineConnection?.start();
       admission?.start();
+      void warmUp.run(app, { requests: warmUpRequests, logger });
     },
     stop,
   };

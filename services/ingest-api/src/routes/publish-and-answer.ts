@@ -3,6 +3,7 @@ import { QueueUnavailableError } from '@webhooks/queue';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Admission } from '../backlog-admission.js';
 import type { EventPublisher } from '../event-publisher.js';
+import type { WarmUp } from '../warm-up.js';
 
 export interface PublishAndAnswerOptions {
   request: FastifyRequest;
@@ -13,6 +14,8 @@ export interface PublishAndAnswerOptions {
   retryAfterSeconds: number;
   /** Whether the backlog leaves room for one more event (`MAX_BACKLOG`). */
   admission: Admission;
+  /** Its requests are answered as if confirmed and publish nothing. Default: none. */
+  warmUp?: WarmUp;
 }
 
 /**
@@ -35,6 +38,10 @@ export async function publishAndAnswer(
         backlog: verdict.backlog,
         limit: verdict.limit,
       });
+  }
+  if (options.warmUp?.isRehearsal(request.headers) === true) {
+    publisher.rehearse?.(event, { requestId: request.id });
+    return { status: 'success', id: event.id };
   }
   try {
     await publisher.publish(event, { requestId: request.id });

@@ -9,6 +9,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import type { Admission } from '../backlog-admission.js';
 import type { EventPublisher } from '../event-publisher.js';
+import type { WarmUp } from '../warm-up.js';
 import { publishAndAnswer } from './publish-and-answer.js';
 
 export interface WebhookRouteOptions {
@@ -24,6 +25,8 @@ export interface WebhookRouteOptions {
   signedSources: ReadonlySet<string>;
   /** Whether the backlog leaves room for one more event (`MAX_BACKLOG`). */
   admission: Admission;
+  /** Whose requests publish nothing (see `WarmUp`). */
+  warmUp: WarmUp;
 }
 
 /** Headers that carry the event id when the body has none, in order of preference. */
@@ -34,7 +37,7 @@ const ID_HEADERS = ['idempotency-key', 'webhook-id'] as const;
  * The id answered is the dedup key the consumer stores the event under.
  */
 export function webhookRoute(app: FastifyInstance, options: WebhookRouteOptions): void {
-  const { publisher, retryAfterSeconds, admission } = options;
+  const { publisher, retryAfterSeconds, admission, warmUp } = options;
   // Besides the shape, it refuses what PostgreSQL could not store (NUL, unpaired surrogates,
   // nesting past the limit), naming the path, so an accepted event is never lost afterwards.
   const WebhookBody = webhookBodySchema({ maxJsonDepth: options.maxJsonDepth });
@@ -73,7 +76,15 @@ export function webhookRoute(app: FastifyInstance, options: WebhookRouteOptions)
       receivedAt,
     };
 
-    return publishAndAnswer({ request, reply, publisher, event, retryAfterSeconds, admission });
+    return publishAndAnswer({
+      request,
+      reply,
+      publisher,
+      event,
+      retryAfterSeconds,
+      admission,
+      warmUp,
+    });
   });
 }
 

@@ -1,0 +1,82 @@
+import type { EndToEnd, Plan } from '../types.js';
+
+/**
+ * What the machine allows the whole pipeline, events/s, from three limits measured in the same
+ * run: the bare HTTP server (parsing a request and answering), the broker's confirmed publishes
+ * and the consumer's drain. Every event pays all three on the same cores, so their times add:
+ * 1 / (1/bare HTTP + 1/broker ceiling + 1/drain). Zero when one of them was not measured.
+ */
+export function composedLimit(limits: {
+  bareHttpPerSecond: number;
+  brokerPerSecond: number;
+  drainPerSecond: number;
+}): number {
+  const rates = [limits.bareHttpPerSecond, limits.brokerPerSecond, limits.drainPerSecond];
+  if (rates.some((rate) => !(rate > 0))) return 0;
+  return 1 / rates.reduce((sum, rate) => sum + 1 / rate, 0);
+}
+
+/** The end-to-end level that stored the most per second (the curve's 64/128/256 connections). */
+export function bestEndToEnd(curve: EndToEnd[]): EndToEnd {
+  const best = curve.reduce<EndToEnd | undefined>(
+    (top, level) =>
+      top === undefined || level.persistedPerSecond > top.persistedPerSecond ? level : top,
+    undefined,
+  );
+  if (best === undefined) throw new Error('no end-to-end level ran');
+  return best;
+}
+
+/**
+ * The fixed-rate phases' requests per second: `--rate` when given (to compare with runs that
+ * used it), otherwise half of what the same run stored end to end, so that the load is the same
+ * share of capacity on any machine.
+ */
+export function fixedRateFor(options: {
+  given: number | undefined;
+  endToEndPerSecond: number;
+}): number {
+  if (options.given !== undefined) return options.given;
+  return Math.max(1, Math.round(options.endToEndPerSecond / 2));
+}
+
+/**
+ * CPU time per operation, µs, from a process's average share of one core (%) over `seconds`:
+ * share × seconds is CPU seconds × 100.
+ */
+export function cpuMicrosPer(options: {
+  percent: number | undefined;
+  seconds: number;
+  count: number;
+}): number | undefined {
+  const { percent, seconds, count } = options;
+  if (percent === undefined || count <= 0) return undefined;
+  return Math.round((percent * seconds * 10_000) / count);
+}
+
+/**
+ * Seconds of end-to-end work that the phases sized by a count (not a duration) are given: the
+ * drain's pre-filled messages and each delivery backlog's events. On the machine of the runs of
+ * record these leave the planned counts as they are; on a slower one the counts shrink with the
+ * measured rate, so that the run keeps to its time.
+ */
+export const DRAIN_SECONDS_OF_END_TO_END = 20;
+export const DELIVERY_SECONDS_OF_END_TO_END = 6;
+/** Below these a phase would measure too little to mean anything. */
+const MIN_DRAIN_MESSAGES = 10_000;
+const MIN_DELIVERY_EVENTS = 2000;
+
+/**
+ * The plan with its count-sized phases scaled to `endToEndPerSecond` of the same run: each at
+ * most what was planned, at least its minimum (or the planned count, if smaller).
+ */
+export function scaledPlan(plan: Plan, endToEndPerSecond: number): Plan {
+  if (!(endToEndPerSecond > 0)) return plan;
+  const scale = (planned: number, seconds: number, minimum: number) =>
+    Math.min(planned, Math.max(minimum, Math.round(endToEndPerSecond * seconds)));
+  return {
+    ...plan,
+    drainMessages: scale(plan.drainMessages, DRAIN_SECONDS_OF_END_TO_END, MIN_DRAIN_MESSAGES),
+    deliveryEvents: scale(plan.deliveryEvents, DELIVERY_SECONDS_OF_END_TO_END, MIN_DELIVERY_EVENTS),
+  };
+}
