@@ -17,6 +17,12 @@ export interface DatabaseOptions {
   maxConnections: number;
   /** Server-side limit for one statement; a slower one fails as a transient error. */
   statementTimeoutMs: number;
+  /**
+   * Longest wait for a lock (a table held by a migration), after which the statement fails as
+   * `DatabaseUnavailableError`: no row is at fault, the caller waits it out. Default: half the
+   * statement timeout, so a lock wait ends as that and not as a statement timeout.
+   */
+  lockTimeoutMs?: number;
   /** Longest wait for a connection (new or from the pool). Default 5000 ms. */
   connectTimeoutMs?: number;
   /** Shown in `pg_stat_activity`. */
@@ -37,6 +43,8 @@ export class Database {
       max: options.maxConnections,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       statement_timeout: options.statementTimeoutMs,
+      lock_timeout:
+        options.lockTimeoutMs ?? Math.max(1, Math.floor(options.statementTimeoutMs / 2)),
       application_name: options.applicationName,
       idleTimeoutMillis: 30_000,
     });

@@ -1,7 +1,8 @@
 /**
  * Failure classes of the database, as the consumer must treat them:
  * - `DatabaseUnavailableError`: the database as a whole cannot be used (down, unreachable,
- *   refusing connections, schema missing). No message is at fault: hold them and wait.
+ *   refusing connections, schema missing, a table locked past the lock timeout, as by a
+ *   migration). No message is at fault: hold them and wait.
  * - `TransientDatabaseError`: this attempt failed but the same statement may succeed later
  *   (deadlock, serialization failure, timeout). Retry the message later.
  * - `PermanentDatabaseError`: the database rejects the row as data. Retrying cannot help.
@@ -34,10 +35,15 @@ export class PermanentDatabaseError extends DatabaseError {
 
 /** SQLSTATE classes and codes that mean "the database, not this row" (PostgreSQL appendix A). */
 const UNAVAILABLE_CLASSES = ['08', '28', '3D', '42', '53', '57', '58', 'XX'];
+/**
+ * A lock not granted within `lock_timeout` (the pool sets one below the statement timeout):
+ * something holds a table, such as a migration (the partition upgrade locks the events for
+ * seconds per million rows). Waited out like an outage, it costs no message its retries.
+ */
+const LOCKED_OUT = '55P03';
 const TRANSIENT_CODES = new Set([
   '40001', // serialization_failure
   '40P01', // deadlock_detected
-  '55P03', // lock_not_available
   '57014', // query_canceled (statement_timeout)
   '55006', // object_in_use
 ]);
@@ -73,6 +79,7 @@ export function classifyDatabaseError(err: unknown): ClassifiedDatabaseError {
       ? new DatabaseUnavailableError(message, options)
       : new TransientDatabaseError(message, options);
   }
+  if (code === LOCKED_OUT) return new DatabaseUnavailableError(message, options);
   if (TRANSIENT_CODES.has(code)) return new TransientDatabaseError(message, options);
   const sqlClass = code.slice(0, 2);
   if (PERMANENT_CLASSES.includes(sqlClass)) return new PermanentDatabaseError(message, options);

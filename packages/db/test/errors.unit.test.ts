@@ -14,6 +14,8 @@ describe('classifyDatabaseError', () => {
     ['admin shutdown (57P01)', pgError('57P01')],
     ['a missing table (42P01)', pgError('42P01')],
     ['too many connections (53300)', pgError('53300')],
+    // A table held past lock_timeout, as by a migration: waited out, no retry used.
+    ['lock not available (55P03)', pgError('55P03')],
   ])('%s: unavailable (hold the messages, probe)', (_case, err) => {
     expect(classifyDatabaseError(err).kind).toBe('unavailable');
   });
@@ -22,7 +24,6 @@ describe('classifyDatabaseError', () => {
     ['serialization failure (40001)', pgError('40001')],
     ['deadlock (40P01)', pgError('40P01')],
     ['statement timeout (57014)', pgError('57014')],
-    ['lock not available (55P03)', pgError('55P03')],
     // Not the database's fault and not a connection: retried, then dead-lettered, never held.
     ['an error without a SQLSTATE', new RangeError('Invalid string length')],
   ])('%s: transient (retry later)', (_case, err) => {
