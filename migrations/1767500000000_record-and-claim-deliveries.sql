@@ -15,6 +15,15 @@ ALTER TABLE deliveries ADD COLUMN throttled_since timestamptz;
 ALTER TABLE subscriptions ADD COLUMN rate_limit_per_second integer;
 ALTER TABLE subscriptions ADD COLUMN recent_leases timestamptz[];
 
+-- Called by each cycle with the deliveries whose outcome it just recorded, before it leases
+-- anything: what else follows an outcome. Nothing yet; migration 1769000000000 (order per key)
+-- makes a finished delivery pass its key on here.
+CREATE FUNCTION deliveries_settled(ids uuid[]) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+END
+$$;
+
 -- One round trip for a sender's whole cycle: record the outcomes of the attempts that ended,
 -- which frees their in-flight slots, then lease the due deliveries that fit each active
 -- subscription's free slots. Returns the leased deliveries' ids and attempt numbers; the
@@ -89,6 +98,8 @@ BEGIN
         ELSE coalesce(r.error, 'HTTP ' || r.http_status) END,
       delivered_at = CASE WHEN r.status = 'delivered' THEN r.attempted_at ELSE d.delivered_at END
     FROM r WHERE d.id = ANY (o_ids) AND d.id = r.id AND d.status = r.pending;
+
+    PERFORM deliveries_settled(o_ids);
   END IF;
 
   IF p_limit <= 0 THEN
@@ -164,6 +175,7 @@ $$;
 
 DROP FUNCTION record_and_claim_deliveries(uuid[], timestamptz[], integer[], integer[], text[],
   text[], text[], timestamptz[], integer, integer, uuid[], integer[], uuid);
+DROP FUNCTION deliveries_settled(uuid[]);
 ALTER TABLE subscriptions DROP COLUMN recent_leases;
 ALTER TABLE subscriptions DROP COLUMN rate_limit_per_second;
 ALTER TABLE deliveries DROP COLUMN throttled_since;
