@@ -1,26 +1,16 @@
-import { serviceRegistry } from '@webhooks/config';
-import {
-  Database,
-  DeliveriesRepository,
-  type EventRow,
-  EventsRepository,
-  SubscriptionsRepository,
-} from '@webhooks/db';
+import type { DeliveriesRepository, EventRow, EventsRepository } from '@webhooks/db';
 import type { FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { metricValue } from '../../../test/helpers/prometheus.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
-import { testLogger } from '../../../test/helpers/test-logger.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
 import {
   type ReceiverAnswer,
   unusedUrl,
   WebhookReceiver,
 } from '../../../test/helpers/webhook-receiver.js';
-import { DeliveryRole } from '../src/delivery/delivery-role.js';
-import { TestEventSender } from '../src/delivery/test-event.js';
-import { buildOpsApp } from '../src/ops/ops-app.js';
+import { deliveryOpsApp } from './fixtures/delivery-ops-app.js';
+import { startDeliverySender } from './fixtures/delivery-sender.js';
 
 // The delivery controls against real receivers, a real database and a real sender: backfill of
 // events stored before a subscription existed, a signed test event, and the automatic pause of
@@ -34,23 +24,13 @@ const AUTO_PAUSE_AFTER_MS = 1500;
 let database: TestDatabase;
 let events: EventsRepository;
 let deliveries: DeliveriesRepository;
-let testEvents: TestEventSender;
 let app: FastifyInstance;
+let closeApp = async () => {};
 const open: Array<{ close(): Promise<unknown> } | (() => Promise<unknown>)> = [];
 
 beforeAll(async () => {
   database = await createTestDatabase(inject('databaseUrl'));
-  events = new EventsRepository(database.db);
-  deliveries = new DeliveriesRepository(database.db);
-  testEvents = new TestEventSender({});
-  app = buildOpsApp({
-    logger: testLogger(),
-    readiness: async () => ({ broker: true, database: true }),
-    events,
-    metricsRegistry: serviceRegistry(),
-    opsToken: TOKEN,
-    delivery: { subscriptions: new SubscriptionsRepository(database.db), deliveries, testEvents },
-  });
+  ({ events, deliveries, app, close: closeApp } = deliveryOpsApp(database.db, TOKEN));
 });
 
 afterEach(async () => {
@@ -62,8 +42,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await app?.close();
-  testEvents?.close();
+  await closeApp();
   await database?.drop();
 });
 
@@ -85,28 +64,13 @@ async function receiver(respond?: () => ReceiverAnswer, port?: number): Promise<
   return r;
 }
 
-/** A sender of its own (pool, worker, automatic pause), as one consumer process has. */
-function startSender(): { role: DeliveryRole; registry: Registry } {
-  const db = new Database({
-    connectionString: database.url,
-    logger: testLogger(),
-    maxConnections: 4,
-    statementTimeoutMs: 30_000,
-    applicationName: 'delivery-controls-test',
+/** A sender of its own (pool, worker), as one consumer process has. */
+function startSender() {
+  const sender = startDeliverySender(database.url, 'delivery-controls-test', {
+    DELIVERY_AUTO_PAUSE_AFTER_MS: AUTO_PAUSE_AFTER_MS,
   });
-  const registry = serviceRegistry();
-  const role = new DeliveryRole({
-    db,
-    settings: { DELIVERY_POLL_MS: 20, DELIVERY_AUTO_PAUSE_AFTER_MS: AUTO_PAUSE_AFTER_MS },
-    registry,
-    logger: testLogger(),
-  });
-  role.start();
-  open.push(async () => {
-    for (const [, step] of role.stopSteps()) await step();
-    await db.close();
-  });
-  return { role, registry };
+  open.push(sender.stop);
+  return sender;
 }
 
 let names = 0;

@@ -1,11 +1,4 @@
-import { serviceRegistry } from '@webhooks/config';
-import {
-  Database,
-  DeliveriesRepository,
-  type EventRow,
-  EventsRepository,
-  SubscriptionsRepository,
-} from '@webhooks/db';
+import { Database, type DeliveriesRepository, type EventRow, EventsRepository } from '@webhooks/db';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
@@ -16,9 +9,8 @@ import {
   type ReceiverAnswer,
   WebhookReceiver,
 } from '../../../test/helpers/webhook-receiver.js';
-import { DeliveryRole } from '../src/delivery/delivery-role.js';
-import { TestEventSender } from '../src/delivery/test-event.js';
-import { buildOpsApp } from '../src/ops/ops-app.js';
+import { deliveryOpsApp } from './fixtures/delivery-ops-app.js';
+import { startDeliverySender } from './fixtures/delivery-sender.js';
 
 // Order per key against real receivers, a real database and real senders: a subscription with
 // `ordering.key` is sent the events of one key one at a time, in the order they were stored; a
@@ -31,23 +23,13 @@ const ORDERING = { key: '/data/customer/id' };
 let database: TestDatabase;
 let events: EventsRepository;
 let deliveries: DeliveriesRepository;
-let testEvents: TestEventSender;
 let app: FastifyInstance;
+let closeApp = async () => {};
 const open: Array<{ close(): Promise<unknown> } | (() => Promise<unknown>)> = [];
 
 beforeAll(async () => {
   database = await createTestDatabase(inject('databaseUrl'));
-  events = new EventsRepository(database.db);
-  deliveries = new DeliveriesRepository(database.db);
-  testEvents = new TestEventSender({});
-  app = buildOpsApp({
-    logger: testLogger(),
-    readiness: async () => ({ broker: true, database: true }),
-    events,
-    metricsRegistry: serviceRegistry(),
-    opsToken: TOKEN,
-    delivery: { subscriptions: new SubscriptionsRepository(database.db), deliveries, testEvents },
-  });
+  ({ events, deliveries, app, close: closeApp } = deliveryOpsApp(database.db, TOKEN));
 });
 
 afterEach(async () => {
@@ -59,8 +41,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await app?.close();
-  testEvents?.close();
+  await closeApp();
   await database?.drop();
 });
 
@@ -95,26 +76,10 @@ function pool(name: string, maxConnections = 4): Database {
 }
 
 /** A sender of its own (pool, worker), as one consumer process has. */
-function startSender(): DeliveryRole {
-  const db = new Database({
-    connectionString: database.url,
-    logger: testLogger(),
-    maxConnections: 4,
-    statementTimeoutMs: 30_000,
-    applicationName: 'delivery-order-test',
-  });
-  const role = new DeliveryRole({
-    db,
-    settings: { DELIVERY_POLL_MS: 20 },
-    registry: serviceRegistry(),
-    logger: testLogger(),
-  });
-  role.start();
-  open.push(async () => {
-    for (const [, step] of role.stopSteps()) await step();
-    await db.close();
-  });
-  return role;
+function startSender() {
+  const sender = startDeliverySender(database.url, 'delivery-order-test');
+  open.push(sender.stop);
+  return sender.role;
 }
 
 let names = 0;

@@ -1,7 +1,5 @@
-import { serviceRegistry } from '@webhooks/config';
 import { parseExactJson } from '@webhooks/contracts';
 import {
-  Database,
   DeliveriesRepository,
   type EventRow,
   EventsRepository,
@@ -9,14 +7,13 @@ import {
 } from '@webhooks/db';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js';
-import { testLogger } from '../../../test/helpers/test-logger.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
 import {
   type ReceiverAnswer,
   unusedUrl,
   WebhookReceiver,
 } from '../../../test/helpers/webhook-receiver.js';
-import { DeliveryRole } from '../src/delivery/delivery-role.js';
+import { startDeliverySender } from './fixtures/delivery-sender.js';
 
 // The sender against real receivers: deliveries made by storing are sent signed, retried on
 // the subscription's schedule, recorded attempt by attempt, and replayable.
@@ -62,25 +59,9 @@ function startSender(
     DELIVERY_BACKOFF_MAX_MS?: number;
   } = {},
 ) {
-  const db = new Database({
-    connectionString: database.url,
-    logger: testLogger(),
-    maxConnections: 4,
-    statementTimeoutMs: 30_000,
-    applicationName: 'delivery-test',
-  });
-  const role = new DeliveryRole({
-    db,
-    settings: { DELIVERY_POLL_MS: 20, ...settings },
-    registry: serviceRegistry(),
-    logger: testLogger(),
-  });
-  role.start();
-  open.push(async () => {
-    for (const [, step] of role.stopSteps()) await step();
-    await db.close();
-  });
-  return role;
+  const sender = startDeliverySender(database.url, 'delivery-test', settings);
+  open.push(sender.stop);
+  return sender.role;
 }
 
 let subscriptions = 0;
