@@ -258,22 +258,14 @@ export class DeliveriesRepository {
     return result.rows;
   }
 
-  /** `recordAndLease`, then `leased`. */
-  async recordAndClaim(
-    records: readonly AttemptRecord[],
-    options: { limit: number; leaseMarginMs: number; caps?: ReadonlyMap<string, number> },
-  ): Promise<ClaimedDelivery[]> {
-    return this.leased(await this.recordAndLease(records, options));
+  /** Leases up to `limit` due deliveries and reads them (nothing recorded). */
+  async claimDue(options: { limit: number; leaseMarginMs: number }): Promise<ClaimedDelivery[]> {
+    return this.leased(await this.recordAndLease([], options));
   }
 
-  /** Leases up to `limit` due deliveries (`recordAndClaim` with nothing to record). */
-  claimDue(options: { limit: number; leaseMarginMs: number }): Promise<ClaimedDelivery[]> {
-    return this.recordAndClaim([], options);
-  }
-
-  /** Records attempts and what follows from each (`recordAndClaim` leasing nothing). */
+  /** Records attempts and what follows from each (`recordAndLease` leasing nothing). */
   async recordAttempts(records: readonly AttemptRecord[]): Promise<void> {
-    await this.recordAndClaim(records, { limit: 0, leaseMarginMs: 0 });
+    await this.recordAndLease(records, { limit: 0, leaseMarginMs: 0 });
   }
 
   /** Gives back leases of deliveries not attempted after all: due again at once. */

@@ -105,9 +105,4 @@ export class DestinationBackoff {
     const failing = this.#failing.get(subscriptionId);
     if (probe && failing !== undefined) failing.probing = false;
   }
-
-  /** Forgets a subscription (a probe that never ended: the sender stopped). */
-  forget(subscriptionId: string): void {
-    this.#failing.delete(subscriptionId);
-  }
 }
