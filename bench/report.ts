@@ -197,7 +197,7 @@ function deliveryCpu(d: DeliveryResult): string[] {
       )
       .join(
         '; ',
-      )}. The receiver verified ${n(d.verified)} sampled signatures (one delivery in ${d.verifyEvery}) with standardwebhooks${d.notVerified > 0 ? `, and REFUSED ${n(d.notVerified)}` : ''}.`,
+      )}. Each delivery run started after a VACUUM of the delivery tables${d.autovacuum === false ? ' (autovacuum is off on this database)' : ''}. The receiver verified ${n(d.verified)} sampled signatures (one delivery in ${d.verifyEvery}) with standardwebhooks${d.notVerified > 0 ? `, and REFUSED ${n(d.notVerified)}` : ''}.`,
     '',
   ];
 }

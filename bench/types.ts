@@ -239,6 +239,11 @@ export interface DeliveryLatency {
 export interface DeliveryResult {
   /** Every subscription's `maxInFlight`. */
   maxInFlight: number;
+  /**
+   * Whether the database runs autovacuum. Either way every delivery run starts after a VACUUM
+   * of the delivery tables (and the events), so that no run pays for the dead rows of the last.
+   */
+  autovacuum?: boolean | undefined;
   /** The receiver verified one delivery in this many with `standardwebhooks`. */
   verifyEvery: number;
   verified: number;

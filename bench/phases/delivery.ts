@@ -70,6 +70,23 @@ async function subscriptionsFor(
   return { ids, paths };
 }
 
+/**
+ * Vacuums what the delivery runs churn (each delivery is inserted, updated twice and deleted
+ * with its subscription), so that each run starts from the table a running autovacuum keeps,
+ * not from the dead rows of the runs before it: on a database with autovacuum off they pile up
+ * (a million after the drains) and every claim walks them.
+ */
+async function vacuumDeliveryTables(session: Session): Promise<void> {
+  await session.context.env.db.query(
+    'VACUUM (ANALYZE) deliveries, delivery_attempts, delivery_order_keys, subscriptions, webhook_events',
+  );
+}
+
+async function autovacuumIsOn(session: Session): Promise<boolean> {
+  const result = await session.context.env.db.query<{ autovacuum: string }>('SHOW autovacuum');
+  return result.rows[0]?.autovacuum === 'on';
+}
+
 /** CPU time per delivery of one process (or PostgreSQL's), µs, from a phase's average share. */
 const microsPerDelivery = (percent: number | undefined, cpu: CpuShare, deliveries: number) =>
   percent === undefined || deliveries === 0
@@ -88,6 +105,7 @@ async function drainBacklog(
   count: number,
   orderingKeys?: number,
 ): Promise<DeliveryDrain> {
+  await vacuumDeliveryTables(session);
   const { env, plan, log } = session.context;
   const events = plan.deliveryEvents;
   const ordered = orderingKeys !== undefined;
@@ -146,6 +164,7 @@ async function storedBetween(session: Session, type: string, toMs: number) {
  * was behind when it stopped, and that every delivery arrived.
  */
 async function liveBeside(session: Session, ingest: Service, count: number): Promise<DeliveryLive> {
+  await vacuumDeliveryTables(session);
   const { env, plan, log } = session.context;
   const connections = plan.e2eConnections.at(-1) ?? plan.connections;
   log(
@@ -195,6 +214,7 @@ async function latencyBesideBackfill(
   ratePerSecond: number,
   limitPerSecond: number,
 ): Promise<DeliveryBesideBackfill> {
+  await vacuumDeliveryTables(session);
   const { env, log } = session.context;
   const type = 'delivery-drain-1';
   const { ids, paths } = await subscriptionsFor(session, 'delivery-backfill', 1, {
@@ -295,7 +315,7 @@ export const deliveryPhase = async (
   context: PhaseContext,
   measured: { endToEndPerSecond: number },
 ): Promise<DeliveryResult> => {
-  const { env } = context;
+  const { env, log } = context;
   const secret = benchSecret();
   const receiver = await startDeliveryReceiver({ secret, verifyEvery: VERIFY_EVERY });
   const topology = env.freshTopology('delivery');
@@ -304,6 +324,10 @@ export const deliveryPhase = async (
   try {
     consumer = await env.startConsumer(topology);
     const session: Session = { context, receiver, secret, consumer, paths: [] };
+    const autovacuum = await autovacuumIsOn(session);
+    if (!autovacuum) {
+      log('delivery: autovacuum is off on this database; each delivery run starts after a VACUUM');
+    }
     const drain = [await drainBacklog(session, 1), await drainBacklog(session, 3)];
     const orderedDrain = await drainBacklog(session, 1, ORDERED_DRAIN_KEYS);
     ingest = await env.startIngest(topology);
@@ -313,6 +337,7 @@ export const deliveryPhase = async (
       drain[0]?.deliveriesPerSecond ?? 0,
     );
     const halfRate = Math.max(1, Math.round(limit / 2));
+    await vacuumDeliveryTables(session);
     const latency = await latencyAt(session, ingest, halfRate, Math.round(limit));
     const besideBackfill = await latencyBesideBackfill(
       session,
@@ -324,6 +349,7 @@ export const deliveryPhase = async (
     receiver.running.assertRunning();
     return {
       maxInFlight: BENCH_MAX_IN_FLIGHT,
+      autovacuum,
       verifyEvery: VERIFY_EVERY,
       verified: signatures.verified,
       notVerified: signatures.notVerified,
