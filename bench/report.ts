@@ -298,7 +298,7 @@ export function renderDrainMemory(r: DrainMemoryResult): string {
 export function renderDeliveryOutage(r: DeliveryOutageResult, checks: Check[]): string {
   const t = r.up.storedToDelivered;
   return [
-    `Delivery outage (${r.queueType} queues), ${r.startedAt}: ${n(r.ratePerSecond)} events/s through the ingest API for ${r.seconds} s, two subscriptions taking every event (maxInFlight ${r.maxInFlight}, the default retry schedule), one destination up, the other not listening the whole time; load average ${n(r.machine.loadAverage.start, 2)} → ${n(r.machine.loadAverage.end, 2)}.`,
+    `Delivery outage (${r.queueType} queues), ${r.startedAt}: ${n(r.ratePerSecond)} events/s through the ingest API for ${r.seconds} s, two subscriptions taking every event (maxInFlight ${r.maxInFlight}, the default retry schedule), one destination up, the other not listening the whole time${r.autovacuum === false ? `; autovacuum off on this database, so the bench vacuumed the delivery tables once a minute (${r.vacuums ?? 0} times)` : ''}; load average ${n(r.machine.loadAverage.start, 2)} → ${n(r.machine.loadAverage.end, 2)}.`,
     `Accepted ${n(r.accepted)}, stored ${n(r.stored)}; failed requests: ${n(r.load.failed)}; steady HTTP p99 ${n(r.load.steady.p99Ms, 1)} ms. Up: ${n(r.up.arrived)} arrived, ${n(r.up.recorded)} recorded delivered, stored→delivered p50 / p99 / max ${n(t.p50Ms, 1)} / ${n(t.p99Ms, 1)} / ${n(t.maxMs, 1)} ms. Down: ${n(r.down.attempts)} attempts refused, ${n(r.down.pending)} deliveries waiting in the table, ${n(r.down.failed)} failed.`,
     `Consumer RSS after the ${r.warmupSeconds} s warm-up ${r.startRssMb} MB, at the end ${r.endRssMb} MB, at most ${r.maxRssMb} MB; slope ${n(r.slopeMbPerMinute, 2)} MB/min.`,
     '',

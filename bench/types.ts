@@ -283,6 +283,10 @@ export interface DeliveryOutageResult {
   /** Samples before this are the warm-up, left out of `startRssMb` and the slope. */
   warmupSeconds: number;
   maxInFlight: number;
+  /** Whether the database runs autovacuum; where it does not, the bench vacuums once a minute. */
+  autovacuum?: boolean | undefined;
+  /** The bench's own vacuums of the delivery tables during the load. */
+  vacuums?: number | undefined;
   accepted: number;
   stored: number;
   load: Pick<OpenLoopResult, 'achievedPerSecond' | 'failed'> & { steady: LatencySummary };

@@ -14,6 +14,7 @@ import {
   subscribe,
   waitForDelivered,
 } from '../lib/subscriptions.js';
+import { autovacuumIsOn, standInForAutovacuum } from '../lib/vacuum.js';
 import type { Phase } from '../phase.js';
 import type { DeliveryOutageResult } from '../types.js';
 import { BENCH_MAX_IN_FLIGHT, VERIFY_EVERY } from './delivery.js';
@@ -70,11 +71,15 @@ export const deliveryOutagePhase: Phase<DeliveryOutageResult> = async ({ flags, 
     };
     await takeSample();
     const timer = setInterval(() => void takeSample(), sampleEveryMs);
+    const autovacuum = await autovacuumIsOn(env.db);
+    if (!autovacuum) log('autovacuum is off on this database: the bench vacuums once a minute');
+    const vacuum = standInForAutovacuum(env.db, autovacuum);
     let load: Awaited<ReturnType<typeof fixedRateLoad>>;
     try {
       load = await fixedRateLoad(ingest.url('/webhook'), ratePerSecond, seconds, 5);
     } finally {
       clearInterval(timer);
+      await vacuum.stop();
     }
     await takeSample();
 
@@ -106,6 +111,8 @@ export const deliveryOutagePhase: Phase<DeliveryOutageResult> = async ({ flags, 
       seconds,
       warmupSeconds,
       maxInFlight: BENCH_MAX_IN_FLIGHT,
+      autovacuum,
+      vacuums: vacuum.vacuums,
       accepted,
       stored,
       load: { achievedPerSecond: load.achievedPerSecond, failed: load.failed, steady: load.steady },

@@ -16,6 +16,7 @@ import {
   unsubscribe,
   waitForDelivered,
 } from '../lib/subscriptions.js';
+import { autovacuumIsOn, vacuumDeliveryTables } from '../lib/vacuum.js';
 import type { PhaseContext } from '../phase.js';
 import type {
   DeliveryBesideBackfill,
@@ -70,23 +71,6 @@ async function subscriptionsFor(
   return { ids, paths };
 }
 
-/**
- * Vacuums what the delivery runs churn (each delivery is inserted, updated twice and deleted
- * with its subscription), so that each run starts from the table a running autovacuum keeps,
- * not from the dead rows of the runs before it: on a database with autovacuum off they pile up
- * (a million after the drains) and every claim walks them.
- */
-async function vacuumDeliveryTables(session: Session): Promise<void> {
-  await session.context.env.db.query(
-    'VACUUM (ANALYZE) deliveries, delivery_attempts, delivery_order_keys, subscriptions, webhook_events',
-  );
-}
-
-async function autovacuumIsOn(session: Session): Promise<boolean> {
-  const result = await session.context.env.db.query<{ autovacuum: string }>('SHOW autovacuum');
-  return result.rows[0]?.autovacuum === 'on';
-}
-
 /** CPU time per delivery of one process (or PostgreSQL's), µs, from a phase's average share. */
 const microsPerDelivery = (percent: number | undefined, cpu: CpuShare, deliveries: number) =>
   percent === undefined || deliveries === 0
@@ -105,7 +89,7 @@ async function drainBacklog(
   count: number,
   orderingKeys?: number,
 ): Promise<DeliveryDrain> {
-  await vacuumDeliveryTables(session);
+  await vacuumDeliveryTables(session.context.env.db);
   const { env, plan, log } = session.context;
   const events = plan.deliveryEvents;
   const ordered = orderingKeys !== undefined;
@@ -164,7 +148,7 @@ async function storedBetween(session: Session, type: string, toMs: number) {
  * was behind when it stopped, and that every delivery arrived.
  */
 async function liveBeside(session: Session, ingest: Service, count: number): Promise<DeliveryLive> {
-  await vacuumDeliveryTables(session);
+  await vacuumDeliveryTables(session.context.env.db);
   const { env, plan, log } = session.context;
   const connections = plan.e2eConnections.at(-1) ?? plan.connections;
   log(
@@ -214,7 +198,7 @@ async function latencyBesideBackfill(
   ratePerSecond: number,
   limitPerSecond: number,
 ): Promise<DeliveryBesideBackfill> {
-  await vacuumDeliveryTables(session);
+  await vacuumDeliveryTables(session.context.env.db);
   const { env, log } = session.context;
   const type = 'delivery-drain-1';
   const { ids, paths } = await subscriptionsFor(session, 'delivery-backfill', 1, {
@@ -324,7 +308,7 @@ export const deliveryPhase = async (
   try {
     consumer = await env.startConsumer(topology);
     const session: Session = { context, receiver, secret, consumer, paths: [] };
-    const autovacuum = await autovacuumIsOn(session);
+    const autovacuum = await autovacuumIsOn(env.db);
     if (!autovacuum) {
       log('delivery: autovacuum is off on this database; each delivery run starts after a VACUUM');
     }
@@ -337,7 +321,7 @@ export const deliveryPhase = async (
       drain[0]?.deliveriesPerSecond ?? 0,
     );
     const halfRate = Math.max(1, Math.round(limit / 2));
-    await vacuumDeliveryTables(session);
+    await vacuumDeliveryTables(session.context.env.db);
     const latency = await latencyAt(session, ingest, halfRate, Math.round(limit));
     const besideBackfill = await latencyBesideBackfill(
       session,

@@ -356,6 +356,21 @@ export class DeliveriesRepository {
     return backfillDeliveries(this.#db, subscriptionId, window, options);
   }
 
+  /**
+   * Whether PostgreSQL vacuums the deliveries table by itself (autovacuum on, and not turned
+   * off for the table). Each delivery leaves dead rows behind (inserted, then updated as it is
+   * leased and as its outcome is recorded); without vacuum they pile up and every claim walks
+   * them, so sending slows down as they grow.
+   */
+  async vacuumedAutomatically(): Promise<boolean> {
+    const result = await this.#db.query<{ on: boolean }>(
+      `SELECT current_setting('autovacuum')::boolean
+         AND NOT coalesce('autovacuum_enabled=false' = ANY (c.reloptions), false) AS on
+       FROM pg_class c WHERE c.oid = 'deliveries'::regclass`,
+    );
+    return result.rows[0]?.on ?? false;
+  }
+
   /** Pending deliveries per subscription name (for `/metrics`). */
   async pendingBySubscription(): Promise<Map<string, number>> {
     const result = await this.#db.query<{ name: string; pending: number }>(

@@ -40,9 +40,11 @@ export class DeliveryRole {
   readonly worker: DeliveryWorker;
   readonly autoPause: AutoPause;
   readonly #sender: DeliverySender;
+  readonly #logger: Logger;
 
   constructor(options: DeliveryRoleOptions) {
     const { settings, logger } = options;
+    this.#logger = logger;
     this.deliveries = new DeliveriesRepository(options.db);
     this.metrics = new DeliveryMetrics({
       registry: options.registry,
@@ -83,6 +85,26 @@ export class DeliveryRole {
   start(): void {
     this.worker.start();
     this.autoPause.start();
+    void this.warnWithoutVacuum();
+  }
+
+  /**
+   * Says so, once, when nothing vacuums the deliveries table: sending then slows down as the
+   * dead rows of finished deliveries grow. Whether it warned.
+   */
+  async warnWithoutVacuum(): Promise<boolean> {
+    try {
+      if (await this.deliveries.vacuumedAutomatically()) return false;
+    } catch (err) {
+      this.#logger.debug({ err }, 'could not read whether autovacuum runs');
+      return false;
+    }
+    this.#logger.warn(
+      'autovacuum is off for the deliveries table: every delivery leaves dead rows that slow ' +
+        'the sender down until something vacuums them; turn autovacuum on, or run ' +
+        'VACUUM deliveries, delivery_attempts regularly',
+    );
+    return true;
   }
 
   stopSteps(): ShutdownStep[] {
