@@ -108,7 +108,7 @@ interface PageRow {
 /**
  * Makes deliveries of `subscriptionId` for the stored events of `window` that match its filter,
  * page by page (each page its own statement, so nothing is held in memory or locked between
- * pages). Events it has a delivery for already keep it as it is: not made again, not sent
+ * pages; pages of backfills of the same subscription run one at a time). Events it has a delivery for already keep it as it is: not made again, not sent
  * again (a replay does that). With `dryRun`, only counts.
  */
 export async function backfillDeliveries(
@@ -122,7 +122,7 @@ export async function backfillDeliveries(
   const total: BackfillResult = { matched: 0, queued: 0 };
   let after: { createdAt: string | null; id: string | null } = { createdAt: null, id: null };
   for (;;) {
-    const result = await db.query<PageRow>(statement, [
+    const values = [
       subscriptionId,
       window.from,
       window.to,
@@ -131,7 +131,20 @@ export async function backfillDeliveries(
       pageSize,
       window.sources ?? null,
       window.types ?? null,
-    ]);
+    ];
+    const result = options.dryRun
+      ? await db.query<PageRow>(statement, values)
+      : await db.transaction(async (query) => {
+          // One page of the subscription's backfills at a time, and each page's snapshot taken
+          // after the one before it committed: otherwise two backfills at once both see an
+          // event without its delivery, and the one whose insert is then dropped as a
+          // duplicate has already taken a position in the event's key for it (a gap the key
+          // would wait on).
+          await query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+            `delivery-backfill:${subscriptionId}`,
+          ]);
+          return query<PageRow>(statement, values);
+        });
     const page = result.rows[0];
     if (page === undefined || page.read === 0) return total;
     total.matched += page.matched;

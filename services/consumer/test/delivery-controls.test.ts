@@ -198,6 +198,53 @@ describe('POST /subscriptions/:id/backfill', () => {
     expect(await deliveryCount(subscription.id)).toBe(3);
   });
 
+  it('two backfills of one ordered subscription at once give each event one position in its key', async () => {
+    // 400 events of 10 keys (customer ids), stored before the subscription exists.
+    const from = new Date(Date.now() - 1000).toISOString();
+    const rows: EventRow[] = [];
+    for (let n = 0; n < 400; n += 1) {
+      const row = event('race-shop', 'order.paid', `race-${n}`);
+      rows.push({ ...row, data: { ...(row.data as object), customer: { id: `k${n % 10}` } } });
+    }
+    await events.insertBatch(rows);
+    const r = await receiver();
+    const subscription = await subscribe(r.url, {
+      filter: { sources: ['race-shop'] },
+      ordering: { key: '/data/customer/id' },
+    });
+    const to = new Date(Date.now() + 1000).toISOString();
+
+    // Both walk the same pages at once; whichever makes an event's delivery, the other skips it
+    // and must not take a position for it (a key's positions are its deliveries, no gaps).
+    const results = await Promise.all(
+      [0, 1, 2].map(() =>
+        deliveries.backfill(subscription.id, { from, to }, { dryRun: false, pageSize: 20 }),
+      ),
+    );
+    expect(results.map((result) => result.matched)).toEqual([400, 400, 400]);
+    expect(results.reduce((sum, result) => sum + result.queued, 0)).toBe(400);
+    const keys = await database.db.query<{ key: string; last: number; made: number; head: number }>(
+      `SELECT k.order_key AS key, k.last_seq::int AS last, k.head_seq::int AS head,
+         (SELECT count(*)::int FROM deliveries d
+          WHERE d.subscription_id = k.subscription_id AND d.order_key = k.order_key) AS made
+       FROM delivery_order_keys k WHERE k.subscription_id = $1 ORDER BY k.order_key`,
+      [subscription.id],
+    );
+    expect(keys.rows).toHaveLength(10);
+    for (const key of keys.rows) expect(key).toEqual({ key: key.key, last: 40, made: 40, head: 1 });
+
+    // And every one of them is sent: no key waits on a position nothing holds.
+    startSender();
+    await r.waitForCount(400);
+    await waitFor('400 deliveries recorded delivered', async () => {
+      const result = await database.db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM deliveries WHERE subscription_id = $1 AND status = 'delivered'",
+        [subscription.id],
+      );
+      return result.rows[0]?.n === 400;
+    });
+  });
+
   it('refuses bad input with 400 naming the field, an unknown subscription with 404, and needs the token', async () => {
     const subscription = await subscribe('http://127.0.0.1:9/hook');
     const path = `/subscriptions/${subscription.id}/backfill`;
