@@ -8,7 +8,17 @@ import { benchBody } from './lib/payload.js';
 // argv: url ratePerSecond durationSeconds warmupSeconds
 const [url, rate, durationSeconds, warmupSeconds] = process.argv.slice(2).map(String);
 const target = new URL(url ?? '');
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+/**
+ * A connection left idle this long is closed rather than used again: below the API's keep-alive
+ * timeout (5 s by default), so that the generator never sends on a connection the server is
+ * closing at that moment (the request would fail with ECONNRESET, which is the client's race,
+ * not the service's failure). Requests in flight are not affected.
+ */
+const IDLE_CONNECTION_MS = 4000;
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: IDLE_CONNECTION_MS });
+/** When each pooled connection last became idle, to say how long a failed reuse had waited. */
+const idleSince = new WeakMap<object, number>();
+agent.on('free', (socket: object) => idleSince.set(socket, performance.now()));
 const body = Buffer.from(benchBody);
 
 /** Undefined for a 200; otherwise the status, or the error when no answer came. */
@@ -30,7 +40,14 @@ function send(): Promise<string | undefined> {
         response.on('error', (error) => resolve(failureReason({ error })));
       },
     );
-    request.on('error', (error) => resolve(failureReason({ error })));
+    let idleMs: number | undefined;
+    request.on('socket', (socket) => {
+      const since = idleSince.get(socket);
+      idleMs = since === undefined ? undefined : performance.now() - since;
+    });
+    request.on('error', (error) =>
+      resolve(failureReason({ error, reusedIdleMs: request.reusedSocket ? idleMs : undefined })),
+    );
     request.end(body);
   });
 }

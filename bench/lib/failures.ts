@@ -31,14 +31,28 @@ export class FailureLog {
 
 /**
  * What a request's failure was: the status of an answer other than 200, or the error's
- * code (`ECONNRESET`) or message when no answer came.
+ * code (`ECONNRESET`) or message when no answer came, and whether it went out on a kept-alive
+ * connection that had been idle (and for how many whole seconds).
  */
-export function failureReason(outcome: { status?: number | undefined; error?: unknown }): string {
+export function failureReason(outcome: {
+  status?: number | undefined;
+  error?: unknown;
+  /** When the request went out on a kept-alive connection: how long it had been idle, ms. */
+  reusedIdleMs?: number | undefined;
+}): string {
   if (outcome.error !== undefined) {
     const error = outcome.error as { code?: unknown; message?: unknown };
-    if (typeof error.code === 'string') return `error ${error.code}`;
-    if (typeof error.message === 'string') return `error ${error.message}`;
-    return `error ${String(outcome.error)}`;
+    const what =
+      typeof error.code === 'string'
+        ? error.code
+        : typeof error.message === 'string'
+          ? error.message
+          : String(outcome.error);
+    const idle = outcome.reusedIdleMs;
+    // Whole seconds: a reuse at the server's keep-alive timeout stands out from one at once.
+    return idle === undefined
+      ? `error ${what}`
+      : `error ${what} on a reused connection idle ${Math.floor(idle / 1000)}–${Math.floor(idle / 1000) + 1} s`;
   }
   return `status ${outcome.status ?? 'none'}`;
 }

@@ -177,6 +177,17 @@ describe('bench: failed requests', () => {
     );
   });
 
+  it('says when a failed request went out on a kept-alive connection, and how long it had idled', () => {
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    expect(failureReason({ error: reset, reusedIdleMs: 4970 })).toBe(
+      'error ECONNRESET on a reused connection idle 4–5 s',
+    );
+    expect(failureReason({ error: reset, reusedIdleMs: 12 })).toBe(
+      'error ECONNRESET on a reused connection idle 0–1 s',
+    );
+    expect(failureReason({ error: reset, reusedIdleMs: undefined })).toBe('error ECONNRESET');
+  });
+
   it('groups failures by reason, most frequent first, with the seconds they fell in', () => {
     const log = new FailureLog();
     log.record('status 503', 4);
