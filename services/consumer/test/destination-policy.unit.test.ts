@@ -50,6 +50,22 @@ describe('DestinationPolicy without an allowed list', () => {
     }
   });
 
+  it('refuses metadata addresses that are not link-local: AWS over IPv6, NAT64 and 6to4 forms of 169.254/16', () => {
+    for (const address of [
+      'fd00:ec2::254',
+      'fd00:0ec2:0000:0000:0000:0000:0000:0254',
+      '64:ff9b::a9fe:a9fe',
+      '64:ff9b::169.254.169.254',
+      '2002:a9fe:a9fe::1',
+    ]) {
+      expect(policy.refusal(address), address).toMatch(/cloud metadata address/);
+    }
+    // Their neighbours are ordinary private or global addresses.
+    for (const address of ['fd00:ec2::253', '64:ff9b::a9ff:1', '2002:a9ff::1']) {
+      expect(policy.refusal(address), address).toBeUndefined();
+    }
+  });
+
   it('lets every other address through', () => {
     for (const address of [
       '127.0.0.1',

@@ -9,6 +9,14 @@ import { parseCidr } from '@webhooks/config';
  */
 const LINK_LOCAL_NETWORKS = ['169.254.0.0/16', 'fe80::/10'] as const;
 
+/**
+ * Also never a destination: the same metadata services reached at addresses that are not
+ * link-local. AWS's instance metadata service answers on `fd00:ec2::254` over IPv6; and
+ * 169.254.0.0/16 can be reached through the NAT64 well-known prefix (RFC 6052,
+ * `64:ff9b::a9fe:a9fe`) and as a 6to4 address (RFC 3056, `2002:a9fe:a9fe::`).
+ */
+const METADATA_NETWORKS = ['fd00:ec2::254/128', '64:ff9b::a9fe:0/112', '2002:a9fe::/32'] as const;
+
 /** A destination the policy refuses; the attempt fails without connecting. */
 export class DestinationRefusedError extends Error {
   readonly code = 'DESTINATION_REFUSED';
@@ -32,7 +40,7 @@ export type ResolveAll = (
 export interface DestinationPolicyOptions {
   /**
    * CIDRs (`10.0.0.0/8`, `fd00::/8`, or a bare address) deliveries may go to; anything outside
-   * is refused. Default: undefined, every address but link-local.
+   * is refused. Default: undefined, every address but link-local and metadata ones.
    */
   allowedNetworks?: readonly string[] | undefined;
   /** Resolves host names. Default `dns.lookup` (the system resolver, as node:http uses). */
@@ -49,12 +57,14 @@ export class DestinationPolicy {
   /** For node:http / node:net `lookup`: fails with `DestinationRefusedError` (code `DESTINATION_REFUSED`). */
   readonly lookup: LookupFunction;
   readonly #linkLocal = new BlockList();
+  readonly #metadata = new BlockList();
   readonly #allowed: BlockList | undefined;
   readonly #allowedText: string;
 
   /** Throws a `TypeError` naming an entry of `allowedNetworks` that is not a CIDR. */
   constructor({ allowedNetworks, resolve = dns.lookup }: DestinationPolicyOptions = {}) {
     for (const network of LINK_LOCAL_NETWORKS) addNetwork(this.#linkLocal, network);
+    for (const network of METADATA_NETWORKS) addNetwork(this.#metadata, network);
     if (allowedNetworks === undefined) {
       this.#allowed = undefined;
       this.#allowedText = '';
@@ -104,6 +114,9 @@ export class DestinationPolicy {
     const type = family === 4 ? 'ipv4' : 'ipv6';
     if (this.#linkLocal.check(address, type)) {
       return `a link-local address (${LINK_LOCAL_NETWORKS.join(', ')}), never a delivery destination`;
+    }
+    if (this.#metadata.check(address, type)) {
+      return `a cloud metadata address (${METADATA_NETWORKS.join(', ')}), never a delivery destination`;
     }
     if (this.#allowed !== undefined && !this.#allowed.check(address, type)) {
       return `outside the allowed networks (${this.#allowedText})`;
