@@ -1,4 +1,4 @@
-import type { Database } from '@webhooks/db';
+import { type Database, DeliveriesRepository } from '@webhooks/db';
 
 /** What delivery churns: each delivery is inserted, updated twice, and deleted with its event. */
 const DELIVERY_TABLES = 'deliveries, delivery_attempts, delivery_order_keys, subscriptions';
@@ -13,9 +13,9 @@ export async function vacuumDeliveryTables(db: Database): Promise<void> {
   await db.query(`VACUUM (ANALYZE) ${DELIVERY_TABLES}, webhook_events`);
 }
 
-export async function autovacuumIsOn(db: Database): Promise<boolean> {
-  const result = await db.query<{ autovacuum: string }>('SHOW autovacuum');
-  return result.rows[0]?.autovacuum === 'on';
+/** Whether the database vacuums the deliveries table by itself, as the consumer reads it. */
+export function autovacuumIsOn(db: Database): Promise<boolean> {
+  return new DeliveriesRepository(db).vacuumedAutomatically();
 }
 
 /** Autovacuum's own pause between looks at a table (`autovacuum_naptime`'s default). */

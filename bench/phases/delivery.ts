@@ -89,8 +89,8 @@ async function drainBacklog(
   count: number,
   orderingKeys?: number,
 ): Promise<DeliveryDrain> {
-  await vacuumDeliveryTables(session.context.env.db);
   const { env, plan, log } = session.context;
+  await vacuumDeliveryTables(env.db);
   const events = plan.deliveryEvents;
   const ordered = orderingKeys !== undefined;
   const type = `delivery-drain-${count}${ordered ? '-ordered' : ''}`;
@@ -148,8 +148,8 @@ async function storedBetween(session: Session, type: string, toMs: number) {
  * was behind when it stopped, and that every delivery arrived.
  */
 async function liveBeside(session: Session, ingest: Service, count: number): Promise<DeliveryLive> {
-  await vacuumDeliveryTables(session.context.env.db);
   const { env, plan, log } = session.context;
+  await vacuumDeliveryTables(env.db);
   const connections = plan.e2eConnections.at(-1) ?? plan.connections;
   log(
     `delivery live: e2e load, ${connections} connections, ${plan.e2eSeconds} s, ${subscriptions(count)}`,
@@ -198,8 +198,8 @@ async function latencyBesideBackfill(
   ratePerSecond: number,
   limitPerSecond: number,
 ): Promise<DeliveryBesideBackfill> {
-  await vacuumDeliveryTables(session.context.env.db);
   const { env, log } = session.context;
+  await vacuumDeliveryTables(env.db);
   const type = 'delivery-drain-1';
   const { ids, paths } = await subscriptionsFor(session, 'delivery-backfill', 1, {
     types: [type],
@@ -321,7 +321,7 @@ export const deliveryPhase = async (
       drain[0]?.deliveriesPerSecond ?? 0,
     );
     const halfRate = Math.max(1, Math.round(limit / 2));
-    await vacuumDeliveryTables(session.context.env.db);
+    await vacuumDeliveryTables(env.db);
     const latency = await latencyAt(session, ingest, halfRate, Math.round(limit));
     const besideBackfill = await latencyBesideBackfill(
       session,

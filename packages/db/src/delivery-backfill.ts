@@ -108,8 +108,9 @@ interface PageRow {
 /**
  * Makes deliveries of `subscriptionId` for the stored events of `window` that match its filter,
  * page by page (each page its own statement, so nothing is held in memory or locked between
- * pages; pages of backfills of the same subscription run one at a time). Events it has a delivery for already keep it as it is: not made again, not sent
- * again (a replay does that). With `dryRun`, only counts.
+ * pages; pages of backfills of the same subscription run one at a time). Events it has a
+ * delivery for already keep it as it is: not made again, not sent again (a replay does that).
+ * With `dryRun`, only counts.
  */
 export async function backfillDeliveries(
   db: Database,

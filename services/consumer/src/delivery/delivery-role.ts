@@ -102,7 +102,7 @@ export class DeliveryRole {
     this.#logger.warn(
       'autovacuum is off for the deliveries table: every delivery leaves dead rows that slow ' +
         'the sender down until something vacuums them; turn autovacuum on, or run ' +
-        'VACUUM deliveries, delivery_attempts regularly',
+        'VACUUM (ANALYZE) deliveries, delivery_attempts, delivery_order_keys regularly',
     );
     return true;
   }
