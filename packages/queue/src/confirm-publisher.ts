@@ -69,8 +69,12 @@ export class ConfirmPublisher {
   #connectionModel: ChannelModel | undefined;
   /** The channel already being replaced (at most once per channel). */
   #replaced: ConfirmChannel | undefined;
-  /** When the current channel was opened or last confirmed anything (ack or nack). */
-  #lastConfirmAtMs = 0;
+  /**
+   * Counts the current channel's openings and every confirm (ack or nack): a message that timed
+   * out finds it unchanged when nothing was confirmed on the channel while it waited. A count,
+   * not a time: a timer may fire a millisecond before the wall clock says its delay has passed.
+   */
+  #confirmEvents = 0;
   /** When the current channel was opened or last acked a message. */
   #lastAckAtMs = 0;
 
@@ -117,8 +121,8 @@ export class ConfirmPublisher {
       await assertEventsExchange(channel, this.#options.eventsExchange);
     }
     this.#channel = channel;
-    this.#lastConfirmAtMs = Date.now();
-    this.#lastAckAtMs = this.#lastConfirmAtMs;
+    this.#confirmEvents += 1;
+    this.#lastAckAtMs = Date.now();
   }
 
   async publish(original: OutgoingMessage): Promise<void> {
@@ -143,9 +147,10 @@ export class ConfirmPublisher {
       resolve = res;
       reject = rej;
     });
+    const confirmEventsAtSend = this.#confirmEvents;
     const timer = setTimeout(() => {
       entry.settle(new QueueUnavailableError('timeout', 'no confirm from the broker in time'));
-      this.#onConfirmTimeout();
+      this.#onConfirmTimeout(confirmEventsAtSend);
     }, this.#options.timeoutMs);
     const entry: Pending = {
       messageId: message.properties.messageId,
@@ -203,8 +208,8 @@ export class ConfirmPublisher {
    * when a quorum queue's leader node is lost, RabbitMQ 3.x hands a channel's pending messages
    * to the new leader only some 10 s later (measured with 3.10) and refuses nothing meanwhile.
    */
-  #onConfirmTimeout(): void {
-    if (Date.now() - this.#lastConfirmAtMs < this.#options.timeoutMs) return;
+  #onConfirmTimeout(confirmEventsAtSend: number): void {
+    if (this.#confirmEvents !== confirmEventsAtSend) return;
     this.#replaceChannel('no publish confirm for a whole timeout');
   }
 
@@ -245,7 +250,7 @@ export class ConfirmPublisher {
   }
 
   #onConfirm(entry: Pending, err: unknown, channel: ConfirmChannel): void {
-    this.#lastConfirmAtMs = Date.now();
+    this.#confirmEvents += 1;
     const returned = entry.messageId !== undefined && this.#returned.delete(entry.messageId);
     if (err) {
       const channelClosed = err instanceof Error && err.message === 'channel closed';
@@ -259,7 +264,7 @@ export class ConfirmPublisher {
       // A mandatory message that reached no queue is acked too; it must not count as stored.
       entry.settle(new QueueUnavailableError('unroutable', 'no queue is bound for the message'));
     } else {
-      this.#lastAckAtMs = this.#lastConfirmAtMs;
+      this.#lastAckAtMs = Date.now();
       entry.settle();
     }
   }
