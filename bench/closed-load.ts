@@ -3,8 +3,9 @@ import { benchBody } from './lib/payload.js';
 
 // Closed-loop load (each connection sends its next request when the last one is answered),
 // run in its own process so the generator does not share an event loop with what it measures.
-// argv: url connections durationSeconds
-const [url, connections, durationSeconds] = process.argv.slice(2);
+// argv: url connections durationSeconds [overallRate]: with overallRate, the connections together
+// send at most that many requests per second (another load level, the same connections).
+const [url, connections, durationSeconds, overallRate] = process.argv.slice(2);
 const result = await autocannon({
   url: String(url),
   method: 'POST',
@@ -12,6 +13,7 @@ const result = await autocannon({
   body: benchBody,
   connections: Number(connections),
   duration: Number(durationSeconds),
+  ...(overallRate === undefined ? {} : { overallRate: Number(overallRate) }),
 });
 process.stdout.write(
   `${JSON.stringify({

@@ -9,7 +9,7 @@ import {
 import type { BenchFlags } from './lib/flags.js';
 import { loadAverageNow, machineOf } from './lib/result-file.js';
 import type { PhaseContext } from './phase.js';
-import { bareHttpPhase } from './phases/bare-http.js';
+import { bareHttpAtRatePhase, bareHttpPhase } from './phases/bare-http.js';
 import { brokerCeilingPhase } from './phases/broker-ceiling.js';
 import { coldStartPhase } from './phases/cold-start.js';
 import { deliveryPhase } from './phases/delivery.js';
@@ -54,6 +54,7 @@ const benchmark: Mode = async (context) => {
   const ceiling = await bareHttpPhase(context);
   const brokerCeiling = await brokerCeilingPhase(context);
   const ingest = await ingestPhase(context);
+  const ceilingAtIngestRate = await bareHttpAtRatePhase(context, ingest.requestsPerSecond);
   const endToEndCurve = await endToEndPhase(context);
   const best = bestEndToEnd(endToEndCurve);
   // The phases sized by a count shrink on a slower machine, so that the run keeps to its time.
@@ -85,6 +86,7 @@ const benchmark: Mode = async (context) => {
     machine: machineOf(loadAverageAtStart),
     plan,
     ceiling,
+    ceilingAtIngestRate,
     brokerCeiling,
     ingest,
     endToEnd,
@@ -101,6 +103,11 @@ const benchmark: Mode = async (context) => {
         percent: ceiling.cpu?.processes.server,
         seconds: ceiling.cpu?.seconds ?? 0,
         count: ceiling.ok,
+      }),
+      bareHttpAtIngestRateMicros: cpuMicrosPer({
+        percent: ceilingAtIngestRate.cpu?.processes.server,
+        seconds: ceilingAtIngestRate.cpu?.seconds ?? 0,
+        count: ceilingAtIngestRate.ok,
       }),
     },
     fixedRatePerSecond,

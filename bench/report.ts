@@ -29,6 +29,11 @@ export function renderReport(r: BenchResult, checks: Check[]): string {
     '| phase | throughput | latency p50 / p99 | errors / loss |',
     '| --- | --- | --- | --- |',
     `| ceiling: bare Node HTTP + JSON.parse, ${r.plan.connections} connections | ${n(r.ceiling.requestsPerSecond)} req/s | ${r.ceiling.latencyP50Ms} / ${r.ceiling.latencyP99Ms} ms | ${r.ceiling.non2xx + r.ceiling.errors} errors |`,
+    ...(r.ceilingAtIngestRate === undefined
+      ? []
+      : [
+          `| bare server held to the ingest's rate, ${r.plan.connections} connections | ${n(r.ceilingAtIngestRate.requestsPerSecond)} req/s | ${r.ceilingAtIngestRate.latencyP50Ms} / ${r.ceilingAtIngestRate.latencyP99Ms} ms | ${r.ceilingAtIngestRate.non2xx + r.ceilingAtIngestRate.errors} errors |`,
+        ]),
     `| broker ceiling: confirmed persistent publishes, ${bc.concurrency} outstanding | ${n(bc.publishesPerSecond)} msg/s | ${n(bc.latencyP50Ms, 1)} / ${n(bc.latencyP99Ms, 1)} ms | ${bc.failed} failed; ${n(bc.confirmed)} confirmed, ${n(bc.queued)} in queue |`,
     `| ingest (publisher confirms, consumer stopped) | ${n(r.ingest.requestsPerSecond)} req/s (${n(r.ingest.requestsPerSecond / bc.publishesPerSecond, 2)} × broker, ${n(r.ingest.requestsPerSecond / r.ceiling.requestsPerSecond, 2)} × bare HTTP) | ${r.ingest.latencyP50Ms} / ${r.ingest.latencyP99Ms} ms | ${r.ingest.non2xx + r.ingest.errors} errors; ${n(r.ingest.accepted)} accepted, ${n(r.ingest.queued)} in queue |`,
     ...r.endToEndCurve.map(
@@ -56,6 +61,7 @@ export function renderReport(r: BenchResult, checks: Check[]): string {
         ]),
     ...cpuTable([
       ['ceiling (bare HTTP)', r.ceiling.cpu],
+      ["bare HTTP at the ingest's rate", r.ceilingAtIngestRate?.cpu],
       ['broker ceiling', r.brokerCeiling.cpu],
       ['ingest', r.ingest.cpu],
     ]),
@@ -120,8 +126,13 @@ export function capacityLines(
       cpu?.ingestMicros !== undefined && cpu.bareHttpMicros !== undefined && cpu.bareHttpMicros > 0
         ? ` (${n(cpu.ingestMicros / cpu.bareHttpMicros, 2)} × bare)`
         : '';
+    const atRate = cpu?.bareHttpAtIngestRateMicros;
+    const atRateText =
+      atRate === undefined || atRate <= 0 || cpu?.ingestMicros === undefined
+        ? ''
+        : `; held to the ingest's rate on the same connections, the bare server spent ${n(atRate)} µs (ingest ${n(cpu.ingestMicros / atRate, 2)} × that)`;
     lines.push(
-      `CPU time per request, from /proc: ingest API ${opt(cpu?.ingestMicros, 0)} µs per accepted request${ratio}, bare server ${opt(cpu?.bareHttpMicros, 0)} µs; the consumer ${opt(r.drain.consumerCpuMicros, 0)} µs per stored event (drain).`,
+      `CPU time per request, from /proc: ingest API ${opt(cpu?.ingestMicros, 0)} µs per accepted request${ratio}, bare server ${opt(cpu?.bareHttpMicros, 0)} µs at its ceiling${atRateText}; the consumer ${opt(r.drain.consumerCpuMicros, 0)} µs per stored event (drain).`,
     );
   }
   return lines.length === 0 ? [] : [...lines, ''];

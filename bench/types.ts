@@ -58,6 +58,11 @@ export interface CpuPerRequest {
   ingestMicros: number | undefined;
   /** The bare server over the ceiling phase, per request it answered. */
   bareHttpMicros: number | undefined;
+  /**
+   * The bare server held to the ingest phase's rate on the same connections, per request
+   * (absent in results written before it existed).
+   */
+  bareHttpAtIngestRateMicros?: number | undefined;
 }
 
 /** One point of the end-to-end curve. */
@@ -112,6 +117,8 @@ export interface BenchResult {
   };
   plan: Plan;
   ceiling: ClosedLoad;
+  /** The bare server held to the ingest phase's rate (absent in results written before it existed). */
+  ceilingAtIngestRate?: ClosedLoad;
   brokerCeiling: BrokerCeiling;
   /**
    * `accepted`: 200s counted by the API itself (the load generator's `ok` misses requests still

@@ -5,9 +5,23 @@ import { runJson } from './processes.js';
 
 // Each load generator runs in its own process, so its CPU is not the measured server's.
 
-/** autocannon against `url`: `connections` kept busy for `seconds`. */
-export const closedLoad = (url: string, connections: number, seconds: number) =>
-  runJson<ClosedLoad>(['bench/closed-load.ts', url, String(connections), String(seconds)]);
+/**
+ * autocannon against `url`: `connections` kept busy for `seconds`; with `overallRate`, together
+ * sending at most that many requests per second.
+ */
+export const closedLoad = (
+  url: string,
+  connections: number,
+  seconds: number,
+  overallRate?: number,
+) =>
+  runJson<ClosedLoad>([
+    'bench/closed-load.ts',
+    url,
+    String(connections),
+    String(seconds),
+    ...(overallRate === undefined ? [] : [String(overallRate)]),
+  ]);
 
 /** Requests sent on schedule at `rate` per second, answered or not (open loop). */
 export const fixedRateLoad = (url: string, rate: number, seconds: number, warmupSeconds: number) =>

@@ -91,6 +91,16 @@ describe('bench: capacity', () => {
     expect(lines).toContain('2,250/s, half of end to end');
     expect(lines).toContain('ingest API 120 µs per accepted request (2.40 × bare)');
     expect(lines).toContain('40 µs per stored event');
+    expect(lines).not.toContain("at the ingest's rate");
+    const withRate = capacityLines({
+      capacity,
+      cpuPerRequest: { ingestMicros: 120, bareHttpMicros: 50, bareHttpAtIngestRateMicros: 80 },
+      drain: { messages: 1, stored: 1, rowsPerSecond: 10_000 },
+      plan: {} as BenchResult['plan'],
+    }).join('\n');
+    expect(withRate).toContain(
+      "held to the ingest's rate on the same connections, the bare server spent 80 µs (ingest 1.50 × that)",
+    );
   });
 
   it('passes end to end at 0.85 × the composed limit, gates --quick only on a far lower floor', () => {
