@@ -2,6 +2,7 @@ import { QueueAdmin, type Topology } from '@webhooks/queue';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ConsumerService } from '../../services/consumer/src/consumer-service.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
+import { type CapturedLine, captureLogs } from '../helpers/log-capture.js';
 import { type PacedLoadResult, sendAtRate } from '../helpers/paced-load.js';
 import {
   type IngestHarness,
@@ -46,6 +47,9 @@ let consumerProxies: FaultProxy[] = [];
 let ingest: IngestHarness;
 let consumer: ConsumerService;
 const windows: string[] = [];
+/** What the services warned of, kept to say why a window was long when one is. */
+const ingestLog = captureLogs('warn');
+const consumerLog = captureLogs('warn');
 
 const proxyUrl = (proxy: FaultProxy) => `amqp://guest:guest@127.0.0.1:${proxy.port}`;
 
@@ -67,11 +71,16 @@ beforeAll(async () => {
     ingestProxies.push(await FaultProxy.start({ host: '127.0.0.1', port: node.amqpPort }));
     consumerProxies.push(await FaultProxy.start({ host: '127.0.0.1', port: node.amqpPort }));
   }
-  ingest = await startIngest({ amqpUrl: ingestProxies.map(proxyUrl), topology });
+  ingest = await startIngest({
+    amqpUrl: ingestProxies.map(proxyUrl),
+    topology,
+    logger: ingestLog.logger,
+  });
   consumer = startConsumer({
     amqpUrl: consumerProxies.map(proxyUrl),
     databaseUrl: database.url,
     topology,
+    logger: consumerLog.logger,
   });
   await waitFor('the consumer to be ready', async () => {
     const res = await consumer.app.inject('/readyz');
@@ -122,6 +131,30 @@ async function measureWindows(
 }
 
 /**
+ * A service's warnings from the fault on, one line per distinct message (and refusal reason):
+ * how many, first and last in ms after the fault. Printed with the windows, so that a long one
+ * says what the service went through (channel replaced, reconnected, refusals by reason).
+ */
+function warningsSince(service: string, lines: CapturedLine[], faultAtMs: number): string {
+  const seen = new Map<string, { count: number; firstMs: number; lastMs: number }>();
+  for (const line of lines) {
+    if (line.time < faultAtMs) continue;
+    const key = typeof line.reason === 'string' ? `${line.msg} (${line.reason})` : line.msg;
+    const atMs = line.time - faultAtMs;
+    const entry = seen.get(key);
+    if (entry === undefined) seen.set(key, { count: 1, firstMs: atMs, lastMs: atMs });
+    else {
+      entry.count += 1;
+      entry.lastMs = atMs;
+    }
+  }
+  if (seen.size === 0) return `    ${service}: no warnings`;
+  return [...seen]
+    .map(([key, e]) => `    ${service}: ${e.count} × ${key}, +${e.firstMs}…+${e.lastMs} ms`)
+    .join('\n');
+}
+
+/**
  * Runs the load, applies `fault` after `BEFORE_FAULT_MS`, heals after the load, then reconciles
  * every answer with the database and the DLQ and checks the recovery windows.
  */
@@ -169,7 +202,9 @@ async function survives(
         `storing ${measured.consumerMs} ms; ${load.answers.length} sent at ` +
         `${load.achievedRatePerSecond}/s (${load.skipped} skipped), ${result.accepted} accepted, ` +
         `${refused} refused, ${result.deadLettered.size} dead-lettered, ` +
-        `${result.storedWithout200.size} stored without a 200`,
+        `${result.storedWithout200.size} stored without a 200\n` +
+        `${warningsSince('ingest API', ingestLog.lines, faultAtMs)}\n` +
+        `${warningsSince('consumer', consumerLog.lines, faultAtMs)}`,
     );
     console.error(`[cluster]${windows.at(-1)}`);
     expect(result.lost).toEqual([]);
@@ -184,8 +219,8 @@ async function survives(
     // Back to 200s within the limit: every request sent later was accepted (and there were some).
     const sentAfterLimit = load.answers.filter((a) => a.sentAtMs >= faultAtMs + RECOVERY_LIMIT_MS);
     expect(sentAfterLimit.length).toBeGreaterThan(0);
-    expect(measured.apiMs).toBeLessThanOrEqual(RECOVERY_LIMIT_MS);
-    expect(measured.consumerMs).toBeLessThanOrEqual(RECOVERY_LIMIT_MS);
+    expect(measured.apiMs, windows.at(-1)).toBeLessThanOrEqual(RECOVERY_LIMIT_MS);
+    expect(measured.consumerMs, windows.at(-1)).toBeLessThanOrEqual(RECOVERY_LIMIT_MS);
   } finally {
     await admin.close();
   }
