@@ -73,7 +73,7 @@ export function renderReport(r: BenchResult, checks: Check[]): string {
             .join('; ')}.`,
           '',
         ]),
-    `Fixed rate, latency p50 / p99 / p99.9 / max: warm-up (first ${r.plan.warmupSeconds} s) ${latency(r.fixedRate.load.warmup)}; steady ${latency(r.fixedRate.load.steady)}.`,
+    `Fixed rate, latency p50 / p99 / p99.9 / max: warm-up (first ${r.plan.warmupSeconds} s) ${latency(r.fixedRate.load.warmup)}; steady ${latency(r.fixedRate.load.steady)}.${synRetransmitsText(r.fixedRate)}`,
     ...(r.brokerFixedRate === undefined
       ? []
       : [
@@ -217,6 +217,22 @@ function fixedRow(via: string, f: FixedRate, r: BenchResult): string {
   return `| fixed rate ${n(r.fixedRatePerSecond ?? r.plan.fixedRate ?? 0)}/s × ${r.plan.fixedSeconds} s, ${via} (open loop) | ${n(f.load.achievedPerSecond)}/s sent | ${via === 'HTTP' ? 'HTTP' : 'confirm'} ${n(f.load.latencyP50Ms, 1)} / ${n(f.load.latencyP99Ms, 1)} ms; receipt→stored ${n(f.storedP50Ms, 1)} / ${n(f.storedP99Ms, 1)} ms | ${f.load.failed} failed; ${n(f.accepted)} accepted, ${n(f.stored)} stored |`;
 }
 
+/**
+ * The machine's TCP SYN retransmissions over a fixed-rate phase, when counted: each is a
+ * connection that waited 1 s (or more) before it could carry a request.
+ */
+export function synRetransmitsText(f: FixedRate): string {
+  const counted = f.machine.filter((m) => m.synRetransmits !== undefined);
+  if (counted.length === 0) return '';
+  const total = counted.reduce((sum, m) => sum + (m.synRetransmits ?? 0), 0);
+  const seconds = counted
+    .filter((m) => (m.synRetransmits ?? 0) > 0)
+    .map((m) => Math.round(m.second));
+  return total === 0
+    ? ' No TCP SYN was sent again during the phase.'
+    : ` TCP SYNs sent again during the phase (each a connection that waited at least 1 s to open): ${total}, in the samples ending at second${seconds.length > 1 ? 's' : ''} ${seconds.join(', ')}.`;
+}
+
 /** The service sample whose scrape ended second `s` (scrapes land about one second apart). */
 const atSecond = <T extends { second: number }>(rows: T[], s: number) =>
   rows.find((row) => Math.round(row.second) - 1 === s);
@@ -227,13 +243,13 @@ const atSecond = <T extends { second: number }>(rows: T[], s: number) =>
  */
 export function perSecondTable(f: FixedRate): string[] {
   return [
-    '| s | sent | p50 | p99 | max | gen lag max | gen CPU % | late max | ingest loop p99/max | ingest CPU % | ingest GC ms | confirm p50/p99 | consumer loop max | consumer CPU % | consumer GC ms | stored p99 | machine busy % | iowait % | RabbitMQ % | PostgreSQL % |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| s | sent | p50 | p99 | max | gen lag max | gen CPU % | late max | ingest loop p99/max | ingest CPU % | ingest GC ms | confirm p50/p99 | consumer loop max | consumer CPU % | consumer GC ms | stored p99 | machine busy % | iowait % | RabbitMQ % | PostgreSQL % | SYN retransmits |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...f.load.perSecond.map((sec, s) => {
       const i = atSecond(f.ingest, s);
       const c = atSecond(f.consumer, s);
       const m = atSecond(f.machine, s);
-      return `| ${s} | ${sec.count} | ${n(sec.p50Ms, 1)} | ${n(sec.p99Ms, 1)} | ${n(sec.maxMs, 1)} | ${n(sec.ownLag.maxMs, 1)} | ${sec.ownLag.cpuPercent} | ${n(sec.lateMaxMs, 1)} | ${opt(i?.eventLoopP99Ms)} / ${opt(i?.eventLoopMaxMs)} | ${opt(i?.cpuPercent, 0)} | ${opt(i?.gcPauseMs)} | ${opt(i?.confirmP50Ms)} / ${opt(i?.confirmP99Ms)} | ${opt(c?.eventLoopMaxMs)} | ${opt(c?.cpuPercent, 0)} | ${opt(c?.gcPauseMs)} | ${opt(c?.storedP99Ms)} | ${opt(m?.busyPercent, 0)} | ${opt(m?.iowaitPercent, 0)} | ${opt(m?.rabbitmqPercent, 0)} | ${opt(m?.postgresPercent, 0)} |`;
+      return `| ${s} | ${sec.count} | ${n(sec.p50Ms, 1)} | ${n(sec.p99Ms, 1)} | ${n(sec.maxMs, 1)} | ${n(sec.ownLag.maxMs, 1)} | ${sec.ownLag.cpuPercent} | ${n(sec.lateMaxMs, 1)} | ${opt(i?.eventLoopP99Ms)} / ${opt(i?.eventLoopMaxMs)} | ${opt(i?.cpuPercent, 0)} | ${opt(i?.gcPauseMs)} | ${opt(i?.confirmP50Ms)} / ${opt(i?.confirmP99Ms)} | ${opt(c?.eventLoopMaxMs)} | ${opt(c?.cpuPercent, 0)} | ${opt(c?.gcPauseMs)} | ${opt(c?.storedP99Ms)} | ${opt(m?.busyPercent, 0)} | ${opt(m?.iowaitPercent, 0)} | ${opt(m?.rabbitmqPercent, 0)} | ${opt(m?.postgresPercent, 0)} | ${opt(m?.synRetransmits, 0)} |`;
     }),
   ];
 }

@@ -13,17 +13,45 @@ export interface MachineSecond {
   iowaitPercent: number;
   rabbitmqPercent: number;
   postgresPercent: number;
+  /**
+   * TCP SYNs sent again on the machine (TcpExt TCPSynRetrans): a connection whose first SYN got
+   * no answer waits 1 s for the second. Absent in results written before it was counted.
+   */
+  synRetransmits?: number;
 }
 
 interface Reading {
   atMs: number;
   busy: number;
   iowait: number;
+  synRetransmits: number | undefined;
   /** CPU ticks by pid, of the processes watched. */
   byPid: Map<string, { name: string; ticks: number }>;
 }
 
 const WATCHED = ['beam.smp', 'postgres'];
+
+/** A counter of the `TcpExt` lines of /proc/net/netstat (a line of names, then one of values). */
+export function tcpExtCounter(netstat: string, name: string): number | undefined {
+  const lines = netstat.split('\n');
+  for (let i = 0; i + 1 < lines.length; i++) {
+    const names = lines[i]?.split(/\s+/) ?? [];
+    const values = lines[i + 1]?.split(/\s+/) ?? [];
+    if (names[0] !== 'TcpExt:' || values[0] !== 'TcpExt:') continue;
+    const index = names.indexOf(name);
+    const value = index > 0 ? Number(values[index]) : Number.NaN;
+    return Number.isFinite(value) ? value : undefined;
+  }
+  return undefined;
+}
+
+function synRetransmits(): number | undefined {
+  try {
+    return tcpExtCounter(readFileSync('/proc/net/netstat', 'utf8'), 'TCPSynRetrans');
+  } catch {
+    return undefined;
+  }
+}
 
 function read(pids: readonly number[] = []): Reading | undefined {
   try {
@@ -48,6 +76,7 @@ function read(pids: readonly number[] = []): Reading | undefined {
       atMs: Date.now(),
       busy: [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0),
       iowait: iowait ?? 0,
+      synRetransmits: synRetransmits(),
       byPid,
     };
   } catch {
@@ -100,6 +129,9 @@ export function sampleMachine(): { stop(startedAtMs: number): MachineSecond[] } 
           iowaitPercent: Math.round((a.iowait - b.iowait) * perSecond),
           rabbitmqPercent: delta('beam.smp'),
           postgresPercent: delta('postgres'),
+          ...(a.synRetransmits !== undefined && b.synRetransmits !== undefined
+            ? { synRetransmits: a.synRetransmits - b.synRetransmits }
+            : {}),
         });
       }
       return rows;
