@@ -20,6 +20,20 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: IDLE_C
 const idleSince = new WeakMap<object, number>();
 agent.on('free', (socket: object) => idleSince.set(socket, performance.now()));
 const body = Buffer.from(benchBody);
+/** Connections opened, and the longest any took to connect, by second of the run. */
+const connects: Array<{ opened: number; maxMs: number }> = [];
+let runStartedAt = performance.now();
+
+function timeConnect(socket: import('node:net').Socket): void {
+  if (!socket.connecting) return;
+  const openedAt = performance.now();
+  const second = Math.max(0, Math.floor((openedAt - runStartedAt) / 1000));
+  socket.once('connect', () => {
+    const entry = (connects[second] ??= { opened: 0, maxMs: 0 });
+    entry.opened += 1;
+    entry.maxMs = Math.max(entry.maxMs, Math.round((performance.now() - openedAt) * 10) / 10);
+  });
+}
 
 /** Undefined for a 200; otherwise the status, or the error when no answer came. */
 function send(): Promise<string | undefined> {
@@ -42,6 +56,7 @@ function send(): Promise<string | undefined> {
     );
     let idleMs: number | undefined;
     request.on('socket', (socket) => {
+      timeConnect(socket);
       const since = idleSince.get(socket);
       idleMs = since === undefined ? undefined : performance.now() - since;
     });
@@ -52,6 +67,7 @@ function send(): Promise<string | undefined> {
   });
 }
 
+runStartedAt = performance.now();
 const result = await runOpenLoop({
   ratePerSecond: Number(rate),
   seconds: Number(durationSeconds),
@@ -59,4 +75,8 @@ const result = await runOpenLoop({
   send,
 });
 agent.destroy();
-process.stdout.write(`${JSON.stringify(result)}\n`);
+const connectsBySecond = Array.from({ length: result.perSecond.length }, (_, s) => ({
+  opened: connects[s]?.opened ?? 0,
+  maxMs: connects[s]?.maxMs ?? 0,
+}));
+process.stdout.write(`${JSON.stringify({ ...result, connects: connectsBySecond })}\n`);

@@ -233,6 +233,9 @@ export function synRetransmitsText(f: FixedRate): string {
     : ` TCP SYNs sent again during the phase (each a connection that waited at least 1 s to open): ${total}, in the samples ending at second${seconds.length > 1 ? 's' : ''} ${seconds.join(', ')}.`;
 }
 
+const connectsText = (c: { opened: number; maxMs: number } | undefined) =>
+  c === undefined ? '—' : c.opened === 0 ? '0' : `${c.opened} / ${n(c.maxMs, 1)}`;
+
 /** The service sample whose scrape ended second `s` (scrapes land about one second apart). */
 const atSecond = <T extends { second: number }>(rows: T[], s: number) =>
   rows.find((row) => Math.round(row.second) - 1 === s);
@@ -243,13 +246,13 @@ const atSecond = <T extends { second: number }>(rows: T[], s: number) =>
  */
 export function perSecondTable(f: FixedRate): string[] {
   return [
-    '| s | sent | p50 | p99 | max | gen lag max | gen CPU % | late max | ingest loop p99/max | ingest CPU % | ingest GC ms | confirm p50/p99 | consumer loop max | consumer CPU % | consumer GC ms | stored p99 | machine busy % | iowait % | RabbitMQ % | PostgreSQL % | SYN retransmits |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| s | sent | p50 | p99 | max | gen lag max | gen CPU % | late max | ingest loop p99/max | ingest CPU % | ingest GC ms | confirm p50/p99 | consumer loop max | consumer CPU % | consumer GC ms | stored p99 | machine busy % | iowait % | RabbitMQ % | PostgreSQL % | SYN retransmits | connections opened / connect max ms |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...f.load.perSecond.map((sec, s) => {
       const i = atSecond(f.ingest, s);
       const c = atSecond(f.consumer, s);
       const m = atSecond(f.machine, s);
-      return `| ${s} | ${sec.count} | ${n(sec.p50Ms, 1)} | ${n(sec.p99Ms, 1)} | ${n(sec.maxMs, 1)} | ${n(sec.ownLag.maxMs, 1)} | ${sec.ownLag.cpuPercent} | ${n(sec.lateMaxMs, 1)} | ${opt(i?.eventLoopP99Ms)} / ${opt(i?.eventLoopMaxMs)} | ${opt(i?.cpuPercent, 0)} | ${opt(i?.gcPauseMs)} | ${opt(i?.confirmP50Ms)} / ${opt(i?.confirmP99Ms)} | ${opt(c?.eventLoopMaxMs)} | ${opt(c?.cpuPercent, 0)} | ${opt(c?.gcPauseMs)} | ${opt(c?.storedP99Ms)} | ${opt(m?.busyPercent, 0)} | ${opt(m?.iowaitPercent, 0)} | ${opt(m?.rabbitmqPercent, 0)} | ${opt(m?.postgresPercent, 0)} | ${opt(m?.synRetransmits, 0)} |`;
+      return `| ${s} | ${sec.count} | ${n(sec.p50Ms, 1)} | ${n(sec.p99Ms, 1)} | ${n(sec.maxMs, 1)} | ${n(sec.ownLag.maxMs, 1)} | ${sec.ownLag.cpuPercent} | ${n(sec.lateMaxMs, 1)} | ${opt(i?.eventLoopP99Ms)} / ${opt(i?.eventLoopMaxMs)} | ${opt(i?.cpuPercent, 0)} | ${opt(i?.gcPauseMs)} | ${opt(i?.confirmP50Ms)} / ${opt(i?.confirmP99Ms)} | ${opt(c?.eventLoopMaxMs)} | ${opt(c?.cpuPercent, 0)} | ${opt(c?.gcPauseMs)} | ${opt(c?.storedP99Ms)} | ${opt(m?.busyPercent, 0)} | ${opt(m?.iowaitPercent, 0)} | ${opt(m?.rabbitmqPercent, 0)} | ${opt(m?.postgresPercent, 0)} | ${opt(m?.synRetransmits, 0)} | ${connectsText(f.load.connects?.[s])} |`;
     }),
   ];
 }

@@ -33,6 +33,11 @@ export interface OpenLoopResult {
   perMinute: LatencySummary[];
   /** Latency by scheduled second, with the generator's own event-loop delay and lateness. */
   perSecond: Array<LatencySummary & { ownLag: OwnLagSecond; lateMaxMs: number }>;
+  /**
+   * HTTP only: connections the generator opened by second, and the longest any took to
+   * connect (absent in results written before it was counted).
+   */
+  connects?: Array<{ opened: number; maxMs: number }>;
 }
 
 /**
