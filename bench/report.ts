@@ -300,7 +300,7 @@ function cpuTable(rows: Array<[string, CpuShare | undefined]>): string[] {
 export function renderColdStart(r: ColdStartResult, checks: Check[]): string {
   const seconds = Math.max(...r.runs.map((run) => run.perSecond.length));
   return [
-    `Cold start (${r.queueType} queue): one fresh ingest API, ${n(r.ratePerSecond)} requests/s for ${seconds} s, three runs in a row, each from a new generator process. Latency p99 / max per second, ms; in brackets how late the generator sent at most.`,
+    `Cold start (${r.queueType} queue): one fresh ingest API${r.withConsumer === true ? ', a warm consumer storing beside it' : ''}, ${n(r.ratePerSecond)} requests/s for ${seconds} s, three runs in a row, each from a new generator process. Latency p99 / max per second, ms; in brackets how late the generator sent at most.`,
     '',
     ...(r.endToEndPerSecond === undefined
       ? []

@@ -358,6 +358,8 @@ export interface ColdStartResult {
   ratePerSecond: number;
   /** End to end stored/s measured first, the rate being half of it (absent with `--rate`). */
   endToEndPerSecond?: number | undefined;
+  /** A warm consumer stored the events meanwhile (absent in results written before it did). */
+  withConsumer?: boolean;
   runs: ColdStartRun[];
 }
 

@@ -154,7 +154,11 @@ export function createIngestService(
       connection.start();
       quarantineConnection?.start();
       admission?.start();
-      void warmUp.run(app, { requests: warmUpRequests, logger });
+      void warmUp.run(app, {
+        requests: warmUpRequests,
+        logger,
+        brokerReady: () => publisher.ready,
+      });
     },
     stop,
   };

@@ -14,7 +14,10 @@ export interface PublishAndAnswerOptions {
   retryAfterSeconds: number;
   /** Whether the backlog leaves room for one more event (`MAX_BACKLOG`). */
   admission: Admission;
-  /** Its requests are answered as if confirmed and publish nothing. Default: none. */
+  /**
+   * Its requests are answered as if confirmed, their messages sent where no queue takes them.
+   * Default: none.
+   */
   warmUp?: WarmUp;
 }
 
@@ -40,7 +43,8 @@ export async function publishAndAnswer(
       });
   }
   if (options.warmUp?.isRehearsal(request.headers) === true) {
-    publisher.rehearse?.(event, { requestId: request.id });
+    const confirmed = (await publisher.rehearse?.(event, { requestId: request.id })) ?? false;
+    options.warmUp.noteRehearsal(confirmed);
     return { status: 'success', id: event.id };
   }
   try {
