@@ -101,7 +101,7 @@ export function createIngestService(
   const warmUp = new WarmUp();
   const app = buildApp({
     warmUp,
-    publisher: queueEventPublisher(publisher, topology, metrics),
+    publisher: queueEventPublisher(publisher, topology, metrics, logger),
     metrics,
     logger,
     maxBodyBytes: config.MAX_BODY_BYTES,

@@ -52,7 +52,7 @@ const metric = async (name: string) => {
 };
 
 describe('ingest API warm-up', () => {
-  it('/readyz is 503 until the warm-up has run; the warm-up's messages reach no queue, a client request during it is published', async () => {
+  it('/readyz is 503 until the warm-up has run; no warm-up message reaches a queue, a client request during it is published', async () => {
     service.start();
     // Connected to the broker, still warming up: not ready.
     await waitFor(
