@@ -5,6 +5,7 @@ import {
   QueueUnavailableError,
   topologyFor,
 } from '@webhooks/queue';
+import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { captureLogs } from '../../../test/helpers/log-capture.js';
 import { queueEventPublisher } from '../src/event-publisher.js';
@@ -41,14 +42,18 @@ function fakePublisher(answer: () => Promise<void>) {
   return { publisher, sent };
 }
 
+const rehearsalsOn = (publisher: ConfirmPublisher, logger?: Logger) =>
+  queueEventPublisher(
+    publisher,
+    topology,
+    new IngestMetrics({ brokerConnected: () => true }),
+    logger,
+  );
+
 describe('rehearsals of the warm-up', () => {
   it('go to the default exchange under a routing key naming no queue, not mandatory', async () => {
     const { publisher, sent } = fakePublisher(async () => {});
-    const events = queueEventPublisher(
-      publisher,
-      topology,
-      new IngestMetrics({ brokerConnected: () => true }),
-    );
+    const events = rehearsalsOn(publisher);
     expect(await events.rehearse?.(event, { requestId: 'r1' })).toBe(true);
     expect(await events.rehearse?.(event, { requestId: 'r2' })).toBe(true);
     expect(sent).toHaveLength(2);
@@ -67,12 +72,7 @@ describe('rehearsals of the warm-up', () => {
       throw new QueueUnavailableError('channel_closed', 'publish channel closed');
     });
     const { logger, lines } = captureLogs('warn');
-    const events = queueEventPublisher(
-      publisher,
-      topology,
-      new IngestMetrics({ brokerConnected: () => true }),
-      logger,
-    );
+    const events = rehearsalsOn(publisher, logger);
     expect(await events.rehearse?.(event, { requestId: 'r1' })).toBe(false);
     expect(await events.rehearse?.(event, { requestId: 'r2' })).toBe(false);
     expect(sent).toHaveLength(1);
@@ -85,11 +85,7 @@ describe('rehearsals of the warm-up', () => {
       calls += 1;
       if (calls === 1) throw new QueueUnavailableError('overloaded', 'too many');
     });
-    const events = queueEventPublisher(
-      publisher,
-      topology,
-      new IngestMetrics({ brokerConnected: () => true }),
-    );
+    const events = rehearsalsOn(publisher);
     expect(await events.rehearse?.(event, { requestId: 'r1' })).toBe(false);
     expect(await events.rehearse?.(event, { requestId: 'r2' })).toBe(true);
     expect(sent).toHaveLength(2);
