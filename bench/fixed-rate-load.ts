@@ -29,7 +29,8 @@ function timeConnect(socket: import('node:net').Socket): void {
   const openedAt = performance.now();
   const second = Math.max(0, Math.floor((openedAt - runStartedAt) / 1000));
   socket.once('connect', () => {
-    const entry = (connects[second] ??= { opened: 0, maxMs: 0 });
+    const entry = connects[second] ?? { opened: 0, maxMs: 0 };
+    connects[second] = entry;
     entry.opened += 1;
     entry.maxMs = Math.max(entry.maxMs, Math.round((performance.now() - openedAt) * 10) / 10);
   });
