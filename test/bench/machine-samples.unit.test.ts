@@ -5,11 +5,13 @@ import type { FixedRate } from '../../bench/types.js';
 
 // The kernel's TCP counters beside a fixed-rate phase: a SYN sent again is a connection that
 // waited a whole second to open, which no process's own figures show.
+// Another section first, with a counter of the same name, as a trap for a reader that does not
+// look at the section.
 const netstat = [
-  'TcpExt: SyncookiesSent ListenOverflows TCPSynRetrans TCPOrigDataSent',
-  'TcpExt: 0 3 17 123456',
   'IpExt: InNoRoutes TCPSynRetrans',
   'IpExt: 0 99',
+  'TcpExt: SyncookiesSent ListenOverflows TCPSynRetrans TCPOrigDataSent',
+  'TcpExt: 0 3 17 123456',
   '',
 ].join('\n');
 

@@ -90,7 +90,7 @@ describe('ingest API warm-up', () => {
     );
   }, 90_000);
 
-  it('a listening API also warms up over connections to its own port, publishing nothing', async () => {
+  it('a listening API also warms up over connections to its own port, none of it reaching a queue', async () => {
     listening = ingestService(200);
     await listening.app.listen({ port: 0, host: '127.0.0.1' });
     const before = await admin.count(topology.queue);
