@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
 import type { Logger } from 'pino';
 import type { AmqpConnection } from './amqp-connection.js';
+import { type PublishOnChannel, publishOn } from './channel-publish.js';
 import { QueueUnavailableError } from './errors.js';
 import { assertEventsExchange } from './events-exchange.js';
-import { type PublishProperties, toAmqpProperties } from './message-properties.js';
+import type { PublishProperties } from './message-properties.js';
 import { assertRejectedQueue, type RejectedQueue } from './rejected-queue.js';
 import { assertTopology, type Topology } from './topology.js';
 
@@ -58,6 +59,8 @@ interface Pending {
 export class ConfirmPublisher {
   readonly #options: ConfirmPublisherOptions;
   #channel: ConfirmChannel | undefined;
+  /** Publishes on `#channel`; replaced with it. */
+  #publishOnChannel: PublishOnChannel | undefined;
   #writable = true;
   readonly #drainWaiters: Array<() => void> = [];
   readonly #inFlight = new Set<Pending>();
@@ -121,6 +124,7 @@ export class ConfirmPublisher {
       await assertEventsExchange(channel, this.#options.eventsExchange);
     }
     this.#channel = channel;
+    this.#publishOnChannel = publishOn(channel);
     this.#confirmEvents += 1;
     this.#lastAckAtMs = Date.now();
   }
@@ -178,18 +182,18 @@ export class ConfirmPublisher {
     // was told was not accepted.
     if (!this.#inFlight.has(entry)) return;
     const channel = this.#channel;
-    if (channel === undefined) {
+    const publish = this.#publishOnChannel;
+    if (channel === undefined || publish === undefined) {
       entry.settle(new QueueUnavailableError('not_connected', 'not connected to the broker'));
       return;
     }
     try {
-      const writable = channel.publish(
-        message.exchange,
-        message.routingKey,
-        message.body,
+      const writable = publish(
         {
-          ...toAmqpProperties(message.properties),
-          persistent: true,
+          exchange: message.exchange,
+          routingKey: message.routingKey,
+          body: message.body,
+          properties: message.properties,
           mandatory: message.mandatory ?? true,
         },
         (err: unknown) => this.#onConfirm(entry, err, channel),
