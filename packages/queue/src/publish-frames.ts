@@ -57,6 +57,17 @@ const FLAG = {
 /** Field table value types (RabbitMQ's tags): long string, boolean, 8, 16 and 32-bit signed. */
 const TAG = { string: 0x53, boolean: 0x74, int8: 0x62, int16: 0x73, int32: 0x49 } as const;
 
+/** The string properties, in flag order. */
+const SHORTSTR_PROPERTIES = [
+  'contentType',
+  'contentEncoding',
+  'correlationId',
+  'messageId',
+  'type',
+  'appId',
+] as const;
+type ShortstrProperty = (typeof SHORTSTR_PROPERTIES)[number];
+
 /** A header value this encoder writes, with its encoded size (tag included). */
 type FieldValue =
   | { tag: typeof TAG.string; value: string; bytes: number }
@@ -110,10 +121,10 @@ export function encodePublishFrames(frame: PublishFrame): Buffer | undefined {
   const methodPayload = 9 + exchangeBytes + routingKeyBytes;
 
   // The content header's properties: sizes first, so that one buffer holds all three frames.
-  let flags = FLAG.deliveryMode;
+  let flags = FLAG.deliveryMode | FLAG.headers;
   let propertyBytes = 1;
-  const strings: Array<[keyof typeof FLAG, string, number]> = [];
-  for (const name of ['contentType', 'contentEncoding'] as const) {
+  const strings: Array<[ShortstrProperty, string, number]> = [];
+  for (const name of SHORTSTR_PROPERTIES) {
     const value = properties[name];
     if (value === undefined) continue;
     const bytes = shortstrBytes(value);
@@ -132,27 +143,12 @@ export function encodePublishFrames(frame: PublishFrame): Buffer | undefined {
     table.push({ key, keyBytes, value });
     tableBytes += 1 + keyBytes + value.bytes;
   }
-  flags |= FLAG.headers;
   propertyBytes += 4 + tableBytes;
-  for (const name of ['correlationId', 'messageId'] as const) {
-    const value = properties[name];
-    if (value === undefined) continue;
-    const bytes = shortstrBytes(value);
-    if (bytes === undefined) return undefined;
-    strings.push([name, value, bytes]);
-  }
   const { timestamp } = properties;
   if (timestamp !== undefined) {
     if (!Number.isSafeInteger(timestamp) || timestamp < 0) return undefined;
     flags |= FLAG.timestamp;
     propertyBytes += 8;
-  }
-  for (const name of ['type', 'appId'] as const) {
-    const value = properties[name];
-    if (value === undefined) continue;
-    const bytes = shortstrBytes(value);
-    if (bytes === undefined) return undefined;
-    strings.push([name, value, bytes]);
   }
   for (const [name, , bytes] of strings) {
     flags |= FLAG[name];
