@@ -130,6 +130,8 @@ export function encodePublishFrames(frame: PublishFrame): Buffer | undefined {
     const bytes = shortstrBytes(value);
     if (bytes === undefined) return undefined;
     strings.push([name, value, bytes]);
+    flags |= FLAG[name];
+    propertyBytes += 1 + bytes;
   }
   // amqplib sends a header table always, empty when there are no headers.
   const table: TableEntry[] = [];
@@ -149,10 +151,6 @@ export function encodePublishFrames(frame: PublishFrame): Buffer | undefined {
     if (!Number.isSafeInteger(timestamp) || timestamp < 0) return undefined;
     flags |= FLAG.timestamp;
     propertyBytes += 8;
-  }
-  for (const [name, , bytes] of strings) {
-    flags |= FLAG[name];
-    propertyBytes += 1 + bytes;
   }
   const headerPayload = 14 + propertyBytes;
   const bodyFrameBytes = body.length > 0 ? body.length + FRAME_OVERHEAD : 0;

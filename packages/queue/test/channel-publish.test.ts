@@ -167,4 +167,14 @@ describe('publishOn', () => {
     await closing.close();
     expect(() => publish(event, () => {})).toThrow(/closed/i);
   });
+
+  it('throws on a channel that is closing, whose frames would follow its close', async () => {
+    const closing = await model.createConfirmChannel();
+    const publish = publishOn(closing);
+    // amqplib sends the close at once and awaits the broker's answer; the channel's outgoing
+    // buffer is still there meanwhile.
+    const closed = closing.close();
+    expect(() => publish(event, () => {})).toThrow(/closing/i);
+    await closed;
+  });
 });
