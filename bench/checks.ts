@@ -1,3 +1,4 @@
+import { INGEST_BROKER_TARGET } from './lib/capacity.js';
 import { n, opt, subscriptions } from './lib/figures.js';
 import type {
   BenchResult,
@@ -30,8 +31,8 @@ export function checkTargets(r: BenchResult): Check[] {
       gate: true,
     },
     {
-      name: `ingest ≥ 0.6 × broker ceiling (${n(brokerRatio, 2)})`,
-      pass: brokerRatio >= 0.6,
+      name: `ingest ≥ ${INGEST_BROKER_TARGET} × broker ceiling (${n(brokerRatio, 2)})`,
+      pass: brokerRatio >= INGEST_BROKER_TARGET,
       gate: false,
     },
     ...cpuChecks(r),

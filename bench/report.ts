@@ -1,3 +1,4 @@
+import { INGEST_BROKER_TARGET, ingestCpuBudget } from './lib/capacity.js';
 import type { FailureGroup } from './lib/failures.js';
 import { n, opt, subscriptions } from './lib/figures.js';
 import type { LatencySummary } from './lib/latency-seconds.js';
@@ -48,6 +49,7 @@ export function renderReport(r: BenchResult, checks: Check[]): string {
     ...(r.delivery === undefined ? [] : deliveryRows(r.delivery, r)),
     '',
     ...capacityLines(r),
+    ...ingestBudgetLines(r),
     ...failureLines('Failed requests at the fixed rate through HTTP', r.fixedRate),
     ...(r.brokerFixedRate === undefined
       ? []
@@ -136,6 +138,39 @@ export function capacityLines(
     );
   }
   return lines.length === 0 ? [] : [...lines, ''];
+}
+
+/**
+ * Whether the ingest target fits this machine at the CPU the ingest phase spent per accepted
+ * request: the API's, RabbitMQ's and the rest (load generator, kernel), on the same cores.
+ */
+export function ingestBudgetLines(
+  r: Pick<BenchResult, 'ingest' | 'brokerCeiling' | 'machine' | 'cpuPerRequest'>,
+): string[] {
+  const budget = ingestCpuBudget({
+    cpu: r.ingest.cpu,
+    accepted: r.ingest.accepted,
+    targetPerSecond: INGEST_BROKER_TARGET * r.brokerCeiling.publishesPerSecond,
+    cores: r.machine.cpus,
+  });
+  if (budget === undefined) return [];
+  const b = budget;
+  const apiPercent = (b.targetPerSecond * b.apiMicros) / 10_000;
+  const bare = r.cpuPerRequest?.bareHttpMicros;
+  const fitText = (micros: number) =>
+    micros <= 0
+      ? 'no cost of the API fits'
+      : `the API would have to spend at most ${n(micros)} µs on a request${bare === undefined || bare <= 0 ? '' : ` (${n(micros / bare, 2)} × the bare server's)`}`;
+  const verdict =
+    b.neededPercent > b.availablePercent
+      ? `beyond this machine's ${n(b.availablePercent)} %: ${fitText(b.apiMicrosThatFit)}`
+      : apiPercent > 100
+        ? `within the machine's ${n(b.availablePercent)} %, but the API (one process) would need ${n(apiPercent)} % of one core`
+        : `within the machine's ${n(b.availablePercent)} % (the API ${n(apiPercent)} % of one core): CPU does not rule it out here`;
+  return [
+    `Ingest at ${INGEST_BROKER_TARGET} × the broker ceiling (${n(b.targetPerSecond)}/s) would take ${n(b.neededPercent)} % CPU at the ingest phase's cost per accepted request (API ${n(b.apiMicros)} µs, RabbitMQ ${n(b.rabbitmqMicros)} µs, the rest of the machine ${n(b.restMicros)} µs): ${verdict}.`,
+    '',
+  ];
 }
 
 /** `4 × status 503 (second 2–4); 1 × error ECONNRESET (second 0)`. */

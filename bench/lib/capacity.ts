@@ -1,4 +1,5 @@
 import type { EndToEnd, Plan } from '../types.js';
+import type { CpuShare } from './machine-samples.js';
 
 /**
  * What the machine allows the whole pipeline, events/s, from three limits measured in the same
@@ -78,5 +79,58 @@ export function scaledPlan(plan: Plan, endToEndPerSecond: number): Plan {
     ...plan,
     drainMessages: scale(plan.drainMessages, DRAIN_SECONDS_OF_END_TO_END, MIN_DRAIN_MESSAGES),
     deliveryEvents: scale(plan.deliveryEvents, DELIVERY_SECONDS_OF_END_TO_END, MIN_DELIVERY_EVENTS),
+  };
+}
+
+/** The share of the broker ceiling the ingest API is asked to reach (docs/performance.md). */
+export const INGEST_BROKER_TARGET = 0.6;
+
+/**
+ * What the ingest target would cost this machine: the CPU of one accepted request in the ingest
+ * phase, split into the API's own, RabbitMQ's and the rest of the machine's (the load
+ * generator, the kernel), all on the same cores; and that sum at `targetPerSecond`.
+ */
+export interface IngestCpuBudget {
+  targetPerSecond: number;
+  apiMicros: number;
+  rabbitmqMicros: number;
+  restMicros: number;
+  /** CPU the target rate takes at those costs, % of one core. */
+  neededPercent: number;
+  /** The machine's cores × 100. */
+  availablePercent: number;
+  /** The most the API may spend on a request for the target to fit, µs (≤ 0: nothing fits). */
+  apiMicrosThatFit: number;
+}
+
+/**
+ * Whether the ingest phase's costs per request fit `targetPerSecond` into `cores`. The costs
+ * per request fall a little as the rate rises (each wake-up serves more), so this estimates
+ * from the rate the phase reached; undefined when /proc gave no figures.
+ */
+export function ingestCpuBudget(options: {
+  cpu: CpuShare | undefined;
+  accepted: number;
+  targetPerSecond: number;
+  cores: number;
+}): IngestCpuBudget | undefined {
+  const { cpu, accepted, targetPerSecond, cores } = options;
+  const api = cpu?.processes.server;
+  if (cpu === undefined || api === undefined || accepted <= 0 || !(targetPerSecond > 0)) {
+    return undefined;
+  }
+  const micros = (percent: number) => (percent * cpu.seconds * 10_000) / accepted;
+  const apiMicros = micros(api);
+  const rabbitmqMicros = micros(cpu.rabbitmqPercent);
+  const restMicros = micros(Math.max(0, cpu.busyPercent - api - cpu.rabbitmqPercent));
+  const availablePercent = cores * 100;
+  return {
+    targetPerSecond,
+    apiMicros,
+    rabbitmqMicros,
+    restMicros,
+    neededPercent: (targetPerSecond * (apiMicros + rabbitmqMicros + restMicros)) / 10_000,
+    availablePercent,
+    apiMicrosThatFit: (availablePercent * 10_000) / targetPerSecond - rabbitmqMicros - restMicros,
   };
 }

@@ -5,13 +5,14 @@ import {
   composedLimit,
   cpuMicrosPer,
   fixedRateFor,
+  ingestCpuBudget,
   scaledPlan,
 } from '../../bench/lib/capacity.js';
 import { FailureLog, failureReason } from '../../bench/lib/failures.js';
 import { parseFlags, planFor } from '../../bench/lib/flags.js';
 import { runOpenLoop } from '../../bench/lib/open-loop.js';
 import { capacityOf } from '../../bench/modes.js';
-import { capacityLines, failureLines, renderSoak } from '../../bench/report.js';
+import { capacityLines, failureLines, ingestBudgetLines, renderSoak } from '../../bench/report.js';
 import type {
   BenchResult,
   ColdStartResult,
@@ -132,6 +133,52 @@ describe('bench: capacity', () => {
     expect(cpuChecks({ cpuPerRequest: { ingestMicros: 1, bareHttpMicros: undefined } })).toEqual(
       [],
     );
+  });
+
+  it("says whether the ingest target fits the cores at the ingest phase's cost per request", () => {
+    // 10 s, 40,000 accepted: each 1 % of a core is 2.5 µs per request.
+    const cpu = {
+      seconds: 10,
+      busyPercent: 150,
+      rabbitmqPercent: 30,
+      postgresPercent: 0,
+      processes: { server: 80 },
+    };
+    const budget = ingestCpuBudget({ cpu, accepted: 40_000, targetPerSecond: 6000, cores: 2 });
+    expect(budget).toMatchObject({ apiMicros: 200, rabbitmqMicros: 75, restMicros: 100 });
+    // 6,000/s × 375 µs = 225 % of one core; 200 % leaves 333 − 175 µs for the API.
+    expect(budget?.neededPercent).toBeCloseTo(225, 6);
+    expect(budget?.apiMicrosThatFit).toBeCloseTo(2e6 / 6000 - 175, 6);
+    expect(ingestCpuBudget({ cpu: undefined, accepted: 1, targetPerSecond: 1, cores: 2 })).toBe(
+      undefined,
+    );
+
+    const result = (publishesPerSecond: number) =>
+      ({
+        ingest: { cpu, accepted: 40_000 },
+        brokerCeiling: { publishesPerSecond },
+        machine: { cpus: 2 },
+        cpuPerRequest: { bareHttpMicros: 50 },
+      }) as unknown as BenchResult;
+    // 0.6 × 10,000 = 6,000/s: beyond the two cores.
+    const beyond = ingestBudgetLines(result(10_000)).join('\n');
+    expect(beyond).toContain('(6,000/s) would take 225 % CPU');
+    expect(beyond).toContain('API 200 µs, RabbitMQ 75 µs, the rest of the machine 100 µs');
+    expect(beyond).toContain(
+      "the API would have to spend at most 158 µs on a request (3.17 × the bare server's)",
+    );
+    // 0.6 × 5,000 = 3,000/s: 112.5 % of the machine, the API 60 % of its core.
+    expect(ingestBudgetLines(result(5000)).join('\n')).toContain(
+      "within the machine's 200 % (the API 60 % of one core)",
+    );
+    // 0.6 × 8,000 = 4,800/s: 180 % of the machine, the API 96 % of its one core.
+    expect(ingestBudgetLines(result(8000)).join('\n')).toContain('(the API 96 % of one core)');
+    // 0.6 × 9,000 = 5,400/s on four cores: 202.5 % fits, but the API alone needs 108 % of one.
+    const oneCore = ingestBudgetLines({
+      ...result(9000),
+      machine: { cpus: 4 },
+    } as unknown as BenchResult).join('\n');
+    expect(oneCore).toContain('but the API (one process) would need 108 % of one core');
   });
 
   it('shrinks the phases sized by a count on a slower machine, never beyond the plan', () => {
