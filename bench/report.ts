@@ -147,26 +147,24 @@ export function capacityLines(
 export function ingestBudgetLines(
   r: Pick<BenchResult, 'ingest' | 'brokerCeiling' | 'machine' | 'cpuPerRequest'>,
 ): string[] {
-  const budget = ingestCpuBudget({
+  const b = ingestCpuBudget({
     cpu: r.ingest.cpu,
     accepted: r.ingest.accepted,
     targetPerSecond: INGEST_BROKER_TARGET * r.brokerCeiling.publishesPerSecond,
     cores: r.machine.cpus,
   });
-  if (budget === undefined) return [];
-  const b = budget;
-  const apiPercent = (b.targetPerSecond * b.apiMicros) / 10_000;
+  if (b === undefined) return [];
   const bare = r.cpuPerRequest?.bareHttpMicros;
-  const fitText = (micros: number) =>
-    micros <= 0
+  const fit =
+    b.apiMicrosThatFit <= 0
       ? 'no cost of the API fits'
-      : `the API would have to spend at most ${n(micros)} µs on a request${bare === undefined || bare <= 0 ? '' : ` (${n(micros / bare, 2)} × the bare server's)`}`;
+      : `the API would have to spend at most ${n(b.apiMicrosThatFit)} µs on a request${bare === undefined || bare <= 0 ? '' : ` (${n(b.apiMicrosThatFit / bare, 2)} × the bare server's)`}`;
   const verdict =
     b.neededPercent > b.availablePercent
-      ? `beyond this machine's ${n(b.availablePercent)} %: ${fitText(b.apiMicrosThatFit)}`
-      : apiPercent > 100
-        ? `within the machine's ${n(b.availablePercent)} %, but the API (one process) would need ${n(apiPercent)} % of one core`
-        : `within the machine's ${n(b.availablePercent)} % (the API ${n(apiPercent)} % of one core): CPU does not rule it out here`;
+      ? `beyond this machine's ${n(b.availablePercent)} %: ${fit}`
+      : b.apiPercent > 100
+        ? `within the machine's ${n(b.availablePercent)} %, but the API (one process) would need ${n(b.apiPercent)} % of one core`
+        : `within the machine's ${n(b.availablePercent)} % (the API ${n(b.apiPercent)} % of one core): CPU does not rule it out here`;
   return [
     `Ingest at ${INGEST_BROKER_TARGET} × the broker ceiling (${n(b.targetPerSecond)}/s) would take ${n(b.neededPercent)} % CPU at the ingest phase's cost per accepted request (API ${n(b.apiMicros)} µs, RabbitMQ ${n(b.rabbitmqMicros)} µs, the rest of the machine ${n(b.restMicros)} µs): ${verdict}.`,
     '',

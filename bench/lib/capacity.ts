@@ -97,6 +97,8 @@ export interface IngestCpuBudget {
   restMicros: number;
   /** CPU the target rate takes at those costs, % of one core. */
   neededPercent: number;
+  /** Of which the API's own: one process, so it fits only within one core (100 %). */
+  apiPercent: number;
   /** The machine's cores × 100. */
   availablePercent: number;
   /** The most the API may spend on a request for the target to fit, µs (≤ 0: nothing fits). */
@@ -119,17 +121,21 @@ export function ingestCpuBudget(options: {
   if (cpu === undefined || api === undefined || accepted <= 0 || !(targetPerSecond > 0)) {
     return undefined;
   }
-  const micros = (percent: number) => (percent * cpu.seconds * 10_000) / accepted;
+  const micros = (percent: number) =>
+    cpuMicrosPer({ percent, seconds: cpu.seconds, count: accepted }) ?? 0;
   const apiMicros = micros(api);
   const rabbitmqMicros = micros(cpu.rabbitmqPercent);
   const restMicros = micros(Math.max(0, cpu.busyPercent - api - cpu.rabbitmqPercent));
   const availablePercent = cores * 100;
+  // µs per request × requests per second = µs of CPU per second; ÷ 10,000 = % of one core.
+  const percentAt = (perRequestMicros: number) => (targetPerSecond * perRequestMicros) / 10_000;
   return {
     targetPerSecond,
     apiMicros,
     rabbitmqMicros,
     restMicros,
-    neededPercent: (targetPerSecond * (apiMicros + rabbitmqMicros + restMicros)) / 10_000,
+    neededPercent: percentAt(apiMicros + rabbitmqMicros + restMicros),
+    apiPercent: percentAt(apiMicros),
     availablePercent,
     apiMicrosThatFit: (availablePercent * 10_000) / targetPerSecond - rabbitmqMicros - restMicros,
   };
