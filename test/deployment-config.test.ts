@@ -42,6 +42,13 @@ const SCHEMAS = { 'ingest-api': IngestConfig, consumer: ConsumerConfig, migrate:
 type AppService = keyof typeof SCHEMAS;
 const APP_SERVICES = Object.keys(SCHEMAS) as AppService[];
 
+/**
+ * Every RabbitMQ node reads the classic queue storage setting (deploy/rabbitmq/classic-queues.conf,
+ * which the cluster fault test's nodes read too).
+ */
+const CLASSIC_QUEUES_MOUNT =
+  './deploy/rabbitmq/classic-queues.conf:/etc/rabbitmq/conf.d/30-classic-queues.conf:ro';
+
 /** Settings compose leaves to the image: they describe the container, not the deployment. */
 const SET_BY_IMAGE = new Set(['HOST', 'PORT', 'MIGRATIONS_DIR']);
 
@@ -89,6 +96,7 @@ describe('docker-compose.yml', () => {
     expect(rabbitmq.image).toBe('rabbitmq:3.13-management');
     expect(rabbitmq.healthcheck?.test).toEqual(['CMD', 'rabbitmq-diagnostics', '-q', 'ping']);
     expect(rabbitmq.ports?.map((p) => p.split(':').at(-1))).toEqual(['5672', '15672']);
+    expect(rabbitmq.volumes).toContain(CLASSIC_QUEUES_MOUNT);
 
     const postgres = service('postgres');
     expect(postgres.image).toBe('postgres:17-alpine');
@@ -218,6 +226,7 @@ describe('docker-compose.cluster.yml (three RabbitMQ nodes, added to docker-comp
       expect(volumes, name).toContain(
         './deploy/rabbitmq/cluster.conf:/etc/rabbitmq/conf.d/20-cluster.conf:ro',
       );
+      expect(volumes, name).toContain(CLASSIC_QUEUES_MOUNT);
       for (const volume of volumes) {
         const [source = ''] = volume.split(':');
         if (source.startsWith('.')) expect(existsSync(path.join(ROOT, source)), volume).toBe(true);

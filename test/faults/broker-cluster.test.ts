@@ -235,6 +235,28 @@ const restart = (node: ClusterNode) => async () => {
 describe.skipIf(unavailable !== undefined)(
   `a three-node RabbitMQ cluster losing a node under load${unavailable ? ` (skipped: ${unavailable})` : ''}`,
   () => {
+    it('declares classic queues in the storage format docker-compose configures (version 2)', async () => {
+      // The nodes run with deploy/rabbitmq/classic-queues.conf, as compose's do; the machine's
+      // own broker, without it, would make version 1 queues.
+      const classic = testTopology({ queueType: 'classic' });
+      const admin = await QueueAdmin.connect(cluster.urls);
+      try {
+        await admin.declareTopology(classic);
+        const versions = await cluster.classicQueueVersions(cluster.nodes[0] as ClusterNode);
+        const queues = [
+          classic.queue,
+          classic.deadLetterQueue,
+          ...classic.retryQueues.map((retry) => retry.name),
+        ];
+        expect(queues.map((queue) => [queue, versions.get(queue)])).toEqual(
+          queues.map((queue) => [queue, 2]),
+        );
+      } finally {
+        await admin.deleteTopology(classic);
+        await admin.close();
+      }
+    });
+
     it('SIGKILL of the node holding the queue leaders', async () => {
       await survives('leader-kill', async () => {
         const leader = await cluster.leaderOf(topology.queue);

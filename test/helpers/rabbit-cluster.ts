@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.js';
 import { runCommand } from './run-command.js';
 import { waitFor } from './wait-for.js';
@@ -20,6 +21,10 @@ import { waitFor } from './wait-for.js';
 const NODE_PREFIX = 'webhooks-test-rc';
 const BASE_DIR = path.join(os.tmpdir(), 'webhooks-rabbit-cluster');
 const STARTUP_TIMEOUT_MS = 120_000;
+/** What docker-compose mounts into each RabbitMQ node's `conf.d` besides the cluster's peers. */
+const DEPLOYED_CONF = fileURLToPath(
+  new URL('../../deploy/rabbitmq/classic-queues.conf', import.meta.url),
+);
 
 export interface ClusterNode {
   /** Erlang node name, e.g. `webhooks-test-rc1@localhost`. */
@@ -174,6 +179,22 @@ export class RabbitCluster {
     throw new Error(`no leader found for ${queue}`);
   }
 
+  /** The storage format (1 or 2) of each classic queue, as `node` reports it, by queue name. */
+  async classicQueueVersions(node: ClusterNode): Promise<Map<string, number>> {
+    const expression =
+      '[io:format("~s ~p~n", [element(4, amqqueue:get_name(Q)), proplists:get_value(version, ' +
+      'proplists:get_value(backing_queue_status, rabbit_amqqueue:info(Q, ' +
+      '[backing_queue_status]), []))]) || Q <- rabbit_amqqueue:list(), ' +
+      'amqqueue:get_type(Q) =:= rabbit_classic_queue], ok.';
+    const { output } = await this.#ctl(node, ['eval', expression]);
+    const versions = new Map<string, number>();
+    for (const line of output.split('\n')) {
+      const match = /^(\S+) (\d+)$/.exec(line.trim());
+      if (match?.[1] !== undefined) versions.set(match[1], Number(match[2]));
+    }
+    return versions;
+  }
+
   /** The node listening on `port`, e.g. the one a connection goes to. */
   nodeOnPort(port: number): ClusterNode {
     const node = this.nodes.find((candidate) => candidate.amqpPort === port);
@@ -227,9 +248,11 @@ function nodeEnv(node: ClusterNode): Record<string, string> {
 async function prepareNode(node: ClusterNode): Promise<void> {
   await mkdir(path.join(node.dir, 'mnesia'), { recursive: true });
   await mkdir(path.join(node.dir, 'log'), { recursive: true });
+  // The broker settings docker-compose gives its nodes, beside this node's own listener.
+  const deployed = await readFile(DEPLOYED_CONF, 'utf8');
   await writeFile(
     path.join(node.dir, 'rabbitmq.conf'),
-    `listeners.tcp.local = 127.0.0.1:${node.amqpPort}\n`,
+    `listeners.tcp.local = 127.0.0.1:${node.amqpPort}\n${deployed}`,
   );
   // No plugins: the management plugin would want the machine broker's port 15672.
   await writeFile(path.join(node.dir, 'enabled_plugins'), '[].\n');
