@@ -7,6 +7,7 @@ import {
   scaledPlan,
 } from './lib/capacity.js';
 import type { BenchFlags } from './lib/flags.js';
+import { classicQueueFormat } from './lib/queue-storage.js';
 import { loadAverageNow, machineOf } from './lib/result-file.js';
 import type { PhaseContext } from './phase.js';
 import { bareHttpAtRatePhase, bareHttpPhase } from './phases/bare-http.js';
@@ -54,6 +55,14 @@ const benchmark: Mode = async (context) => {
   const ceiling = await bareHttpPhase(context);
   const brokerCeiling = await brokerCeilingPhase(context);
   const ingest = await ingestPhase(context);
+  // Named in the report: the broker's two classic formats differ in their confirm tail.
+  const classicFormat =
+    env.queueType === 'classic'
+      ? await classicQueueFormat({
+          amqpUrl: env.amqpUrls[0] ?? '',
+          queue: env.topologyOptions('broker').queue,
+        })
+      : undefined;
   const ceilingAtIngestRate = await bareHttpAtRatePhase(context, ingest.requestsPerSecond);
   const endToEndCurve = await endToEndPhase(context);
   const best = bestEndToEnd(endToEndCurve);
@@ -82,6 +91,7 @@ const benchmark: Mode = async (context) => {
     mode: flags.quick ? 'quick' : 'full',
     queueType: env.queueType,
     brokerNodes: env.amqpUrls.length,
+    ...(env.queueType === 'classic' ? { classicQueueFormat: classicFormat ?? null } : {}),
     serviceEnv: env.serviceEnv,
     machine: machineOf(loadAverageAtStart),
     plan,

@@ -21,11 +21,19 @@ import type {
 const latency = (s: LatencySummary) =>
   `${n(s.p50Ms, 1)} / ${n(s.p99Ms, 1)} / ${n(s.p999Ms, 1)} / ${n(s.maxMs, 1)} ms`;
 
+/** ` in storage format 2`, for a classic run; nothing for a quorum one. */
+function storageFormat(r: BenchResult): string {
+  if (r.classicQueueFormat === undefined) return '';
+  return r.classicQueueFormat === null
+    ? ', storage format unknown (no management API)'
+    : ` in storage format ${r.classicQueueFormat}`;
+}
+
 export function renderReport(r: BenchResult, checks: Check[]): string {
   const m = r.machine;
   const bc = r.brokerCeiling;
   const lines = [
-    `Benchmark (${r.mode}, ${r.queueType} queues, ${r.brokerNodes === 1 ? 'one RabbitMQ node' : `a cluster of ${r.brokerNodes} RabbitMQ nodes`}), ${r.startedAt}: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, load average ${n(m.loadAverage.start, 2)} → ${n(m.loadAverage.end, 2)}; load generator, both services, RabbitMQ and PostgreSQL on the same machine.`,
+    `Benchmark (${r.mode}, ${r.queueType} queues${storageFormat(r)}, ${r.brokerNodes === 1 ? 'one RabbitMQ node' : `a cluster of ${r.brokerNodes} RabbitMQ nodes`}), ${r.startedAt}: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, load average ${n(m.loadAverage.start, 2)} → ${n(m.loadAverage.end, 2)}; load generator, both services, RabbitMQ and PostgreSQL on the same machine.`,
     '',
     '| phase | throughput | latency p50 / p99 | errors / loss |',
     '| --- | --- | --- | --- |',

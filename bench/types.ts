@@ -105,6 +105,11 @@ export interface BenchResult {
   queueType: 'classic' | 'quorum';
   /** RabbitMQ nodes the services were given (3 for `--cluster`). */
   brokerNodes: number;
+  /**
+   * Classic runs: the storage format (1 or 2) the broker kept the queues in, from its management
+   * API; `null` when it could not tell. Absent for quorum runs.
+   */
+  classicQueueFormat?: number | null;
   /** Settings added to both services' defaults for this run. */
   serviceEnv: Record<string, string>;
   machine: {
