@@ -91,6 +91,18 @@ describe.skipIf(unavailable !== undefined)(
   },
 );
 
+describe('bench: the classic queue storage format without a management API', () => {
+  it('cannot tell when no broker answers at the URL’s host', async () => {
+    // `.invalid` never resolves: the request fails as on a broker without the plugin.
+    const format = await classicQueueFormat({
+      amqpUrl: 'amqp://guest:guest@broker.invalid:5672',
+      queue: 'any',
+      timeoutMs: 3000,
+    });
+    expect(format).toBe(undefined);
+  });
+});
+
 describe('bench: the format in a management API queue document', () => {
   it('is backing_queue_status.version, 1 or 2, and nothing else', () => {
     expect(formatOf({ backing_queue_status: { version: 2, len: 0 } })).toBe(2);
