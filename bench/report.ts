@@ -25,7 +25,7 @@ const latency = (s: LatencySummary) =>
 function storageFormat(r: BenchResult): string {
   if (r.classicQueueFormat === undefined) return '';
   return r.classicQueueFormat === null
-    ? ', storage format unknown (no management API)'
+    ? ', storage format unknown (the management API did not say)'
     : ` in storage format ${r.classicQueueFormat}`;
 }
 
