@@ -15,6 +15,11 @@ export interface EventRow {
   type: string;
   /** Its numbers may be `ExactNumber`s: they are stored with every digit. */
   data: Record<string, unknown>;
+  /**
+   * `data` as exact JSON (`stringifyExactJson`), when the caller has it already and needs it
+   * again (the consumer publishes it to the events exchange too); made from `data` otherwise.
+   */
+  dataJson?: string | undefined;
   /** RFC 3339. */
   timestamp: string;
   /** The ingest API's `x-request-id` of the request that brought it. */
@@ -273,7 +278,7 @@ export class EventsRepository {
       rows.map((r) => r.eventId),
       rows.map((r) => r.source),
       rows.map((r) => r.type),
-      `[${rows.map((r) => stringifyExactJson(r.data)).join(',')}]`,
+      `[${rows.map((r) => r.dataJson ?? stringifyExactJson(r.data)).join(',')}]`,
       rows.map((r) => r.timestamp),
       rows.map((r) => r.requestId ?? null),
       storedAt ?? null,

@@ -98,6 +98,16 @@ describe('eventsFanOut', () => {
     expect(await count(t.metrics.eventsPublished)).toBe(2);
   });
 
+  it('publishes the data as the insert sent it when the item carries it, without making it again', async () => {
+    const t = setup();
+    const done = t.fanOut([{ ...item('a', 'new', { n: 1 }), dataJson: '{"n":1.0}' }]);
+    await sentCount(t, 1);
+    t.sent[0]?.confirm();
+    expect(await done).toEqual([{ published: true }]);
+    // `1.0` is the insert's text: `data` alone would have been written `1`.
+    expect(t.sent[0]?.message.body.toString()).toContain('"data":{"n":1.0}');
+  });
+
   it('reads back the rows stored earlier in one query, with their stored data', async () => {
     const t = setup([{ ...key('old'), dataJson: '{"amount": 5}' }]);
     const done = t.fanOut([item('new', 'new'), item('old', 'earlier', { amount: 999 })]);

@@ -38,6 +38,7 @@ describe('processBatch: decode, store, decide, without a broker', () => {
       source: 'unit',
       type: 'thing.happened',
       data: { n: 1 },
+      dataJson: '{"n":1}',
       timestamp: '2026-05-06T07:08:09.000Z',
     });
     expect(verdicts.map((v) => v.message)).toEqual(messages);
@@ -189,6 +190,8 @@ describe('processBatch: decode, store, decide, without a broker', () => {
       ['earlier', undefined, undefined],
       ['refused', 'row-refused', undefined],
     ]);
+    // The data as the insert sent it, made once for both.
+    expect(seen[0]?.map((i) => i.dataJson)).toEqual(['{}', '{}', '{}']);
     expect(published.map((v) => v.message)).toEqual(verdicts.map((v) => v.message));
     expect(published.map((v) => v.decision.action)).toEqual([
       'ack',
@@ -211,6 +214,31 @@ describe('processBatch: decode, store, decide, without a broker', () => {
       retryDelaysMs,
     });
     expect(published.map((v) => v.decision.action)).toEqual(['requeue', 'dead-letter']);
+  });
+
+  it('makes the exact JSON of the data once, for the insert and the fan-out, with every digit', async () => {
+    const body = eventBody('big').replace('"data":{}', '"data":{"amount":12345678901234567890.10}');
+    const rows: EventRow[] = [];
+    const verdicts = await processBatch([fakeDelivery(body)], {
+      store: async (batch) => {
+        rows.push(...batch);
+        return batch.map((row) => ({
+          kind: 'stored',
+          key: { id: 'row-big', eventId: row.eventId, source: 'unit', type: 't', timestamp: 'x' },
+        }));
+      },
+      retryDelaysMs,
+    });
+    const seen: FanOutItem[] = [];
+    await publishStoredEvents(verdicts, {
+      fanOut: async (items) => {
+        seen.push(...items);
+        return items.map(() => ({ published: true }));
+      },
+      retryDelaysMs,
+    });
+    expect(rows.map((r) => r.dataJson)).toEqual(['{"amount":12345678901234567890.10}']);
+    expect(seen.map((i) => i.dataJson)).toEqual(rows.map((r) => r.dataJson));
   });
 
   it('an empty batch stores nothing', async () => {

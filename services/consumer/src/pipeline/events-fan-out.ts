@@ -15,6 +15,8 @@ export interface FanOutItem {
   event: QueueMessage;
   /** The row, when this batch's insert stored it; none when it was stored before. */
   key: StoredKey | undefined;
+  /** `event.data` as exact JSON, when the insert made it already; made from it otherwise. */
+  dataJson?: string | undefined;
   requestId: string | undefined;
 }
 
@@ -111,7 +113,7 @@ async function publishableRows(
     if (item.key !== undefined) {
       return {
         ...messageOf(item.key),
-        dataJson: stringifyExactJson(item.event.data),
+        dataJson: item.dataJson ?? stringifyExactJson(item.event.data),
         requestId: item.requestId,
       };
     }

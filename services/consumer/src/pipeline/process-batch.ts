@@ -1,4 +1,4 @@
-import type { QueueMessage } from '@webhooks/contracts';
+import { type QueueMessage, stringifyExactJson } from '@webhooks/contracts';
 import { DatabaseUnavailableError, type EventRow, type StoredKey } from '@webhooks/db';
 import {
   BatchProcessingError,
@@ -28,8 +28,11 @@ export interface Verdict<M extends IncomingMessage> {
   context: MessageContext;
   /** The event, when the message held a valid one. */
   event: QueueMessage | undefined;
-  /** Set when the event is stored: `key` names the row when this batch stored it. */
-  stored?: { key: StoredKey | undefined } | undefined;
+  /**
+   * Set when the event is stored: `key` names the row when this batch stored it; `dataJson` is
+   * its data as the insert sent it, for the fan-out to publish without making it again.
+   */
+  stored?: { key: StoredKey | undefined; dataJson?: string | undefined } | undefined;
 }
 
 /**
@@ -76,13 +79,14 @@ async function decodeStoreDecide<M extends IncomingMessage>(
 
   let next = 0;
   return decoded.map((d) => {
+    const row = d.ok ? events[next] : undefined;
     const outcome: Outcome = d.ok ? outcomeAt(stored, next++) : { kind: 'invalid', error: d.error };
     return {
       message: d.message,
       decision: decide(outcome, d.context.attempt, deps.retryDelaysMs),
       context: d.context,
       event: d.ok ? d.event : undefined,
-      stored: outcome.kind === 'stored' ? { key: outcome.key } : undefined,
+      stored: outcome.kind === 'stored' ? { key: outcome.key, dataJson: row?.dataJson } : undefined,
     };
   });
 }
@@ -107,7 +111,13 @@ export async function publishStoredEvents<M extends IncomingMessage>(
   verdicts.forEach((verdict, index) => {
     if (verdict.event === undefined || verdict.stored === undefined) return;
     const { event, stored, context } = verdict;
-    items.push({ event, key: stored.key, requestId: context.requestId, index });
+    items.push({
+      event,
+      key: stored.key,
+      dataJson: stored.dataJson,
+      requestId: context.requestId,
+      index,
+    });
   });
   if (items.length === 0) return [...verdicts];
   const results = await deps.fanOut(items).catch((err: unknown) => {
@@ -140,6 +150,8 @@ function toRow(event: QueueMessage, requestId: string | undefined): EventRow {
     source: event.source,
     type: event.type,
     data: event.data,
+    // Made once here: the insert sends it, and the fan-out publishes it.
+    dataJson: stringifyExactJson(event.data),
     timestamp: event.timestamp,
     requestId,
   };
